@@ -1,0 +1,25 @@
+/**
+ * Jest projects, as in ../shared/conventions.md:
+ * - unit: pure code, no I/O;
+ * - integration: Firestore emulator plus our own Cloud Tasks and BigQuery emulators;
+ * - e2e: the whole local stack.
+ */
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }];
+
+const project = (name, testMatch, extra = {}) => ({
+  displayName: name,
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': tsJest },
+  testMatch,
+  ...extra,
+});
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    project('unit', ['<rootDir>/test/unit/**/*.test.ts']),
+    project('integration', ['<rootDir>/test/integration/**/*.test.ts'], {
+      testTimeout: 60_000,
+    }),
+  ],
+};
