@@ -1,0 +1,42 @@
+import type { ExecutorRegistry } from '../executors/registry';
+import type { Clock } from '../ports/clock';
+import type { Logger } from '../ports/logger';
+import type { RequestStore } from '../ports/request-store';
+import type { TaskQueue } from '../ports/task-queue';
+
+/** The settings the use cases read (a slice of Config, so tests can build it directly). */
+export interface AppSettings {
+  subjectHashPepper: string;
+  pricePerTiB: number;
+  dispatchDeadlineMarginSeconds: number;
+  leaseGraceSeconds: number;
+  dispatchPageSize: number;
+  overdueWarningHours: number;
+  duplicateWindowDays: number;
+  streamingBufferRetrySeconds: number;
+  pollIntervalSeconds: number;
+  timeTravelDays: number;
+}
+
+/** Everything a use case needs, passed as a plain parameter. */
+export interface AppDeps {
+  store: RequestStore;
+  queue: TaskQueue;
+  clock: Clock;
+  log: Logger;
+  executors: ExecutorRegistry;
+  settings: AppSettings;
+}
+
+export const DEFAULT_SETTINGS: AppSettings = {
+  subjectHashPepper: 'local-development-pepper',
+  pricePerTiB: 6.25,
+  dispatchDeadlineMarginSeconds: 30,
+  leaseGraceSeconds: 60,
+  dispatchPageSize: 200,
+  overdueWarningHours: 72,
+  duplicateWindowDays: 30,
+  streamingBufferRetrySeconds: 5400,
+  pollIntervalSeconds: 30,
+  timeTravelDays: 7,
+};

@@ -1,0 +1,48 @@
+import { addCosts } from '../domain/cost';
+import type { Instance, Request } from '../domain/model';
+import { countStates, isOpenStatus, rollupStatus } from '../domain/states';
+import type { AppDeps } from './deps';
+
+/** The request's derived summary: status, counts and cost, from its instances. */
+export function summarise(instances: readonly Instance[]): Pick<Request, 'status' | 'counts' | 'cost'> {
+  return {
+    status: rollupStatus(instances.map((i) => i.state)),
+    counts: countStates(instances),
+    cost: addCosts(...instances.map((i) => i.cost)),
+  };
+}
+
+/**
+ * Writes the derived summary onto the request document when it changed. Called by the last
+ * instance to finish and by dispatch; never by every run, so the request is not a hot document.
+ */
+export async function rollupRequest(
+  deps: Pick<AppDeps, 'store' | 'clock' | 'log'>,
+  requestId: string,
+): Promise<Request | null> {
+  const instances = await deps.store.listInstances(requestId);
+  const summary = summarise(instances);
+  const now = deps.clock.now().toISOString();
+  let changedTo: Request['status'] | undefined;
+  const updated = await deps.store.updateRequest(requestId, (current) => {
+    if (
+      current.status === summary.status &&
+      current.cost.usd === summary.cost.usd &&
+      JSON.stringify(current.counts) === JSON.stringify(summary.counts)
+    ) {
+      return null;
+    }
+    if (current.status !== summary.status) changedTo = summary.status;
+    const closing = isOpenStatus(current.status) && !isOpenStatus(summary.status);
+    return { ...summary, updatedAt: now, ...(closing ? { completedAt: now } : {}) };
+  });
+  if (changedTo !== undefined && updated !== null) {
+    deps.log.child({ labels: { requestId } }).info('request.status_changed', `request is now ${changedTo}`, {
+      status: changedTo,
+      costUsd: summary.cost.usd,
+      bytesBilled: summary.cost.bytesBilled,
+      subjectHash: updated.subjectHash,
+    });
+  }
+  return updated;
+}

@@ -1,0 +1,292 @@
+import { randomBytes } from 'node:crypto';
+import { coerceError, errorCode, isRetryable, RetryableError, ValidationError } from '../domain/errors';
+import { zeroCost, type Instance, type Run, type RunStatus, type Task } from '../domain/model';
+import { backoffSeconds } from '../domain/retry-policy';
+import { CLAIMABLE_STATES, isTerminal } from '../domain/states';
+import type { ExecutorResult } from '../executors/contract';
+import type { Claim } from '../ports/request-store';
+import type { AppDeps } from './deps';
+import type { RunTaskPayload } from './enqueue';
+import { rollupRequest } from './rollup';
+
+/** What Cloud Tasks told us about this delivery (X-CloudTasks-* headers). */
+export interface Delivery {
+  taskName?: string;
+  retryCount?: number;
+  executionCount?: number;
+}
+
+/** The answer run-task gives Cloud Tasks: 2xx ends the Cloud Task, 503 makes it retry. */
+export interface RunAnswer {
+  status: 200 | 503;
+  retryAfterSeconds?: number;
+  body: { result: string; requestId: string; taskId: string; runId?: string; state?: Instance['state'] };
+}
+
+/** Grace beyond the task timeout before the run-task answer itself gives up on the executor. */
+const ANSWER_SLACK_MS = 250;
+
+export class TaskTimeoutError extends RetryableError {
+  constructor(seconds: number) {
+    super(`the executor did not finish within the task timeout of ${seconds} s`, { code: 'timed_out' });
+  }
+}
+
+const taskCache = new Map<string, Task>();
+
+/**
+ * One delivery from Cloud Tasks: claim the instance, run its executor under the task timeout,
+ * record the run and the new state, and tell Cloud Tasks whether to try again.
+ */
+export async function runInstance(deps: AppDeps, body: unknown, delivery: Delivery): Promise<RunAnswer> {
+  const payload = parsePayload(body);
+  const { requestId, taskId } = payload;
+  const log = deps.log.child({ labels: { requestId, taskId } });
+  const answer = (status: 200 | 503, result: string, extra: Partial<RunAnswer['body']> = {}, retryAfterSeconds?: number): RunAnswer => ({
+    status,
+    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+    body: { result, requestId, taskId, ...extra },
+  });
+
+  const task = await loadTask(deps, taskId, payload.taskVersion);
+  if (task === null) {
+    log.warn('run.task_missing', 'the task no longer exists; nothing to run');
+    return answer(200, 'task_missing');
+  }
+  const now = deps.clock.now();
+  const outcome = await deps.store.claimInstance(requestId, taskId, (current) => {
+    if (isTerminal(current.state)) return { refuse: 'finished' };
+    if (current.series > payload.series) return { refuse: 'stale' };
+    if (current.state === 'running' || current.state === 'waiting') return { refuse: 'leased' };
+    if (!CLAIMABLE_STATES.includes(current.state)) return { refuse: 'finished' };
+    if (current.nextAttemptAt !== undefined && Date.parse(current.nextAttemptAt) - now.getTime() > 1000) {
+      return { refuse: 'not_due' };
+    }
+    const leaseMs = (task.timeoutSeconds + deps.settings.leaseGraceSeconds) * 1000;
+    return {
+      patch: {
+        state: 'running',
+        attempt: current.attempt + 1,
+        totalAttempts: current.totalAttempts + 1,
+        leaseExpiresAt: new Date(now.getTime() + leaseMs).toISOString(),
+        updatedAt: now.toISOString(),
+      },
+    };
+  });
+  if (!outcome.claimed) {
+    if (outcome.reason === 'not_due' && outcome.instance?.nextAttemptAt !== undefined) {
+      const wait = Math.ceil((Date.parse(outcome.instance.nextAttemptAt) - now.getTime()) / 1000);
+      return answer(503, 'not_due', { state: outcome.instance.state }, Math.max(1, wait));
+    }
+    log.info('run.duplicate_delivery', `delivery ignored: instance is ${outcome.reason}`, {
+      reason: outcome.reason,
+      cloudTaskName: delivery.taskName,
+      retryCount: delivery.retryCount,
+    });
+    return answer(200, outcome.reason, outcome.instance === undefined ? {} : { state: outcome.instance.state });
+  }
+  return executeClaimed(deps, task, outcome.claim, delivery);
+}
+
+async function executeClaimed(deps: AppDeps, task: Task, claim: Claim, delivery: Delivery): Promise<RunAnswer> {
+  const instance = claim.instance;
+  const { requestId, taskId, attempt } = instance;
+  const runId = newRunId(instance);
+  const log = deps.log.child({ labels: { requestId, taskId, runId } });
+  const request = await deps.store.getRequest(requestId);
+  if (request === null) throw new Error(`request ${requestId} vanished under instance ${taskId}`);
+  const executor = deps.executors.get(task.executor);
+  const startedAt = deps.clock.now();
+  log.info('run.started', `attempt ${attempt} of ${instance.maxAttempts} started`, {
+    attempt,
+    executor: task.executor,
+    jobType: task.jobType,
+    subjectHash: request.subjectHash,
+  });
+
+  let result: ExecutorResult | undefined;
+  let failure: Error | undefined;
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const config = deps.executors.parseConfig(task.executor, task.config);
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new TaskTimeoutError(task.timeoutSeconds);
+        controller.abort(err);
+        // The executor may ignore its signal: our answer must not wait for it.
+        setTimeout(() => reject(err), ANSWER_SLACK_MS).unref();
+      }, task.timeoutSeconds * 1000);
+    });
+    result = await Promise.race([
+      executor.run({
+        subject: request.subject,
+        config,
+        signal: controller.signal,
+        requestId,
+        taskId,
+        attempt,
+        dryRun: request.dryRun,
+        log,
+      }),
+      timeout,
+    ]);
+  } catch (thrown) {
+    failure = controller.signal.aborted && controller.signal.reason instanceof TaskTimeoutError
+      ? controller.signal.reason
+      : coerceError(thrown);
+  } finally {
+    clearTimeout(timer);
+  }
+
+  const finishedAt = deps.clock.now();
+  const durationMs = finishedAt.getTime() - startedAt.getTime();
+  const cost = result?.cost ?? zeroCost();
+  let status: RunStatus;
+  let patch: Partial<Instance>;
+  let message: string;
+  let willRetry = false;
+  let retryAfterSeconds: number | undefined;
+
+  if (result !== undefined && result.outcome !== 'waiting') {
+    status = result.outcome;
+    message = result.message;
+    patch = { state: 'succeeded' };
+  } else if (result !== undefined) {
+    status = 'waiting';
+    message = result.message;
+    const pollAfter = result.pollAfterSeconds ?? deps.settings.pollIntervalSeconds;
+    patch = {
+      state: 'waiting',
+      ...(result.handle === undefined ? {} : { waitingHandle: result.handle }),
+      nextAttemptAt: new Date(finishedAt.getTime() + pollAfter * 1000).toISOString(),
+    };
+  } else {
+    const err = failure ?? new Error('executor returned nothing');
+    status = err instanceof TaskTimeoutError ? 'timed_out' : 'failed';
+    message = err.message;
+    const code = errorCode(err);
+    const retryable = isRetryable(err);
+    if (retryable && attempt < instance.maxAttempts) {
+      willRetry = true;
+      const hinted = err instanceof RetryableError ? (err.retryAfterSeconds ?? 0) : 0;
+      retryAfterSeconds = Math.max(1, Math.ceil(Math.max(backoffSeconds(task.retryPolicy, attempt - 1), hinted)));
+      patch = {
+        state: 'retry_scheduled',
+        nextAttemptAt: new Date(finishedAt.getTime() + retryAfterSeconds * 1000).toISOString(),
+        lastError: { code, message },
+      };
+    } else {
+      patch = {
+        state: 'failed',
+        lastError: { code, message },
+        advice: adviceFor(retryable, attempt, instance.maxAttempts, task),
+      };
+    }
+  }
+
+  const run: Run = {
+    runId,
+    requestId,
+    taskId,
+    executor: task.executor,
+    attempt,
+    series: instance.series,
+    status,
+    message,
+    willRetry,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs,
+    cost,
+    ...(failure === undefined ? {} : { error: { code: errorCode(failure), message: failure.message } }),
+    delivery,
+    evidence: {
+      ...(result?.evidence ?? {}),
+      ...(result?.affectedRows === undefined ? {} : { affectedRows: result.affectedRows }),
+      bytesBilled: cost.bytesBilled,
+      ...(instance.approval === undefined ? {} : { approvedBy: instance.approval.actor }),
+      ...(task.jobType === 'deletion' && status === 'succeeded' && cost.bytesBilled > 0 && !request.dryRun
+        ? { unrecoverableAfter: new Date(finishedAt.getTime() + (deps.settings.timeTravelDays + 7) * 86_400_000).toISOString() }
+        : {}),
+    },
+    ...(result?.output === undefined ? {} : { output: result.output }),
+    dryRun: request.dryRun,
+  };
+  const finalPatch: Partial<Instance> = {
+    ...patch,
+    cost: { bytesBilled: instance.cost.bytesBilled + cost.bytesBilled, usd: instance.cost.usd + cost.usd },
+    lastRun: { runId, attempt, status, message, finishedAt: run.finishedAt },
+    updatedAt: finishedAt.toISOString(),
+  };
+  const { applied } = await deps.store.finishAttempt(claim, run, finalPatch);
+
+  const fields = {
+    attempt,
+    outcome: status,
+    executor: task.executor,
+    jobType: task.jobType,
+    durationMs,
+    bytesBilled: cost.bytesBilled,
+    costUsd: cost.usd,
+    willRetry,
+    errorCode: run.error?.code,
+    applied,
+  };
+  if (patch.state === 'failed') {
+    log.log('ERROR', 'run.failed', `attempt ${attempt} failed terminally: ${message}`, { ...fields, advice: patch.advice });
+  } else {
+    log.info('run.finished', `attempt ${attempt} ${status}${willRetry ? `; retry in ${retryAfterSeconds} s` : ''}`, fields);
+  }
+
+  if (applied && patch.state !== undefined && isTerminal(patch.state)) {
+    if ((await deps.store.countOpenInstances(requestId)) === 0) await rollupRequest(deps, requestId);
+  }
+  if (willRetry) {
+    return { status: 503, retryAfterSeconds, body: { result: 'retry_scheduled', requestId, taskId, runId, state: 'retry_scheduled' } };
+  }
+  return { status: 200, body: { result: status, requestId, taskId, runId, ...(patch.state === undefined ? {} : { state: patch.state }) } };
+}
+
+function adviceFor(retryable: boolean, attempt: number, maxAttempts: number, task: Task): string {
+  const owner = task.teamContact ?? task.team ?? 'the task owner';
+  if (!retryable) {
+    return `Permanent error: fix the cause (task config, credentials or the target system), then POST /requests/:id/instances/${task.id}/retry. Contact: ${owner}.`;
+  }
+  return `Gave up after ${attempt} of ${maxAttempts} attempts. Check the last error and the target system, then POST /requests/:id/instances/${task.id}/retry. Contact: ${owner}.`;
+}
+
+function newRunId(instance: Instance): string {
+  // Sortable within an instance, random across instances (no hot index range).
+  return `s${instance.series}-a${String(instance.attempt).padStart(3, '0')}-${randomBytes(4).toString('hex')}`;
+}
+
+async function loadTask(deps: AppDeps, taskId: string, version: string): Promise<Task | null> {
+  const key = `${taskId}@${version}`;
+  const cached = taskCache.get(key);
+  if (cached !== undefined) return cached;
+  const task = await deps.store.getTask(taskId);
+  if (task !== null && task.updatedAt === version) {
+    if (taskCache.size > 1000) taskCache.clear();
+    taskCache.set(key, task);
+  }
+  return task;
+}
+
+function parsePayload(body: unknown): RunTaskPayload {
+  const b = (body ?? {}) as Partial<RunTaskPayload>;
+  const ok =
+    typeof b.requestId === 'string' &&
+    typeof b.taskId === 'string' &&
+    typeof b.series === 'number' &&
+    typeof b.attempt === 'number' &&
+    typeof b.taskVersion === 'string';
+  if (!ok) {
+    // A poison message: answered 400 (terminal for Cloud Tasks? no: non-2xx retries), so the
+    // HTTP layer maps this to 200-with-error for run-task; see functions/run-task.ts.
+    throw new ValidationError('Invalid run-task payload', [
+      { path: '', message: 'expected { requestId, taskId, series, attempt, taskVersion }' },
+    ]);
+  }
+  return b as RunTaskPayload;
+}

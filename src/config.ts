@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { ConfigError } from './domain/errors';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', ''])
+  .transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * Every setting, with its environment variable. `.env.example` documents each one; the infra
+ * tests read `requiredEnvVars()` so Terraform sets every variable without a default.
+ */
+const schema = z.object({
+  GOOGLE_CLOUD_PROJECT: z.string().min(1, 'the Google Cloud project id is required'),
+  LOCATION: z.string().min(1).default('us-central1'),
+  TASKS_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,100}$/, 'a queue id: letters, digits and hyphens')
+    .default('dsr-tasks'),
+  RUN_TASK_URL: z.string().url('the HTTPS URL of the run-task function'),
+  TASKS_INVOKER_SA: z.string().email('the service account Cloud Tasks signs OIDC tokens as'),
+  TASKS_OIDC_AUDIENCE: z.string().url().optional(),
+  SUBJECT_HASH_PEPPER: z
+    .string()
+    .min(16, 'the pepper must be at least 16 characters (keep it in Secret Manager)'),
+  BIGQUERY_PRICE_PER_TIB: z.coerce.number().positive().default(6.25),
+  BIGQUERY_LOCATION: z.string().min(1).default('US'),
+  BIGQUERY_POLL_INTERVAL_SECONDS: int(1, 1800).default(30),
+  BIGQUERY_TIME_TRAVEL_DAYS: int(2, 7).default(7),
+  STREAMING_BUFFER_RETRY_SECONDS: int(1, 86_400).default(5400),
+  DISPATCH_DEADLINE_MARGIN_SECONDS: int(1, 300).default(30),
+  LEASE_GRACE_SECONDS: int(1, 3600).default(60),
+  DISPATCH_PAGE_SIZE: int(1, 1000).default(200),
+  OVERDUE_WARNING_HOURS: int(0, 24 * 60).default(72),
+  DUPLICATE_WINDOW_DAYS: int(0, 3650).default(30),
+  CLOUD_TASKS_EMULATOR_HOST: z.string().optional(),
+  BIGQUERY_EMULATOR_HOST: z.string().optional(),
+  LOCAL_MODE: bool.default('false'),
+  K_SERVICE: z.string().optional(),
+  K_REVISION: z.string().optional(),
+});
+
+export type Config = Readonly<{
+  projectId: string;
+  location: string;
+  queueId: string;
+  runTaskUrl: string;
+  invokerServiceAccount: string;
+  oidcAudience: string;
+  subjectHashPepper: string;
+  bigQuery: {
+    pricePerTiB: number;
+    location: string;
+    pollIntervalSeconds: number;
+    timeTravelDays: number;
+    streamingBufferRetrySeconds: number;
+    emulatorHost: string | undefined;
+  };
+  dispatchDeadlineMarginSeconds: number;
+  leaseGraceSeconds: number;
+  dispatchPageSize: number;
+  overdueWarningHours: number;
+  duplicateWindowDays: number;
+  cloudTasksEmulatorHost: string | undefined;
+  localMode: boolean;
+  service: { name: string; revision: string };
+}>;
+
+/** Pure: reads only the given env. Throws ConfigError listing every problem at once. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
+  }
+  const e = parsed.data;
+  return {
+    projectId: e.GOOGLE_CLOUD_PROJECT,
+    location: e.LOCATION,
+    queueId: e.TASKS_QUEUE,
+    runTaskUrl: e.RUN_TASK_URL,
+    invokerServiceAccount: e.TASKS_INVOKER_SA,
+    oidcAudience: e.TASKS_OIDC_AUDIENCE ?? e.RUN_TASK_URL,
+    subjectHashPepper: e.SUBJECT_HASH_PEPPER,
+    bigQuery: {
+      pricePerTiB: e.BIGQUERY_PRICE_PER_TIB,
+      location: e.BIGQUERY_LOCATION,
+      pollIntervalSeconds: e.BIGQUERY_POLL_INTERVAL_SECONDS,
+      timeTravelDays: e.BIGQUERY_TIME_TRAVEL_DAYS,
+      streamingBufferRetrySeconds: e.STREAMING_BUFFER_RETRY_SECONDS,
+      emulatorHost: e.BIGQUERY_EMULATOR_HOST,
+    },
+    dispatchDeadlineMarginSeconds: e.DISPATCH_DEADLINE_MARGIN_SECONDS,
+    leaseGraceSeconds: e.LEASE_GRACE_SECONDS,
+    dispatchPageSize: e.DISPATCH_PAGE_SIZE,
+    overdueWarningHours: e.OVERDUE_WARNING_HOURS,
+    duplicateWindowDays: e.DUPLICATE_WINDOW_DAYS,
+    cloudTasksEmulatorHost: e.CLOUD_TASKS_EMULATOR_HOST,
+    localMode: e.LOCAL_MODE,
+    service: { name: e.K_SERVICE ?? 'local', revision: e.K_REVISION ?? 'local' },
+  };
+}
+
+/** The environment variables that have no default: deployments must set each of them. */
+export function requiredEnvVars(): string[] {
+  return Object.entries(schema.shape)
+    .filter(([, field]) => !field.isOptional())
+    .filter(([, field]) => !(field instanceof z.ZodDefault))
+    .map(([name]) => name);
+}
+
+/** Every variable the config reads, for `.env.example` and the infra tests. */
+export function knownEnvVars(): string[] {
+  return Object.keys(schema.shape);
+}

@@ -1,0 +1,123 @@
+import type { ZodIssue } from 'zod';
+
+/** A field-level problem, as returned in the HTTP `issues` array. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * The base of every typed error. `code` is a stable dotted identifier that operators, logs and
+ * API clients can match on; `name` is stable too, so `instanceof` is not needed across realms.
+ */
+export abstract class AppError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Retrying will not help: bad config, a 4xx from a third party, a bytes-billed cap. */
+export class PermanentError extends AppError {
+  readonly code: string;
+  constructor(message: string, code = 'permanent', options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** A transient failure; the caller may try again after `retryAfterSeconds`. */
+export class RetryableError extends AppError {
+  readonly code: string;
+  readonly retryAfterSeconds: number | undefined;
+  constructor(
+    message: string,
+    { code = 'retryable', retryAfterSeconds, cause }: { code?: string; retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause });
+    this.code = code;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export class NotFoundError extends AppError {
+  readonly code = 'not_found';
+}
+
+/** The request is well-formed but conflicts with the current state (e.g. approve a finished instance). */
+export class ConflictError extends AppError {
+  readonly code: string;
+  constructor(message: string, code = 'conflict') {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Bad input. Carries field-level issues; maps to HTTP 400. */
+export class ValidationError extends AppError {
+  readonly code: string;
+  readonly issues: FieldIssue[];
+  constructor(message: string, issues: FieldIssue[], code = 'validation_failed') {
+    super(message);
+    this.issues = issues;
+    this.code = code;
+  }
+
+  static fromZod(issues: readonly ZodIssue[], prefix: readonly (string | number)[] = []): ValidationError {
+    const fieldIssues = issues.map((issue) => ({
+      path: formatPath([...prefix, ...issue.path]),
+      message: describeZodIssue(issue),
+    }));
+    const summary = fieldIssues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ');
+    return new ValidationError(`Invalid input: ${summary}`, fieldIssues);
+  }
+}
+
+/** A body that is too large to read; maps to HTTP 413. */
+export class PayloadTooLargeError extends AppError {
+  readonly code = 'payload_too_large';
+}
+
+/** A configuration problem found by `loadConfig`; lists every issue at once. */
+export class ConfigError extends AppError {
+  readonly code = 'config_invalid';
+  readonly issues: FieldIssue[];
+  constructor(issues: FieldIssue[]) {
+    super(`Invalid configuration: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    this.issues = issues;
+  }
+}
+
+/** Normalises anything thrown into an Error, keeping the original as `cause`. */
+export function coerceError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  if (typeof thrown === 'string') return new Error(thrown);
+  let text: string;
+  try {
+    text = JSON.stringify(thrown) ?? String(thrown);
+  } catch {
+    text = String(thrown);
+  }
+  return new Error(`Non-error thrown: ${text}`, { cause: thrown });
+}
+
+/** Executors' rule: anything thrown that is not explicitly permanent is retried. */
+export function isRetryable(err: unknown): boolean {
+  return !(err instanceof PermanentError || err instanceof ValidationError || err instanceof NotFoundError);
+}
+
+export function errorCode(err: unknown): string {
+  if (err instanceof AppError) return err.code;
+  if (err instanceof Error && err.name === 'AbortError') return 'aborted';
+  return 'internal';
+}
+
+function formatPath(path: readonly (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+function describeZodIssue(issue: ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
+  return issue.message;
+}

@@ -1,0 +1,262 @@
+import { z } from 'zod';
+
+export const REQUEST_TYPES = ['deletion', 'records'] as const;
+export type RequestType = (typeof REQUEST_TYPES)[number];
+
+export const REGULATIONS = ['gdpr', 'ccpa', 'other'] as const;
+export type Regulation = (typeof REGULATIONS)[number];
+
+export const MAX_IDENTIFIER_LENGTH = 256;
+
+const identifierValue = z
+  .string({ invalid_type_error: 'an identifier must be a string' })
+  .min(1, 'an identifier must not be empty')
+  .max(MAX_IDENTIFIER_LENGTH, `an identifier must be at most ${MAX_IDENTIFIER_LENGTH} characters`);
+
+const identifierName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'identifier names are letters, digits and underscores');
+
+/** The person a request is about: one or more string identifiers. */
+export const subjectSchema = z
+  .record(identifierName, identifierValue)
+  .refine((s) => Object.keys(s).length > 0, {
+    message: 'the subject needs at least one identifier (e.g. email, userId, gaClientId)',
+  })
+  .refine((s) => Object.keys(s).length <= 20, { message: 'at most 20 identifiers' });
+export type Subject = Record<string, string>;
+
+const isoDate = z
+  .string()
+  .datetime({ offset: true, message: 'an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z' });
+
+/** `POST /requests` body. Unknown top-level fields are refused, not ignored. */
+export const fileRequestSchema = z
+  .object({
+    type: z.enum(REQUEST_TYPES, {
+      errorMap: () => ({ message: `type must be one of: ${REQUEST_TYPES.join(', ')}` }),
+    }),
+    subject: subjectSchema,
+    regulation: z.enum(REGULATIONS).default('gdpr'),
+    receivedAt: isoDate.optional(),
+    dueAt: isoDate.optional(),
+    externalId: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'externalId: 1-128 of letters, digits and . _ : -')
+      .optional(),
+    notes: z.string().max(4000).optional(),
+    dryRun: z.boolean().default(false),
+  })
+  .strict();
+export type FileRequestInput = z.infer<typeof fileRequestSchema>;
+
+export const TASK_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day as HH:MM (24 h)');
+
+export const executionWindowSchema = z
+  .object({
+    start: hhmm,
+    end: hhmm,
+    timeZone: z
+      .string()
+      .default('UTC')
+      .refine(isValidTimeZone, { message: 'an IANA time zone, e.g. Europe/Berlin' }),
+  })
+  .strict()
+  .refine((w) => w.start !== w.end, { message: 'start and end must differ', path: ['end'] });
+export type ExecutionWindow = z.infer<typeof executionWindowSchema>;
+
+export const retryPolicySchema = z
+  .object({
+    minBackoffSeconds: z.number().min(0).max(86_400).default(10),
+    maxBackoffSeconds: z.number().min(0).max(86_400).default(600),
+    maxDoublings: z.number().int().min(0).max(16).default(4),
+  })
+  .strict()
+  .refine((p) => p.maxBackoffSeconds >= p.minBackoffSeconds, {
+    message: 'maxBackoffSeconds must be at least minBackoffSeconds',
+    path: ['maxBackoffSeconds'],
+  });
+export type RetryPolicy = z.infer<typeof retryPolicySchema>;
+
+/** The longest executor timeout: run-task's function timeout must cover it plus a margin. */
+export const MAX_TASK_TIMEOUT_SECONDS = 1740;
+
+/** `POST /tasks` body. The executor's own schema checks `config` in the app layer. */
+export const registerTaskSchema = z
+  .object({
+    id: z.string().regex(TASK_ID_PATTERN, 'lower-case letters, digits, - and _, at most 63'),
+    name: z.string().min(1).max(200),
+    jobType: z.enum(REQUEST_TYPES),
+    executor: z.string().min(1).max(100),
+    config: z.record(z.unknown()).default({}),
+    requiredIdentifiers: z.array(identifierName).default([]),
+    executionWindow: executionWindowSchema.optional(),
+    timeoutSeconds: z.number().int().min(1).max(MAX_TASK_TIMEOUT_SECONDS).default(300),
+    maxAttempts: z.number().int().min(1).max(100).default(5),
+    retryPolicy: retryPolicySchema.default({}),
+    requiresApproval: z.boolean().default(false),
+    active: z.boolean().default(true),
+    team: z.string().max(200).optional(),
+    teamContact: z.string().max(200).optional(),
+    description: z.string().max(4000).optional(),
+    dataSource: z.string().max(200).optional(),
+  })
+  .strict();
+export type RegisterTaskInput = z.input<typeof registerTaskSchema>;
+
+/** `PATCH /tasks/:id`: any field but the id. */
+export const updateTaskSchema = registerTaskSchema.omit({ id: true }).partial().strict();
+
+export type Task = z.infer<typeof registerTaskSchema> & {
+  createdAt: string;
+  updatedAt: string;
+};
+
+export const INSTANCE_STATES = [
+  'pending_approval',
+  'pending_enqueue',
+  'queued',
+  'running',
+  'retry_scheduled',
+  'waiting',
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+] as const;
+export type InstanceState = (typeof INSTANCE_STATES)[number];
+
+export const REQUEST_STATUSES = [
+  'awaiting_approval',
+  'in_progress',
+  'completed',
+  'completed_with_errors',
+  'cancelled',
+] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+export interface Cost {
+  bytesBilled: number;
+  usd: number;
+}
+
+/** The outcome of one attempt, as kept on its run record. */
+export const RUN_STATUSES = [
+  'succeeded',
+  'not_found',
+  'waiting',
+  'failed',
+  'timed_out',
+  'abandoned',
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export interface Approval {
+  actor: string;
+  at: string;
+}
+
+export interface Request {
+  id: string;
+  type: RequestType;
+  subject: Subject;
+  subjectHash: string;
+  regulation: Regulation;
+  receivedAt: string;
+  dueAt: string;
+  externalId?: string;
+  notes?: string;
+  dryRun: boolean;
+  status: RequestStatus;
+  overdue: boolean;
+  duplicateOf?: string;
+  createdAt: string;
+  updatedAt: string;
+  createdBy: string;
+  completedAt?: string;
+  counts: Partial<Record<InstanceState, number>>;
+  cost: Cost;
+}
+
+export interface RunSummary {
+  runId: string;
+  attempt: number;
+  status: RunStatus;
+  message: string;
+  finishedAt: string;
+}
+
+export interface Instance {
+  requestId: string;
+  taskId: string;
+  taskName: string;
+  executor: string;
+  jobType: RequestType;
+  state: InstanceState;
+  /** Attempts started in the current series. */
+  attempt: number;
+  /** Attempts started across every series. */
+  totalAttempts: number;
+  series: number;
+  maxAttempts: number;
+  timeoutSeconds: number;
+  cloudTaskName?: string;
+  scheduleTime?: string;
+  nextAttemptAt?: string;
+  leaseExpiresAt?: string;
+  waitingHandle?: string;
+  skippedReason?: string;
+  lastRun?: RunSummary;
+  lastError?: { code: string; message: string };
+  advice?: string;
+  approval?: Approval;
+  cancelledBy?: string;
+  cost: Cost;
+  updatedAt: string;
+}
+
+/** What an auditor asks of a run: what was touched, how much, which jobs, who approved. */
+export interface RunEvidence {
+  touched?: string[];
+  affectedRows?: number;
+  jobIds?: string[];
+  bytesBilled?: number;
+  approvedBy?: string;
+  unrecoverableAfter?: string;
+}
+
+export interface Run {
+  runId: string;
+  requestId: string;
+  taskId: string;
+  executor: string;
+  attempt: number;
+  series: number;
+  status: RunStatus;
+  message: string;
+  willRetry: boolean;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  cost: Cost;
+  error?: { code: string; message: string };
+  delivery?: { taskName?: string; retryCount?: number; executionCount?: number };
+  evidence: RunEvidence;
+  output?: unknown;
+  dryRun: boolean;
+}
+
+export function zeroCost(): Cost {
+  return { bytesBilled: 0, usd: 0 };
+}
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,81 @@
+import { ConflictError } from './errors';
+import type { Instance, InstanceState, RequestStatus } from './model';
+
+/** Every legal instance transition; anything else is a bug or a race, and is refused. */
+const TRANSITIONS: Readonly<Record<InstanceState, readonly InstanceState[]>> = {
+  pending_approval: ['pending_enqueue', 'cancelled'],
+  pending_enqueue: ['queued', 'running', 'cancelled'],
+  queued: ['running', 'pending_enqueue', 'cancelled'],
+  running: ['succeeded', 'failed', 'retry_scheduled', 'waiting'],
+  retry_scheduled: ['running', 'queued', 'pending_enqueue', 'failed', 'cancelled'],
+  waiting: ['running', 'succeeded', 'failed', 'retry_scheduled'],
+  succeeded: [],
+  failed: ['pending_enqueue'],
+  skipped: [],
+  cancelled: [],
+};
+
+export const TERMINAL_INSTANCE_STATES: readonly InstanceState[] = [
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+];
+
+/** States a run-task delivery may claim (start an attempt from). */
+export const CLAIMABLE_STATES: readonly InstanceState[] = [
+  'pending_enqueue',
+  'queued',
+  'retry_scheduled',
+];
+
+/** States that have not started and so can still be cancelled. */
+export const CANCELLABLE_STATES: readonly InstanceState[] = [
+  'pending_approval',
+  'pending_enqueue',
+  'queued',
+  'retry_scheduled',
+];
+
+export function canTransition(from: InstanceState, to: InstanceState): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** Throws ConflictError when `from → to` is not a legal transition. */
+export function assertTransition(from: InstanceState, to: InstanceState): void {
+  if (!canTransition(from, to)) {
+    throw new ConflictError(`instance cannot go from ${from} to ${to}`, 'illegal_transition');
+  }
+}
+
+export function isTerminal(state: InstanceState): boolean {
+  return TERMINAL_INSTANCE_STATES.includes(state);
+}
+
+export function countStates(instances: readonly Pick<Instance, 'state'>[]): Partial<Record<InstanceState, number>> {
+  const counts: Partial<Record<InstanceState, number>> = {};
+  for (const { state } of instances) counts[state] = (counts[state] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * A request's status is derived from its instances, never edited by hand:
+ * - anything awaiting approval (and nothing else open) → awaiting_approval;
+ * - anything still open → in_progress;
+ * - all closed: every one cancelled → cancelled; any failed → completed_with_errors;
+ *   otherwise completed (skipped and cancelled instances do not make it an error).
+ */
+export function rollupStatus(states: readonly InstanceState[]): RequestStatus {
+  if (states.length === 0) return 'completed';
+  const open = states.filter((s) => !isTerminal(s));
+  if (open.length > 0) {
+    return open.every((s) => s === 'pending_approval') ? 'awaiting_approval' : 'in_progress';
+  }
+  if (states.every((s) => s === 'cancelled')) return 'cancelled';
+  if (states.includes('failed')) return 'completed_with_errors';
+  return 'completed';
+}
+
+export function isOpenStatus(status: RequestStatus): boolean {
+  return status === 'awaiting_approval' || status === 'in_progress';
+}

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { PermanentError, RetryableError } from '../domain/errors';
+import { zeroCost, type Subject } from '../domain/model';
+import { defineExecutor } from './contract';
+
+/** Looks up a secret by reference (deployed: Secret Manager values mounted as env vars). */
+export type SecretResolver = (ref: string) => string | undefined;
+
+const headerValue = z.union([
+  z.string().max(4096),
+  z.object({ secret: z.string().regex(/^[A-Z][A-Z0-9_]{0,99}$/, 'a secret reference such as GA_API_TOKEN') }).strict(),
+]);
+
+const configSchema = z
+  .object({
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), { message: 'http or https only' }),
+    method: z.enum(['POST', 'PUT', 'DELETE', 'PATCH', 'GET']).default('POST'),
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), headerValue).default({}),
+    /** A JSON value; strings may hold `{{subject.<identifier>}}` placeholders. */
+    body: z.unknown().optional(),
+  })
+  .strict();
+type HttpRequestConfig = z.infer<typeof configSchema>;
+
+const PLACEHOLDER = /\{\{\s*subject\.([A-Za-z][A-Za-z0-9_]*)\s*\}\}/g;
+
+/** Calls a third party's deletion or export endpoint for the subject. */
+export function createHttpRequestExecutor(secrets: SecretResolver, fetchImpl: typeof fetch = fetch) {
+  return defineExecutor<HttpRequestConfig>({
+    name: 'http.request',
+    description:
+      'Calls a third-party deletion/export endpoint. 2xx succeeded, 404 not_found, 429/5xx retryable, other 4xx permanent.',
+    configSchema,
+    requiredIdentifiers: (config) => placeholders(config),
+    async run({ config, subject, signal, dryRun }) {
+      const url = fill(config.url, subject, encodeURIComponent);
+      const endpoint = `${config.method} ${new URL(url).origin}${new URL(url).pathname}`;
+      if (dryRun) {
+        return {
+          outcome: 'succeeded',
+          message: `audit: would call ${endpoint}`,
+          cost: zeroCost(),
+          output: { wouldCall: endpoint },
+          evidence: { touched: [endpoint] },
+        };
+      }
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(config.headers)) {
+        if (typeof value === 'string') headers[name] = value;
+        else {
+          const secret = secrets(value.secret);
+          if (secret === undefined) {
+            throw new PermanentError(`secret ${value.secret} is not configured`, 'http.secret_missing');
+          }
+          headers[name] = secret;
+        }
+      }
+      let body: string | undefined;
+      if (config.body !== undefined && config.method !== 'GET') {
+        body = JSON.stringify(fillJson(config.body, subject));
+        headers['content-type'] ??= 'application/json';
+      }
+      let response: Response;
+      try {
+        response = await fetchImpl(url, { method: config.method, headers, body, signal });
+      } catch (err) {
+        if (signal.aborted) throw err;
+        throw new RetryableError(`could not reach ${endpoint}: ${(err as Error).message}`, {
+          code: 'http.unreachable',
+          cause: err,
+        });
+      }
+      // Drain so the connection can be reused; the body is not evidence (it may hold PII).
+      await response.arrayBuffer().catch(() => undefined);
+      const evidence = { touched: [endpoint] };
+      const s = response.status;
+      if (s >= 200 && s < 300) {
+        return { outcome: 'succeeded', message: `${endpoint} answered ${s}`, cost: zeroCost(), evidence };
+      }
+      if (s === 404) {
+        return {
+          outcome: 'not_found',
+          message: `${endpoint} answered 404: nothing held for this subject`,
+          cost: zeroCost(),
+          evidence,
+        };
+      }
+      if (s === 429 || s >= 500) {
+        throw new RetryableError(`${endpoint} answered ${s}`, {
+          code: `http.${s}`,
+          retryAfterSeconds: parseRetryAfter(response.headers.get('retry-after')),
+        });
+      }
+      throw new PermanentError(`${endpoint} answered ${s}; check the task's URL, method and credentials`, `http.${s}`);
+    },
+  });
+}
+
+function placeholders(config: HttpRequestConfig): string[] {
+  const found = new Set<string>();
+  const scan = (text: string) => {
+    for (const m of text.matchAll(PLACEHOLDER)) if (m[1] !== undefined) found.add(m[1]);
+  };
+  scan(config.url);
+  scan(JSON.stringify(config.body ?? null));
+  return [...found];
+}
+
+function fill(text: string, subject: Subject, encode: (s: string) => string = (s) => s): string {
+  return text.replace(PLACEHOLDER, (_m, key: string) => {
+    const value = subject[key];
+    if (value === undefined) {
+      throw new PermanentError(`the subject has no ${key}, which this task needs`, 'http.identifier_missing');
+    }
+    return encode(value);
+  });
+}
+
+function fillJson(value: unknown, subject: Subject): unknown {
+  if (typeof value === 'string') return fill(value, subject);
+  if (Array.isArray(value)) return value.map((v) => fillJson(v, subject));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillJson(v, subject)]));
+  }
+  return value;
+}
+
+function parseRetryAfter(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}

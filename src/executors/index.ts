@@ -1,0 +1,26 @@
+import type { Executor } from './contract';
+import { demoSleepExecutor } from './demo-sleep';
+import { createHttpRequestExecutor, type SecretResolver } from './http-request';
+import { noopExecutor } from './noop';
+import { createExecutorRegistry, type ExecutorRegistry } from './registry';
+
+export * from './contract';
+export * from './registry';
+export type { SecretResolver } from './http-request';
+
+export interface BuiltInDeps {
+  secrets: SecretResolver;
+  fetch?: typeof fetch;
+  /** Executors added by the deployment (e.g. the BigQuery ones, which need a warehouse). */
+  extra?: readonly Executor[];
+}
+
+/** The registry of built-in executors. Add new executors here (see docs/adding-a-task.md). */
+export function builtInExecutors(deps: BuiltInDeps): ExecutorRegistry {
+  return createExecutorRegistry([
+    noopExecutor,
+    demoSleepExecutor,
+    createHttpRequestExecutor(deps.secrets, deps.fetch),
+    ...(deps.extra ?? []),
+  ]);
+}

@@ -1,0 +1,41 @@
+import { NotFoundError, ValidationError } from '../domain/errors';
+import type { Executor } from './contract';
+
+/** Executors by name. Unknown names are refused at task registration, not at run time. */
+export interface ExecutorRegistry {
+  get(name: string): Executor;
+  names(): string[];
+  /** Parses a task's config with the executor's schema; ValidationError paths start at `config`. */
+  parseConfig(name: string, config: unknown): unknown;
+}
+
+export function createExecutorRegistry(executors: readonly Executor[]): ExecutorRegistry {
+  const byName = new Map<string, Executor>();
+  for (const e of executors) {
+    if (byName.has(e.name)) throw new Error(`executor ${e.name} is registered twice`);
+    byName.set(e.name, e);
+  }
+  const get = (name: string): Executor => {
+    const e = byName.get(name);
+    if (e === undefined) throw new NotFoundError(`no executor named ${name}`);
+    return e;
+  };
+  return {
+    get,
+    names: () => [...byName.keys()].sort(),
+    parseConfig(name, config) {
+      const executor = byName.get(name);
+      if (executor === undefined) {
+        throw new ValidationError(`Invalid input: executor: unknown executor ${name}`, [
+          {
+            path: 'executor',
+            message: `unknown executor "${name}"; known: ${[...byName.keys()].sort().join(', ')}`,
+          },
+        ]);
+      }
+      const parsed = executor.configSchema.safeParse(config);
+      if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues, ['config']);
+      return parsed.data;
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import {
+  AppError,
+  ConfigError,
+  ConflictError,
+  coerceError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PermanentError,
+  RetryableError,
+  ValidationError,
+  type FieldIssue,
+} from '../domain/errors';
+import type { Logger } from '../ports/logger';
+import type { HttpResponse } from './types';
+
+export interface ErrorBody {
+  error: { code: string; message: string; issues?: FieldIssue[] };
+}
+
+/** The one mapping from errors to HTTP answers. Unknown errors are 500 and logged with their stack. */
+export function errorResponse(thrown: unknown, log: Logger): HttpResponse {
+  const err = coerceError(thrown);
+  const body = (code: string, message: string, issues?: FieldIssue[]): ErrorBody => ({
+    error: { code, message, ...(issues === undefined ? {} : { issues }) },
+  });
+  if (err instanceof ValidationError) return { status: 400, body: body(err.code, err.message, err.issues) };
+  if (err instanceof NotFoundError) return { status: 404, body: body(err.code, err.message) };
+  if (err instanceof ConflictError) return { status: 409, body: body(err.code, err.message) };
+  if (err instanceof PayloadTooLargeError) return { status: 413, body: body(err.code, err.message) };
+  if (err instanceof RetryableError) {
+    const retryAfter = String(Math.max(1, Math.ceil(err.retryAfterSeconds ?? 5)));
+    log.warn('http.unavailable', err.message, { errorCode: err.code });
+    return { status: 503, headers: { 'Retry-After': retryAfter }, body: body(err.code, err.message) };
+  }
+  if (err instanceof PermanentError) return { status: 422, body: body(err.code, err.message) };
+  if (err instanceof ConfigError) {
+    log.error('http.config_error', 'the service is misconfigured', err);
+    return { status: 500, body: body(err.code, 'the service is misconfigured') };
+  }
+  log.error('http.internal_error', 'unhandled error', err);
+  const code = err instanceof AppError ? err.code : 'internal';
+  return { status: 500, body: body(code, 'internal error; see the logs for details') };
+}
