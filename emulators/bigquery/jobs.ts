@@ -1,0 +1,332 @@
+import { randomUUID } from 'node:crypto';
+import { bill, bytesBilledLimitMessage, type Billing } from './billing';
+import {
+  BigQueryError,
+  duplicate,
+  invalid,
+  invalidQuery,
+  notFound,
+  toBigQueryError,
+} from './errors';
+import { decodeParameters, type RestQueryParameter } from './params';
+import { compileStatement, type CompiledStatement } from './sql/compile';
+import { parseSql } from './sql/parser';
+import { dottedName, type Field, type TableRef } from './schema';
+import type { Value } from './values';
+import type { Warehouse } from './warehouse';
+
+/** Milliseconds since the epoch; injectable so tests control job timing and buffer age. */
+export interface Clock {
+  now(): number;
+}
+
+/** The REST `configuration.query` fields the emulator reads. */
+export interface QueryConfiguration {
+  query?: string;
+  useLegacySql?: boolean;
+  parameterMode?: string;
+  queryParameters?: RestQueryParameter[];
+  maximumBytesBilled?: string | number;
+  defaultDataset?: { projectId?: string; datasetId: string };
+  destinationTable?: TableRef;
+  createDisposition?: string;
+  writeDisposition?: string;
+  [other: string]: unknown;
+}
+
+export type StatementType = 'SELECT' | 'UPDATE' | 'DELETE';
+
+export interface QueryResult {
+  statementType: StatementType;
+  billing: Billing;
+  /** SELECT: the result schema and rows. */
+  fields?: Field[];
+  rows?: Value[][];
+  /** UPDATE and DELETE: rows changed. */
+  affectedRows?: bigint;
+}
+
+export interface JobRecord {
+  projectId: string;
+  jobId: string;
+  location: string;
+  configuration: {
+    query: QueryConfiguration;
+    dryRun?: boolean;
+    labels?: unknown;
+    jobType: 'QUERY';
+  };
+  createdAt: number;
+  /** When the job may finish: creation time plus the minimum job duration. */
+  doneAt: number;
+  endedAt?: number;
+  outcome?: { result: QueryResult } | { error: BigQueryError };
+}
+
+export type JobState = 'PENDING' | 'RUNNING' | 'DONE';
+
+export interface JobEngineOptions {
+  warehouse: Warehouse;
+  clock: Clock;
+  minJobMs: number;
+  streamingBufferSeconds: number;
+  deterministicJobIds: boolean;
+}
+
+/**
+ * Query jobs: validation at insert, execution once the minimum duration has passed (settled
+ * lazily whenever the emulator is asked anything), billing, caps and the streaming buffer.
+ */
+export class JobEngine {
+  private readonly jobs = new Map<string, JobRecord>();
+  private sequence = 0;
+
+  constructor(private readonly options: JobEngineOptions) {}
+
+  reset(): void {
+    this.jobs.clear();
+    this.sequence = 0;
+  }
+
+  newJobId(): string {
+    return this.options.deterministicJobIds
+      ? `job_${String(++this.sequence).padStart(6, '0')}`
+      : `job_${randomUUID().replace(/-/g, '')}`;
+  }
+
+  /**
+   * Validates and registers a query job. Parse, name and type errors are thrown (the HTTP
+   * call fails); a dry run is answered at once and not kept; runtime failures (the
+   * bytes-billed cap, the streaming buffer) end the job with an errorResult.
+   */
+  insert(input: {
+    projectId: string;
+    jobId?: string;
+    location?: string;
+    configuration: JobRecord['configuration'];
+  }): JobRecord {
+    const { projectId, configuration } = input;
+    const jobId = input.jobId ?? this.newJobId();
+    if (!/^[A-Za-z0-9_-]{1,1024}$/.test(jobId)) throw invalid(`Invalid job ID "${jobId}".`);
+    const now = this.options.clock.now();
+    const job: JobRecord = {
+      projectId,
+      jobId,
+      location: input.location ?? 'US',
+      configuration,
+      createdAt: now,
+      doneAt: now + this.options.minJobMs,
+    };
+    const compiled = this.compile(job);
+    if (configuration.dryRun === true) {
+      job.outcome = { result: this.estimate(compiled) };
+      job.endedAt = now;
+      return job;
+    }
+    const key = jobKey(projectId, jobId);
+    if (this.jobs.has(key)) throw duplicate(`Job ${projectId}:${job.location}.${jobId}`);
+    this.jobs.set(key, job);
+    this.settle(job);
+    return job;
+  }
+
+  get(projectId: string, jobId: string): JobRecord {
+    const job = this.jobs.get(jobKey(projectId, jobId));
+    if (job === undefined) throw notFound(`Job ${projectId}:${jobId}`);
+    this.settle(job);
+    return job;
+  }
+
+  list(projectId: string): JobRecord[] {
+    return [...this.jobs.values()]
+      .filter((job) => job.projectId === projectId)
+      .sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  delete(projectId: string, jobId: string): void {
+    this.get(projectId, jobId);
+    this.jobs.delete(jobKey(projectId, jobId));
+  }
+
+  /** Stops a job that has not finished; it ends DONE with reason `stopped` and changes nothing. */
+  cancel(projectId: string, jobId: string): JobRecord {
+    const job = this.get(projectId, jobId);
+    if (job.outcome === undefined) {
+      job.outcome = {
+        error: new BigQueryError(
+          400,
+          'stopped',
+          'Job execution was cancelled: User requested cancellation',
+        ),
+      };
+      job.endedAt = this.options.clock.now();
+    }
+    return job;
+  }
+
+  state(job: JobRecord): JobState {
+    if (job.outcome !== undefined) return 'DONE';
+    return this.options.clock.now() > job.createdAt ? 'RUNNING' : 'PENDING';
+  }
+
+  /** Finishes every job whose time has come, oldest first, so effects land in order. */
+  settleAll(): void {
+    for (const job of this.jobs.values()) this.settle(job);
+  }
+
+  /**
+   * Waits (in real time) until the job is done or `timeoutMs` passes, as jobs.query and
+   * getQueryResults do on the service.
+   */
+  async waitFor(job: JobRecord, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      this.settle(job);
+      const remaining = deadline - Date.now();
+      if (job.outcome !== undefined || remaining <= 0) return;
+      const untilDone = Math.max(1, job.doneAt - this.options.clock.now());
+      await new Promise((resolve) => setTimeout(resolve, Math.min(untilDone, remaining, 20)));
+    }
+  }
+
+  private settle(job: JobRecord): void {
+    if (job.outcome !== undefined || this.options.clock.now() < job.doneAt) return;
+    try {
+      job.outcome = { result: this.execute(this.compile(job)) };
+    } catch (error) {
+      job.outcome = { error: toBigQueryError(error) };
+    }
+    job.endedAt = this.options.clock.now();
+  }
+
+  private compile(job: JobRecord): CompiledStatement & { config: QueryConfiguration } {
+    const config = job.configuration.query;
+    if (config.useLegacySql === true) {
+      throw invalidQuery(
+        'Unsupported construct: legacy SQL. The BigQuery emulator runs GoogleSQL only.',
+      );
+    }
+    if (typeof config.query !== 'string' || config.query.trim() === '') {
+      throw invalid('Required parameter is missing: query');
+    }
+    const params = decodeParameters(config.queryParameters, config.parameterMode);
+    const statement = parseSql(config.query);
+    const compiled = compileStatement(statement, {
+      projectId: job.projectId,
+      location: job.location,
+      params,
+      lookup: (ref) => this.options.warehouse.findTable(ref),
+      ...(config.defaultDataset === undefined ? {} : { defaultDataset: config.defaultDataset }),
+    });
+    if (compiled.kind !== 'select' && config.destinationTable !== undefined) {
+      throw invalid('Cannot set destination table in jobs with UPDATE/DELETE statements');
+    }
+    return { ...compiled, config };
+  }
+
+  private estimate(compiled: CompiledStatement): QueryResult {
+    const { warehouse } = this.options;
+    const scannedBytes = warehouse.columnBytes(compiled.table, compiled.referenced);
+    const dml = compiled.kind !== 'select';
+    const billing = bill({
+      scannedBytes,
+      tablesReferenced: 1,
+      ...(dml ? { targetTableBytes: warehouse.tableBytes(compiled.table) } : {}),
+    });
+    return {
+      statementType: compiled.kind.toUpperCase() as StatementType,
+      billing,
+      ...(compiled.kind === 'select' ? { fields: compiled.fields } : {}),
+    };
+  }
+
+  private execute(compiled: CompiledStatement & { config: QueryConfiguration }): QueryResult {
+    const { warehouse, clock } = this.options;
+    const result = this.estimate(compiled);
+    const limit = parseLimit(compiled.config.maximumBytesBilled);
+    if (limit !== undefined && result.billing.bytesBilled > limit) {
+      throw new BigQueryError(
+        400,
+        'bytesBilledLimitExceeded',
+        bytesBilledLimitMessage(limit, result.billing.bytesBilled),
+      );
+    }
+    const now = clock.now();
+    if (compiled.kind === 'select') {
+      const rows = warehouse.query(
+        compiled.query,
+        compiled.fields.map((field) => field.type),
+      );
+      if (compiled.config.destinationTable !== undefined) {
+        this.writeDestination(compiled.config, compiled.fields, rows, now);
+      }
+      return { ...result, rows };
+    }
+    const { table, where } = compiled;
+    const bufferMicros = BigInt(this.options.streamingBufferSeconds) * 1_000_000n;
+    if (
+      bufferMicros > 0n &&
+      warehouse.countStreamed(table, where, BigInt(now) * 1000n - bufferMicros) > 0n
+    ) {
+      throw invalidQuery(
+        `UPDATE or DELETE statement over table ${dottedName(table)} would affect rows in the streaming buffer, which is not supported`,
+      );
+    }
+    const sql =
+      compiled.kind === 'delete'
+        ? { sql: `DELETE FROM ${table.sqlName} WHERE ${where.sql}`, binds: where.binds }
+        : {
+            sql: `UPDATE ${table.sqlName} SET ${compiled.set.sql} WHERE ${where.sql}`,
+            binds: [...compiled.set.binds, ...where.binds],
+          };
+    const affectedRows = BigInt(warehouse.run(sql));
+    const record = warehouse.findTable(table);
+    if (record !== undefined && affectedRows > 0n) record.lastModifiedTime = now;
+    return { ...result, affectedRows };
+  }
+
+  private writeDestination(
+    config: QueryConfiguration,
+    fields: Field[],
+    rows: Value[][],
+    now: number,
+  ): void {
+    const { warehouse } = this.options;
+    const ref = config.destinationTable as TableRef;
+    const existing = warehouse.findTable(ref);
+    const write = config.writeDisposition ?? 'WRITE_EMPTY';
+    if (existing === undefined) {
+      if (config.createDisposition === 'CREATE_NEVER') {
+        throw notFound(`Table ${ref.projectId}:${ref.datasetId}.${ref.tableId}`);
+      }
+      warehouse.insertRows(warehouse.createTable(ref, fields, {}, now), rows, null, now);
+      return;
+    }
+    if (write === 'WRITE_TRUNCATE') {
+      warehouse.truncate(existing, fields, now);
+    } else if (write === 'WRITE_APPEND') {
+      const same =
+        existing.fields.length === fields.length &&
+        fields.every(
+          (field, index) =>
+            existing.fields[index]?.type === field.type &&
+            existing.fields[index]?.name.toLowerCase() === field.name.toLowerCase(),
+        );
+      if (!same)
+        throw invalid(
+          `Provided Schema does not match Table ${ref.projectId}:${ref.datasetId}.${ref.tableId}.`,
+        );
+    } else if (warehouse.countRows(existing) > 0n) {
+      throw duplicate(`Table ${ref.projectId}:${ref.datasetId}.${ref.tableId}`);
+    }
+    warehouse.insertRows(existing, rows, null, now);
+  }
+}
+
+function parseLimit(raw: string | number | undefined): bigint | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (!/^\d+$/.test(String(raw))) throw invalid(`Invalid maximumBytesBilled: ${String(raw)}`);
+  return BigInt(raw);
+}
+
+const jobKey = (projectId: string, jobId: string): string => `${projectId}:${jobId}`;
