@@ -418,7 +418,10 @@ class BigQueryApi {
         if (index === -1) throw invalid(`Field ${name} in selected fields not found in the schema`);
         return index;
       });
-    const indexes = selected.length > 0 ? selected : table.fields.map((_, index) => index);
+    // The service returns selected fields in schema order, whatever order they were asked in.
+    const indexes = table.fields
+      .map((_, index) => index)
+      .filter((index) => selected.length === 0 || selected.includes(index));
     const totalRows = Number(this.warehouse.countRows(table));
     const start = query.has('pageToken')
       ? decodePageToken(query.get('pageToken'))
