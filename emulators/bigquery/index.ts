@@ -61,7 +61,12 @@ export async function startBigQueryEmulator(
     warehouse.reset();
     if (seed !== undefined) applySeed(warehouse, seed, projectId, clock.now());
   };
-  reset();
+  try {
+    reset();
+  } catch (error) {
+    warehouse.close();
+    throw error;
+  }
 
   const server = createBigQueryServer({ warehouse, engine, clock, streamingBufferSeconds });
   await new Promise<void>((resolve, reject) => {

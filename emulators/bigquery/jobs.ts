@@ -138,7 +138,9 @@ export class JobEngine {
   }
 
   list(projectId: string): JobRecord[] {
+    // Newest first; insertion order breaks ties between jobs created in the same millisecond.
     return [...this.jobs.values()]
+      .reverse()
       .filter((job) => job.projectId === projectId)
       .sort((a, b) => b.createdAt - a.createdAt);
   }

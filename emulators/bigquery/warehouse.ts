@@ -236,9 +236,9 @@ export class Warehouse {
     );
   }
 
-  /** Rows streamed at or after `since` (epoch µs); undefined when there are none. */
+  /** Rows streamed after `since` (epoch µs); undefined when there are none. */
   streamingBuffer(table: TableInfo, since: bigint): StreamingBufferStats | undefined {
-    const where = `WHERE ${STREAMED_AT_COLUMN} >= CAST(? AS INTEGER)`;
+    const where = `WHERE ${STREAMED_AT_COLUMN} > CAST(? AS INTEGER)`;
     const sums = table.fields.map((field, index) => columnSizeSql(field.type, columnSql(index)));
     const [row] = this.raw({
       sql: `SELECT COUNT(*), ${sums.length === 0 ? '0' : sums.join(' + ')}, MIN(${STREAMED_AT_COLUMN}) FROM ${table.sqlName} ${where}`,
@@ -249,10 +249,10 @@ export class Warehouse {
     return { rows, bytes: toBigInt(bytes), oldest: toBigInt(oldest) };
   }
 
-  /** Counts the rows a WHERE fragment matches among those streamed at or after `since`. */
+  /** Counts the rows a WHERE fragment matches among those streamed after `since`. */
   countStreamed(table: TableInfo, where: Fragment, since: bigint): bigint {
     return this.scalar({
-      sql: `SELECT COUNT(*) FROM ${table.sqlName} WHERE (${where.sql}) AND ${STREAMED_AT_COLUMN} >= CAST(? AS INTEGER)`,
+      sql: `SELECT COUNT(*) FROM ${table.sqlName} WHERE (${where.sql}) AND ${STREAMED_AT_COLUMN} > CAST(? AS INTEGER)`,
       binds: [...where.binds, since.toString()],
     });
   }
