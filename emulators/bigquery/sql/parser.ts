@@ -291,19 +291,20 @@ class Parser {
 
   /** OR < AND < NOT < predicates, as in GoogleSQL. */
   private expression(): Expr {
-    let left = this.conjunction();
-    while (this.isWord('OR')) {
-      const token = this.next();
-      left = { kind: 'or', left, right: this.conjunction(), position: pos(token) };
-    }
-    return left;
+    return this.chain('OR', () => this.conjunction());
   }
 
   private conjunction(): Expr {
-    let left = this.negation();
-    while (this.isWord('AND')) {
+    return this.chain('AND', () => this.negation());
+  }
+
+  /** A left-associative run of `operand (keyword operand)*`. */
+  private chain(keyword: 'AND' | 'OR', operand: () => Expr): Expr {
+    let left = operand();
+    while (this.isWord(keyword)) {
       const token = this.next();
-      left = { kind: 'and', left, right: this.negation(), position: pos(token) };
+      const kind = keyword === 'AND' ? 'and' : 'or';
+      left = { kind, left, right: operand(), position: pos(token) };
     }
     return left;
   }
