@@ -1,7 +1,8 @@
 import { deadlineRisk } from '../domain/deadline';
 import type { Instance } from '../domain/model';
 import type { AppDeps } from './deps';
-import { enqueuePending, tasksById } from './requests';
+import { queueInstances } from './enqueue';
+import { tasksById } from './requests';
 import { rollupRequest } from './rollup';
 
 export interface DispatchSummary {
@@ -36,7 +37,7 @@ async function enqueueOutbox(deps: AppDeps, summary: DispatchSummary): Promise<v
     for (const i of page.items) byRequest.set(i.requestId, [...(byRequest.get(i.requestId) ?? []), i]);
     const tasks = await tasksById(deps, page.items);
     for (const instances of byRequest.values()) {
-      const after = await enqueuePending(deps, instances, tasks);
+      const after = await queueInstances(deps, instances, tasks);
       for (const i of after) {
         if (i.state === 'queued') summary.enqueued += 1;
         else summary.enqueueFailed += 1;

@@ -1,5 +1,6 @@
 import { coerceError } from '../domain/errors';
 import type { Instance, Task } from '../domain/model';
+import { nextWindowOpening } from '../domain/execution-window';
 import { shortHash } from '../domain/subject';
 import type { AppDeps } from './deps';
 
@@ -31,52 +32,94 @@ export function cloudTaskName(requestId: string, taskId: string, series: number,
   return `${shortHash(id, 8)}-${id}`;
 }
 
-export interface EnqueueOutcome {
-  taskId: string;
-  ok: boolean;
-  cloudTaskName: string;
-  scheduleTime: Date;
-  error?: Error;
+/** Cloud Tasks refuses a scheduleTime more than 30 days ahead; park anything beyond this. */
+export const ENQUEUE_HORIZON_MS = 29 * 24 * 60 * 60 * 1000;
+
+/**
+ * The fields an instance gets when it is handed to the queue for its next attempt: scheduled at
+ * the next opening of the task's window (or `notBefore`, whichever is later). An opening beyond
+ * the Cloud Tasks horizon parks the instance in `pending_enqueue`; dispatch re-arms it later.
+ */
+export function queuedFields(
+  instance: Instance,
+  task: Pick<Task, 'executionWindow'>,
+  now: Date,
+  notBefore: Date = now,
+): Pick<Instance, 'state' | 'cloudTaskName' | 'scheduleTime'> {
+  const at = nextWindowOpening(task.executionWindow, notBefore.getTime() > now.getTime() ? notBefore : now);
+  return {
+    state: at.getTime() - now.getTime() > ENQUEUE_HORIZON_MS ? 'pending_enqueue' : 'queued',
+    cloudTaskName: cloudTaskName(instance.requestId, instance.taskId, instance.series, instance.attempt + 1),
+    scheduleTime: at.toISOString(),
+  };
 }
 
 /**
- * Creates the Cloud Task for each instance's next attempt. Never throws: an instance whose
- * enqueue failed stays `pending_enqueue` (the outbox) and dispatch tries it again.
+ * Creates the Cloud Task of each `queued` instance (already marked, so a delivery always finds
+ * its instance). An instance whose enqueue failed goes back to `pending_enqueue` — the outbox
+ * that dispatch drains — unless a delivery has claimed it meanwhile. Never throws.
  */
-export async function enqueueInstances(
-  deps: Pick<AppDeps, 'queue' | 'clock' | 'log' | 'settings'>,
-  items: { instance: Instance; task: Task; scheduleTime?: Date }[],
-): Promise<EnqueueOutcome[]> {
+export async function sendToQueue(
+  deps: Pick<AppDeps, 'queue' | 'store' | 'clock' | 'log' | 'settings'>,
+  items: readonly { instance: Instance; task: Task }[],
+): Promise<Instance[]> {
   return Promise.all(
-    items.map(async ({ instance, task, scheduleTime }) => {
-      const attempt = instance.attempt + 1;
-      const name = cloudTaskName(instance.requestId, instance.taskId, instance.series, attempt);
-      const when = scheduleTime ?? deps.clock.now();
+    items.map(async ({ instance, task }) => {
+      const name = instance.cloudTaskName;
+      if (instance.state !== 'queued' || name === undefined) return instance;
       const payload: RunTaskPayload = {
         requestId: instance.requestId,
         taskId: instance.taskId,
         series: instance.series,
-        attempt,
+        attempt: instance.attempt + 1,
         taskVersion: task.updatedAt,
       };
       try {
         await deps.queue.enqueue({
           taskName: name,
-          scheduleTime: when,
-          dispatchDeadlineSeconds: dispatchDeadlineSeconds(
-            task.timeoutSeconds,
-            deps.settings.dispatchDeadlineMarginSeconds,
-          ),
+          ...(instance.scheduleTime === undefined ? {} : { scheduleTime: new Date(instance.scheduleTime) }),
+          dispatchDeadlineSeconds: dispatchDeadlineSeconds(task.timeoutSeconds, deps.settings.dispatchDeadlineMarginSeconds),
           body: payload,
         });
-        return { taskId: instance.taskId, ok: true, cloudTaskName: name, scheduleTime: when };
+        return instance;
       } catch (thrown) {
         const error = coerceError(thrown);
         deps.log
           .child({ labels: { requestId: instance.requestId, taskId: instance.taskId } })
-          .warn('instance.enqueue_failed', `enqueue failed; dispatch will retry: ${error.message}`);
-        return { taskId: instance.taskId, ok: false, cloudTaskName: name, scheduleTime: when, error };
+          .warn('instance.enqueue_failed', `enqueue failed; dispatch will retry: ${error.message}`, { cloudTaskName: name });
+        const reverted = await deps.store
+          .updateInstance(instance.requestId, instance.taskId, (current) =>
+            current.state === 'queued' && current.cloudTaskName === name
+              ? { state: 'pending_enqueue', updatedAt: deps.clock.now().toISOString() }
+              : null,
+          )
+          .catch(() => null);
+        return reverted ?? instance;
       }
     }),
   );
+}
+
+/** Moves `pending_enqueue` instances to `queued` (guarded) and sends them to the queue. */
+export async function queueInstances(
+  deps: Pick<AppDeps, 'queue' | 'store' | 'clock' | 'log' | 'settings'>,
+  instances: readonly Instance[],
+  tasks: ReadonlyMap<string, Task>,
+): Promise<Instance[]> {
+  const now = deps.clock.now();
+  const marked = await Promise.all(
+    instances.map(async (instance) => {
+      const task = tasks.get(instance.taskId);
+      if (instance.state !== 'pending_enqueue' || task === undefined) return { instance, task };
+      const fields = queuedFields(instance, task, now);
+      if (fields.state !== 'queued') return { instance, task };
+      const next = await deps.store.updateInstance(instance.requestId, instance.taskId, (current) =>
+        current.state === 'pending_enqueue' ? { ...queuedFields(current, task, now), updatedAt: now.toISOString() } : null,
+      );
+      return { instance: next ?? instance, task };
+    }),
+  );
+  const sendable = marked.filter((m): m is { instance: Instance; task: Task } => m.task !== undefined && m.instance.state === 'queued');
+  const sent = new Map((await sendToQueue(deps, sendable)).map((i) => [i.taskId, i]));
+  return marked.map((m) => sent.get(m.instance.taskId) ?? m.instance);
 }

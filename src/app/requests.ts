@@ -14,7 +14,7 @@ import { CANCELLABLE_STATES, isOpenStatus } from '../domain/states';
 import { shortHash, subjectHash } from '../domain/subject';
 import type { Page } from '../ports/request-store';
 import type { AppDeps } from './deps';
-import { enqueueInstances } from './enqueue';
+import { queuedFields, queueInstances, sendToQueue } from './enqueue';
 import { rollupRequest, summarise } from './rollup';
 
 export interface Actor {
@@ -58,7 +58,7 @@ export async function fileRequest(
   const tasks = await deps.store.listTasks({ jobType: input.type, active: true });
   const duplicateOf = await findDuplicate(deps, hash, input.type, now);
   const iso = now.toISOString();
-  const instances = tasks.map((task) => newInstance(id, task, input.subject, iso));
+  const instances = tasks.map((task) => newInstance(id, task, input.subject, now));
   const request: Request = {
     id,
     type: input.type,
@@ -95,49 +95,25 @@ export async function fileRequest(
     ...(duplicateOf === undefined ? {} : { duplicateOf }),
   });
   const byId = new Map(tasks.map((t) => [t.id, t]));
-  const stored = await enqueuePending(deps, result.instances, byId);
+  const sent = await sendToQueue(deps, result.instances.flatMap((instance) => {
+    const task = byId.get(instance.taskId);
+    return task === undefined ? [] : [{ instance, task }];
+  }));
+  const sentById = new Map(sent.map((i) => [i.taskId, i]));
+  const stored = result.instances.map((i) => sentById.get(i.taskId) ?? i);
   return { created: true, view: requestView(result.request, stored, deps.clock.now(), deps.settings.overdueWarningHours) };
 }
 
-/** Enqueues every `pending_enqueue` instance given and records the outcome on each. */
-export async function enqueuePending(
-  deps: AppDeps,
-  instances: readonly Instance[],
-  tasks: ReadonlyMap<string, Task>,
-): Promise<Instance[]> {
-  const todo = instances.flatMap((instance) => {
-    const task = tasks.get(instance.taskId);
-    return instance.state === 'pending_enqueue' && task !== undefined ? [{ instance, task }] : [];
-  });
-  const outcomes = await enqueueInstances(deps, todo);
-  const now = deps.clock.now().toISOString();
-  const updated = new Map<string, Instance>();
-  await Promise.all(
-    outcomes
-      .filter((o) => o.ok)
-      .map(async (o) => {
-        const requestId = todo[0]?.instance.requestId ?? '';
-        const next = await deps.store.updateInstance(requestId, o.taskId, (current) =>
-          current.state === 'pending_enqueue'
-            ? {
-                state: 'queued',
-                cloudTaskName: o.cloudTaskName,
-                scheduleTime: o.scheduleTime.toISOString(),
-                updatedAt: now,
-              }
-            : null,
-        );
-        if (next !== null) updated.set(o.taskId, next);
-      }),
-  );
-  return instances.map((i) => updated.get(i.taskId) ?? i);
-}
-
-function newInstance(requestId: string, task: Task, subject: Record<string, string>, now: string): Instance {
+/**
+ * A new instance. One that needs neither approval nor skipping is born `queued` with its Cloud
+ * Task name, in the same batch as the request, so intake writes each instance once; the
+ * enqueue follows, and a failure sends it back to `pending_enqueue` for dispatch.
+ */
+function newInstance(requestId: string, task: Task, subject: Record<string, string>, now: Date): Instance {
   const missing = task.requiredIdentifiers.filter((k) => subject[k] === undefined);
   const state: InstanceState =
     missing.length > 0 ? 'skipped' : task.requiresApproval ? 'pending_approval' : 'pending_enqueue';
-  return {
+  const base: Instance = {
     requestId,
     taskId: task.id,
     taskName: task.name,
@@ -151,8 +127,9 @@ function newInstance(requestId: string, task: Task, subject: Record<string, stri
     timeoutSeconds: task.timeoutSeconds,
     ...(missing.length > 0 ? { skippedReason: `the subject has no ${missing.join(', ')}, which this task needs` } : {}),
     cost: zeroCost(),
-    updatedAt: now,
+    updatedAt: now.toISOString(),
   };
+  return state === 'pending_enqueue' ? { ...base, ...queuedFields(base, task, now) } : base;
 }
 
 async function findDuplicate(
@@ -315,7 +292,7 @@ export async function approveRequest(deps: AppDeps, id: string, body: unknown, a
     taskIds: done.map((i) => i.taskId),
     subjectHash: request.subjectHash,
   });
-  await enqueuePending(deps, done, await tasksById(deps, done));
+  await queueInstances(deps, done, await tasksById(deps, done));
   await rollupRequest(deps, id);
   return getRequestView(deps, id);
 }
@@ -372,7 +349,7 @@ export async function retryInstance(deps: AppDeps, id: string, taskId: string, a
     retriedBy: actor.identity,
     series: next.series,
   });
-  await enqueuePending(deps, [next], new Map([[taskId, task]]));
+  await queueInstances(deps, [next], new Map([[taskId, task]]));
   await rollupRequest(deps, id);
   return getRequestView(deps, id);
 }

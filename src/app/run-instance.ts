@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { coerceError, errorCode, isRetryable, RetryableError, ValidationError } from '../domain/errors';
-import { zeroCost, type Instance, type Run, type RunStatus, type Task } from '../domain/model';
+import { zeroCost, type Instance, type Request, type Run, type RunStatus, type Task } from '../domain/model';
+import { nextWindowOpening } from '../domain/execution-window';
 import { backoffSeconds } from '../domain/retry-policy';
 import { CLAIMABLE_STATES, isTerminal } from '../domain/states';
 import type { ExecutorResult } from '../executors/contract';
@@ -32,7 +33,18 @@ export class TaskTimeoutError extends RetryableError {
   }
 }
 
+/**
+ * Per-instance caches of what never changes under a key: a task at a given version, and a
+ * request's subject and mode (immutable after intake). They keep run-task's Firestore reads
+ * per attempt down to the claim and the finish.
+ */
 const taskCache = new Map<string, Task>();
+const requestCache = new Map<string, Pick<Request, 'subject' | 'dryRun' | 'subjectHash'>>();
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= 1000) cache.clear();
+  cache.set(key, value);
+}
 
 /**
  * One delivery from Cloud Tasks: claim the instance, run its executor under the task timeout,
@@ -93,8 +105,7 @@ async function executeClaimed(deps: AppDeps, task: Task, claim: Claim, delivery:
   const { requestId, taskId, attempt } = instance;
   const runId = newRunId(instance);
   const log = deps.log.child({ labels: { requestId, taskId, runId } });
-  const request = await deps.store.getRequest(requestId);
-  if (request === null) throw new Error(`request ${requestId} vanished under instance ${taskId}`);
+  const request = await loadRequest(deps, requestId);
   const executor = deps.executors.get(task.executor);
   const startedAt = deps.clock.now();
   log.info('run.started', `attempt ${attempt} of ${instance.maxAttempts} started`, {
@@ -170,10 +181,13 @@ async function executeClaimed(deps: AppDeps, task: Task, claim: Claim, delivery:
     if (retryable && attempt < instance.maxAttempts) {
       willRetry = true;
       const hinted = err instanceof RetryableError ? (err.retryAfterSeconds ?? 0) : 0;
-      retryAfterSeconds = Math.max(1, Math.ceil(Math.max(backoffSeconds(task.retryPolicy, attempt - 1), hinted)));
+      const delay = Math.max(backoffSeconds(task.retryPolicy, attempt - 1), hinted);
+      // A retry that would fall outside the task's window waits for its next opening.
+      const next = nextWindowOpening(task.executionWindow, new Date(finishedAt.getTime() + delay * 1000));
+      retryAfterSeconds = Math.max(1, Math.ceil((next.getTime() - finishedAt.getTime()) / 1000));
       patch = {
         state: 'retry_scheduled',
-        nextAttemptAt: new Date(finishedAt.getTime() + retryAfterSeconds * 1000).toISOString(),
+        nextAttemptAt: next.toISOString(),
         lastError: { code, message },
       };
     } else {
@@ -266,11 +280,18 @@ async function loadTask(deps: AppDeps, taskId: string, version: string): Promise
   const cached = taskCache.get(key);
   if (cached !== undefined) return cached;
   const task = await deps.store.getTask(taskId);
-  if (task !== null && task.updatedAt === version) {
-    if (taskCache.size > 1000) taskCache.clear();
-    taskCache.set(key, task);
-  }
+  if (task !== null && task.updatedAt === version) remember(taskCache, key, task);
   return task;
+}
+
+async function loadRequest(deps: AppDeps, requestId: string): Promise<Pick<Request, 'subject' | 'dryRun' | 'subjectHash'>> {
+  const cached = requestCache.get(requestId);
+  if (cached !== undefined) return cached;
+  const request = await deps.store.getRequest(requestId);
+  if (request === null) throw new Error(`request ${requestId} vanished under one of its instances`);
+  const core = { subject: request.subject, dryRun: request.dryRun, subjectHash: request.subjectHash };
+  remember(requestCache, requestId, core);
+  return core;
 }
 
 function parsePayload(body: unknown): RunTaskPayload {

@@ -19,3 +19,4 @@ export * from './deadline';
 export * from './cost';
 export * from './retry-policy';
 export * from './subject';
+export * from './execution-window';

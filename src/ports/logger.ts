@@ -1,3 +1,5 @@
+import type { LogEvent } from './log-events';
+
 /** Labels that Cloud Logging indexes (`logging.googleapis.com/labels`). */
 export interface LogLabels {
   requestId?: string;
@@ -12,9 +14,9 @@ export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
 
 /** One structured logger; every line names its `event`. */
 export interface Logger {
-  log(severity: Severity, event: string, message: string, fields?: LogFields): void;
-  info(event: string, message: string, fields?: LogFields): void;
-  warn(event: string, message: string, fields?: LogFields): void;
-  error(event: string, message: string, error: unknown, fields?: LogFields): void;
+  log(severity: Severity, event: LogEvent, message: string, fields?: LogFields): void;
+  info(event: LogEvent, message: string, fields?: LogFields): void;
+  warn(event: LogEvent, message: string, fields?: LogFields): void;
+  error(event: LogEvent, message: string, error: unknown, fields?: LogFields): void;
   child(bindings: { labels?: LogLabels; trace?: string; spanId?: string }): Logger;
 }
