@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { formatEta, ManualClock } from '../../../emulators/cloud-tasks';
+import { waitFor } from '../../helpers/wait-for';
+import { queuePath, startHarness, startReceiver, type Harness, type Receiver } from './fixture';
+
+interface GoldenScenario {
+  requestType: string;
+  attempts: Array<{ attempt: number; status: number; headers: Record<string, string> }>;
+}
+const golden = JSON.parse(
+  readFileSync('/work/shared/cloud-tasks/dispatch-headers.golden.json', 'utf8'),
+) as GoldenScenario[];
+const httpScenario = golden.find((s) => s.requestType === 'http') as GoldenScenario;
+
+const QUEUE_ID = 'golden';
+const QUEUE = queuePath(QUEUE_ID);
+/** Added by any HTTP client, not by Cloud Tasks; the recording left them out too. */
+const TRANSPORT = new Set(['host', 'connection', 'content-length', 'transfer-encoding']);
+
+function serviceHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers)
+      .filter(([name]) => !TRANSPORT.has(name))
+      .map(([name, value]) => [name, String(value)]),
+  );
+}
+
+describe('Cloud Tasks emulator: HTTP dispatch headers', () => {
+  const clock = new ManualClock(Date.UTC(2030, 5, 1, 12, 0, 0, 250));
+  let h: Harness;
+  let receiver: Receiver;
+
+  beforeAll(async () => {
+    const statuses = httpScenario.attempts.map((a) => a.status);
+    receiver = await startReceiver((_, i) => statuses[i] ?? 200);
+    h = await startHarness({ queues: [QUEUE], clock });
+  });
+  afterAll(async () => {
+    await h.stop();
+    await receiver.stop();
+  });
+
+  const settled = (name: string, attempts: number) =>
+    waitFor(
+      async () => (await h.client.getTask({ name }))[0],
+      (t) => t.dispatchCount === attempts && !!t.lastAttempt?.responseTime,
+      { what: `attempt ${attempts} settled` },
+    );
+
+  it('sends exactly the recorded headers for 503, 404, 200, and records each attempt', async () => {
+    const [task] = await h.client.createTask({
+      parent: QUEUE,
+      task: { httpRequest: { url: receiver.url, body: Buffer.from('payload') } },
+    });
+    const name = task.name ?? '';
+    const etaMs = Number(task.scheduleTime?.seconds) * 1000 + (task.scheduleTime?.nanos ?? 0) / 1e6;
+    const fill = (value: string) =>
+      value
+        .replace('{queue}', QUEUE_ID)
+        .replace('{task}', name.slice(name.lastIndexOf('/') + 1))
+        .replace('{eta}', formatEta(etaMs));
+
+    const afterFirst = await settled(name, 1);
+    expect(afterFirst).toMatchObject({
+      dispatchCount: 1,
+      responseCount: 1,
+      lastAttempt: { responseStatus: { code: 14 } },
+    });
+    expect(afterFirst.firstAttempt?.dispatchTime).toEqual(afterFirst.lastAttempt?.dispatchTime);
+    // The default queue's first retry comes 0.1 s after the failure.
+    expect(
+      Number(afterFirst.scheduleTime?.seconds) * 1000 + (afterFirst.scheduleTime?.nanos ?? 0) / 1e6,
+    ).toBe(clock.now() + 100);
+    clock.advance(100);
+    const afterSecond = await settled(name, 2);
+    expect(afterSecond.lastAttempt?.responseStatus?.code).toBe(5);
+    clock.advance(200);
+    await h.emulator.waitForIdle(QUEUE);
+
+    expect(receiver.requests.map((r) => serviceHeaders(r.headers))).toEqual(
+      httpScenario.attempts.map((a) =>
+        Object.fromEntries(Object.entries(a.headers).map(([k, v]) => [k.toLowerCase(), fill(v)])),
+      ),
+    );
+    expect(receiver.requests.every((r) => r.body === 'payload' && r.method === 'POST')).toBe(true);
+  });
+
+  it("forwards the task's own headers, adds no Content-Type and keeps reserved ones for itself", async () => {
+    const before = receiver.requests.length;
+    await h.client.createTask({
+      parent: QUEUE,
+      task: {
+        httpRequest: {
+          url: `${receiver.url}?q=1`,
+          httpMethod: 'PUT',
+          headers: { 'X-Custom': 'yes', 'User-Agent': 'mine', 'X-CloudTasks-QueueName': 'spoof' },
+          body: Buffer.from('{}'),
+        },
+      },
+    });
+    await h.emulator.waitForIdle(QUEUE);
+    const got = receiver.requests[before];
+    expect(got?.method).toBe('PUT');
+    expect(got?.path).toBe('/task?q=1');
+    expect(got?.headers).toMatchObject({
+      'x-custom': 'yes',
+      'user-agent': 'Google-Cloud-Tasks',
+      'x-cloudtasks-queuename': QUEUE_ID,
+    });
+    expect(got?.headers['content-type']).toBeUndefined();
+  });
+});
