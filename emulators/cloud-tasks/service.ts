@@ -44,7 +44,8 @@ export class CloudTasksService {
   private readonly reservations: NameReservations;
   private readonly dispatcher: Dispatcher;
   private readonly sender: HttpSender;
-  private readonly idleWaiters = new Set<() => void>();
+  /** Idle checks, each with the function that settles its waiter (used to reject on stop). */
+  private readonly idleWaiters = new Map<() => void, (error?: Error) => void>();
 
   constructor(private readonly options: ServiceOptions) {
     this.reservations = new NameReservations(options.reservationWindowMs);
@@ -230,26 +231,29 @@ export class CloudTasksService {
   waitForIdle(queueName?: string, timeoutMs = 30_000): Promise<void> {
     if (this.isIdle(queueName)) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!this.isIdle(queueName)) return;
+      const settle = (error?: Error): void => {
         clearTimeout(timer);
         this.idleWaiters.delete(check);
-        resolve();
+        if (error) reject(error);
+        else resolve();
+      };
+      const check = (): void => {
+        if (this.isIdle(queueName)) settle();
       };
       // A real-time bound: with a ManualClock nothing moves unless the test moves it.
-      const timer = setTimeout(() => {
-        this.idleWaiters.delete(check);
-        reject(
-          new Error(
-            `Cloud Tasks emulator: ${queueName ?? 'queues'} not idle after ${timeoutMs} ms`,
-          ),
-        );
-      }, timeoutMs);
-      this.idleWaiters.add(check);
+      const what = queueName ?? 'queues';
+      const timer = setTimeout(
+        () => settle(new Error(`Cloud Tasks emulator: ${what} not idle after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.idleWaiters.set(check, settle);
     });
   }
 
   stop(): void {
+    for (const settle of [...this.idleWaiters.values()]) {
+      settle(new Error('Cloud Tasks emulator stopped'));
+    }
     this.dispatcher.stop();
     for (const queue of this.queues.values()) this.dispatcher.forget(queue);
     this.sender.close();
@@ -263,7 +267,7 @@ export class CloudTasksService {
   }
 
   private changed(): void {
-    for (const check of [...this.idleWaiters]) check();
+    for (const check of [...this.idleWaiters.keys()]) check();
   }
 
   private setState(name: string | undefined, state: 'RUNNING' | 'PAUSED'): PQueue {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { formatEta, ManualClock } from '../../../emulators/cloud-tasks';
 import { waitFor } from '../../helpers/wait-for';
-import { queuePath, startHarness, startReceiver, type Harness, type Receiver } from './fixture';
+import { queuePath, useEmulatorAndReceiver } from './fixture';
 
 interface GoldenScenario {
   requestType: string;
@@ -28,30 +28,20 @@ function serviceHeaders(headers: IncomingHttpHeaders): Record<string, string> {
 
 describe('Cloud Tasks emulator: HTTP dispatch headers', () => {
   const clock = new ManualClock(Date.UTC(2030, 5, 1, 12, 0, 0, 250));
-  let h: Harness;
-  let receiver: Receiver;
-
-  beforeAll(async () => {
-    const statuses = httpScenario.attempts.map((a) => a.status);
-    receiver = await startReceiver((_, i) => statuses[i] ?? 200);
-    h = await startHarness({ queues: [QUEUE], clock });
-  });
-  afterAll(async () => {
-    await h.stop();
-    await receiver.stop();
-  });
+  const statuses = httpScenario.attempts.map((a) => a.status);
+  const t = useEmulatorAndReceiver({ queues: [QUEUE], clock }, (_, i) => statuses[i] ?? 200);
 
   const settled = (name: string, attempts: number) =>
     waitFor(
-      async () => (await h.client.getTask({ name }))[0],
+      async () => (await t.h.client.getTask({ name }))[0],
       (t) => t.dispatchCount === attempts && !!t.lastAttempt?.responseTime,
       { what: `attempt ${attempts} settled` },
     );
 
   it('sends exactly the recorded headers for 503, 404, 200, and records each attempt', async () => {
-    const [task] = await h.client.createTask({
+    const [task] = await t.h.client.createTask({
       parent: QUEUE,
-      task: { httpRequest: { url: receiver.url, body: Buffer.from('payload') } },
+      task: { httpRequest: { url: t.receiver.url, body: Buffer.from('payload') } },
     });
     const name = task.name ?? '';
     const etaMs = Number(task.scheduleTime?.seconds) * 1000 + (task.scheduleTime?.nanos ?? 0) / 1e6;
@@ -76,31 +66,33 @@ describe('Cloud Tasks emulator: HTTP dispatch headers', () => {
     const afterSecond = await settled(name, 2);
     expect(afterSecond.lastAttempt?.responseStatus?.code).toBe(5);
     clock.advance(200);
-    await h.emulator.waitForIdle(QUEUE);
+    await t.h.emulator.waitForIdle(QUEUE);
 
-    expect(receiver.requests.map((r) => serviceHeaders(r.headers))).toEqual(
+    expect(t.receiver.requests.map((r) => serviceHeaders(r.headers))).toEqual(
       httpScenario.attempts.map((a) =>
         Object.fromEntries(Object.entries(a.headers).map(([k, v]) => [k.toLowerCase(), fill(v)])),
       ),
     );
-    expect(receiver.requests.every((r) => r.body === 'payload' && r.method === 'POST')).toBe(true);
+    expect(t.receiver.requests.every((r) => r.body === 'payload' && r.method === 'POST')).toBe(
+      true,
+    );
   });
 
   it("forwards the task's own headers, adds no Content-Type and keeps reserved ones for itself", async () => {
-    const before = receiver.requests.length;
-    await h.client.createTask({
+    const before = t.receiver.requests.length;
+    await t.h.client.createTask({
       parent: QUEUE,
       task: {
         httpRequest: {
-          url: `${receiver.url}?q=1`,
+          url: `${t.receiver.url}?q=1`,
           httpMethod: 'PUT',
           headers: { 'X-Custom': 'yes', 'User-Agent': 'mine', 'X-CloudTasks-QueueName': 'spoof' },
           body: Buffer.from('{}'),
         },
       },
     });
-    await h.emulator.waitForIdle(QUEUE);
-    const got = receiver.requests[before];
+    await t.h.emulator.waitForIdle(QUEUE);
+    const got = t.receiver.requests[before];
     expect(got?.method).toBe('PUT');
     expect(got?.path).toBe('/task?q=1');
     expect(got?.headers).toMatchObject({

@@ -1,15 +1,7 @@
 import type { google } from '@google-cloud/tasks/build/protos/protos';
 import { ManualClock } from '../../../emulators/cloud-tasks';
 import { waitFor } from '../../helpers/wait-for';
-import {
-  LOCATION_PATH,
-  queuePath,
-  startHarness,
-  startReceiver,
-  Status,
-  type Harness,
-  type Receiver,
-} from './fixture';
+import { LOCATION_PATH, queuePath, useEmulatorAndReceiver, Status } from './fixture';
 
 type RetryConfig = google.cloud.tasks.v2.IRetryConfig;
 const seconds = (s: number) => ({ seconds: s });
@@ -18,22 +10,12 @@ const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) 
 
 describe('Cloud Tasks emulator: retries, backoff and deadlines (on a manual clock)', () => {
   const clock = new ManualClock();
-  let h: Harness;
-  let receiver: Receiver;
   /** Per-queue scripted answers: the receiver looks up the queue in the request headers. */
   const scripts = new Map<string, (attempt: number) => number | 'hang'>();
-
-  beforeAll(async () => {
-    receiver = await startReceiver((req) => {
-      const queue = String(req.headers['x-cloudtasks-queuename']);
-      const attempt = Number(req.headers['x-cloudtasks-taskretrycount']);
-      return scripts.get(queue)?.(attempt) ?? 200;
-    });
-    h = await startHarness({ clock });
-  });
-  afterAll(async () => {
-    await h.stop();
-    await receiver.stop();
+  const t = useEmulatorAndReceiver({ clock }, (req) => {
+    const queue = String(req.headers['x-cloudtasks-queuename']);
+    const attempt = Number(req.headers['x-cloudtasks-taskretrycount']);
+    return scripts.get(queue)?.(attempt) ?? 200;
   });
 
   async function queueWith(
@@ -42,13 +24,13 @@ describe('Cloud Tasks emulator: retries, backoff and deadlines (on a manual cloc
     script: (attempt: number) => number | 'hang',
   ) {
     scripts.set(id, script);
-    await h.client.createQueue({
+    await t.h.client.createQueue({
       parent: LOCATION_PATH,
       queue: { name: queuePath(id), retryConfig },
     });
-    const [task] = await h.client.createTask({
+    const [task] = await t.h.client.createTask({
       parent: queuePath(id),
-      task: { httpRequest: { url: receiver.url }, dispatchDeadline: seconds(15) },
+      task: { httpRequest: { url: t.receiver.url }, dispatchDeadline: seconds(15) },
     });
     return task.name ?? '';
   }
@@ -57,7 +39,7 @@ describe('Cloud Tasks emulator: retries, backoff and deadlines (on a manual cloc
   async function settled(name: string, n: number) {
     return waitFor(
       () =>
-        h.client.getTask({ name }).then(
+        t.h.client.getTask({ name }).then(
           ([t]) => t,
           (err: { code?: number }) => {
             if (err.code === Status.NOT_FOUND) return undefined;
@@ -88,7 +70,7 @@ describe('Cloud Tasks emulator: retries, backoff and deadlines (on a manual cloc
     );
     expect(await runToExhaustion(name)).toEqual([10, 20, 40, 80, 160, 240, 300, 300]);
     expect(
-      receiver.requests.filter((r) => r.headers['x-cloudtasks-queuename'] === 'backoff'),
+      t.receiver.requests.filter((r) => r.headers['x-cloudtasks-queuename'] === 'backoff'),
     ).toHaveLength(9);
   });
 
@@ -119,9 +101,9 @@ describe('Cloud Tasks emulator: retries, backoff and deadlines (on a manual cloc
       await settled(name, n);
       clock.advanceToNextTimer();
     }
-    await h.emulator.waitForIdle(queuePath('unlimited'));
+    await t.h.emulator.waitForIdle(queuePath('unlimited'));
     expect(
-      receiver.requests.filter((r) => r.headers['x-cloudtasks-queuename'] === 'unlimited'),
+      t.receiver.requests.filter((r) => r.headers['x-cloudtasks-queuename'] === 'unlimited'),
     ).toHaveLength(151);
   });
 
@@ -130,14 +112,14 @@ describe('Cloud Tasks emulator: retries, backoff and deadlines (on a manual cloc
       attempt === 0 ? 'hang' : 200,
     );
     const ours = () =>
-      receiver.requests.filter((r) => r.headers['x-cloudtasks-queuename'] === 'deadline');
+      t.receiver.requests.filter((r) => r.headers['x-cloudtasks-queuename'] === 'deadline');
     await waitFor(
       () => ours().length,
       (n) => n === 1,
       { intervalMs: 1 },
     );
     clock.advance(14_999);
-    expect((await h.client.getTask({ name }))[0].lastAttempt?.responseStatus).toBeFalsy();
+    expect((await t.h.client.getTask({ name }))[0].lastAttempt?.responseStatus).toBeFalsy();
     clock.advance(1);
     const failed = await settled(name, 1);
     expect(failed?.lastAttempt?.responseStatus?.code).toBe(Status.DEADLINE_EXCEEDED);
@@ -149,7 +131,7 @@ describe('Cloud Tasks emulator: retries, backoff and deadlines (on a manual cloc
     );
 
     clock.advanceToNextTimer();
-    await h.emulator.waitForIdle(queuePath('deadline'));
+    await t.h.emulator.waitForIdle(queuePath('deadline'));
     expect(ours()[1]?.headers).toMatchObject({
       'x-cloudtasks-taskretrycount': '1',
       'x-cloudtasks-taskexecutioncount': '0',

@@ -105,6 +105,31 @@ export async function startReceiver(respond: Respond = () => 200): Promise<Recei
   };
 }
 
+export interface EmulatorAndReceiver {
+  h: Harness;
+  receiver: Receiver;
+}
+
+/**
+ * Starts a receiver and an emulator before the suite and stops both after it. The fields are
+ * filled in beforeAll, so read them inside tests.
+ */
+export function useEmulatorAndReceiver(
+  options: CloudTasksEmulatorOptions = {},
+  respond?: Respond,
+): EmulatorAndReceiver {
+  const setup = {} as EmulatorAndReceiver;
+  beforeAll(async () => {
+    setup.receiver = await startReceiver(respond);
+    setup.h = await startHarness(options);
+  });
+  afterAll(async () => {
+    await setup.h.stop();
+    await setup.receiver.stop();
+  });
+  return setup;
+}
+
 /** The gRPC status code of a rejected call, or undefined if the call succeeded. */
 export async function codeOf(call: Promise<unknown>): Promise<{ code?: number; message: string }> {
   try {

@@ -1,39 +1,30 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { queuePath, startHarness, startReceiver, type Harness, type Receiver } from './fixture';
+import { queuePath, useEmulatorAndReceiver } from './fixture';
 
 const QUEUE = queuePath('oidc');
 const EMAIL = 'invoker@emulator-test.iam.gserviceaccount.com';
 
 describe('Cloud Tasks emulator: OIDC tokens', () => {
-  let h: Harness;
-  let receiver: Receiver;
-  beforeAll(async () => {
-    receiver = await startReceiver();
-    h = await startHarness({ queues: [QUEUE] });
-  });
-  afterAll(async () => {
-    await h.stop();
-    await receiver.stop();
-  });
+  const t = useEmulatorAndReceiver({ queues: [QUEUE] });
 
   async function tokenFor(oidcToken: {
     serviceAccountEmail: string;
     audience?: string;
   }): Promise<string> {
-    await h.client.createTask({
+    await t.h.client.createTask({
       parent: QUEUE,
       task: {
-        httpRequest: { url: receiver.url, oidcToken, headers: { Authorization: 'Bearer mine' } },
+        httpRequest: { url: t.receiver.url, oidcToken, headers: { Authorization: 'Bearer mine' } },
       },
     });
-    await h.emulator.waitForIdle(QUEUE);
-    const header = receiver.requests.at(-1)?.headers.authorization ?? '';
+    await t.h.emulator.waitForIdle(QUEUE);
+    const header = t.receiver.requests.at(-1)?.headers.authorization ?? '';
     expect(header).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
     return header.slice('Bearer '.length);
   }
 
   it('signs a token that verifies against /jwks, with the audience and the service account', async () => {
-    const issuer = `http://127.0.0.1:${h.emulator.httpPort}`;
+    const issuer = `http://127.0.0.1:${t.h.emulator.httpPort}`;
     const discovery = (await (
       await fetch(`${issuer}/.well-known/openid-configuration`)
     ).json()) as {
@@ -58,9 +49,9 @@ describe('Cloud Tasks emulator: OIDC tokens', () => {
   });
 
   it('uses the task URL as the audience when none is given', async () => {
-    const jwks = createRemoteJWKSet(new URL(`http://127.0.0.1:${h.emulator.httpPort}/jwks`));
+    const jwks = createRemoteJWKSet(new URL(`http://127.0.0.1:${t.h.emulator.httpPort}/jwks`));
     const token = await tokenFor({ serviceAccountEmail: EMAIL });
-    const { payload } = await jwtVerify(token, jwks, { audience: receiver.url });
+    const { payload } = await jwtVerify(token, jwks, { audience: t.receiver.url });
     expect(payload.email).toBe(EMAIL);
   });
 });

@@ -3,15 +3,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  LOCATION,
-  PROJECT,
-  queuePath,
-  startHarness,
-  startReceiver,
-  type Harness,
-  type Receiver,
-} from './fixture';
+import { LOCATION, PROJECT, queuePath, useEmulatorAndReceiver } from './fixture';
 
 const run = promisify(execFile);
 
@@ -20,13 +12,10 @@ const run = promisify(execFile);
  * gcloud runs asynchronously: the emulator shares this process and must keep serving.
  */
 describe('Cloud Tasks emulator: REST surface through gcloud tasks', () => {
-  let h: Harness;
-  let receiver: Receiver;
+  const t = useEmulatorAndReceiver();
   let configDir: string;
 
   beforeAll(async () => {
-    receiver = await startReceiver();
-    h = await startHarness();
     configDir = mkdtempSync(join(tmpdir(), 'gcloud-tasks-'));
     mkdirSync(join(configDir, 'configurations'));
     writeFileSync(join(configDir, 'active_config'), 'default');
@@ -38,14 +27,12 @@ describe('Cloud Tasks emulator: REST surface through gcloud tasks', () => {
         '[auth]',
         'disable_credentials = true',
         '[api_endpoint_overrides]',
-        `cloudtasks = http://127.0.0.1:${h.emulator.httpPort}/`,
+        `cloudtasks = http://127.0.0.1:${t.h.emulator.httpPort}/`,
         '',
       ].join('\n'),
     );
   });
   afterAll(async () => {
-    await h.stop();
-    await receiver.stop();
     rmSync(configDir, { recursive: true, force: true });
   });
 
@@ -90,7 +77,7 @@ describe('Cloud Tasks emulator: REST surface through gcloud tasks', () => {
       'from-gcloud',
       '--queue=via-gcloud',
       where,
-      `--url=${receiver.url}`,
+      `--url=${t.receiver.url}`,
       '--method=POST',
       '--body-content=hello',
       '--header=Content-Type:text/plain',
@@ -105,18 +92,18 @@ describe('Cloud Tasks emulator: REST surface through gcloud tasks', () => {
     expect(tasks.map((t) => t.name)).toEqual([`${name}/tasks/from-gcloud`]);
 
     await gcloud('tasks', 'run', 'from-gcloud', '--queue=via-gcloud', where);
-    await h.emulator.waitForIdle(name);
-    expect(receiver.requests.at(-1)).toMatchObject({
+    await t.h.emulator.waitForIdle(name);
+    expect(t.receiver.requests.at(-1)).toMatchObject({
       body: 'hello',
       headers: { 'content-type': 'text/plain', 'x-cloudtasks-taskname': 'from-gcloud' },
     });
 
     await gcloud('tasks', 'queues', 'pause', 'via-gcloud', where);
-    expect((await h.client.getQueue({ name }))[0].state).toBe('PAUSED');
+    expect((await t.h.client.getQueue({ name }))[0].state).toBe('PAUSED');
   });
 
   it('answers REST errors in the Google JSON envelope, and serves the idle and reset hooks', async () => {
-    const base = `http://127.0.0.1:${h.emulator.httpPort}`;
+    const base = `http://127.0.0.1:${t.h.emulator.httpPort}`;
     const missing = await fetch(`${base}/v2/${queuePath('nope')}/tasks`, {
       method: 'POST',
       body: '{"task":{}}',

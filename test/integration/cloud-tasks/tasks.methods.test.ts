@@ -1,13 +1,5 @@
 import { ManualClock } from '../../../emulators/cloud-tasks';
-import {
-  codeOf,
-  queuePath,
-  startHarness,
-  startReceiver,
-  Status,
-  type Harness,
-  type Receiver,
-} from './fixture';
+import { codeOf, queuePath, startHarness, Status, useEmulatorAndReceiver } from './fixture';
 
 const QUEUE = queuePath('tasks-methods');
 const PAUSED = queuePath('tasks-paused');
@@ -16,26 +8,18 @@ const MISSING_QUEUE =
 
 describe('Cloud Tasks emulator: task methods and validation', () => {
   const clock = new ManualClock(Date.UTC(2030, 0, 1));
-  let h: Harness;
-  let receiver: Receiver;
+  const t = useEmulatorAndReceiver({ queues: [QUEUE, PAUSED], clock, taskIdSeed: 42 });
   const httpRequest = () => ({
-    url: receiver.url,
+    url: t.receiver.url,
     httpMethod: 'POST' as const,
     body: Buffer.from('{"a":1}'),
   });
-
   beforeAll(async () => {
-    receiver = await startReceiver();
-    h = await startHarness({ queues: [QUEUE, PAUSED], clock, taskIdSeed: 42 });
-    await h.client.pauseQueue({ name: PAUSED });
-  });
-  afterAll(async () => {
-    await h.stop();
-    await receiver.stop();
+    await t.h.client.pauseQueue({ name: PAUSED });
   });
 
   it('creates, gets, lists with paging and deletes tasks; BASIC omits the body', async () => {
-    const [created] = await h.client.createTask({
+    const [created] = await t.h.client.createTask({
       parent: PAUSED,
       task: { httpRequest: httpRequest() },
     });
@@ -44,22 +28,22 @@ describe('Cloud Tasks emulator: task methods and validation', () => {
     expect(created.httpRequest?.body ?? []).toHaveLength(0);
     expect(created.scheduleTime?.seconds).toBe(String(clock.now() / 1000));
 
-    const [full] = await h.client.getTask({ name: created.name, responseView: 'FULL' });
+    const [full] = await t.h.client.getTask({ name: created.name, responseView: 'FULL' });
     expect(Buffer.from(full.httpRequest?.body ?? '').toString()).toBe('{"a":1}');
     expect(full.view).toBe('FULL');
 
     for (const id of ['b', 'c']) {
-      await h.client.createTask({
+      await t.h.client.createTask({
         parent: PAUSED,
         task: { name: `${PAUSED}/tasks/${id}`, httpRequest: httpRequest() },
       });
     }
-    const [page, , response] = await h.client.listTasks(
+    const [page, , response] = await t.h.client.listTasks(
       { parent: PAUSED, pageSize: 2 },
       { autoPaginate: false },
     );
     expect(page).toHaveLength(2);
-    const [rest] = await h.client.listTasks(
+    const [rest] = await t.h.client.listTasks(
       {
         parent: PAUSED,
         pageSize: 2,
@@ -71,8 +55,8 @@ describe('Cloud Tasks emulator: task methods and validation', () => {
     expect(rest).toHaveLength(1);
     expect(rest[0]?.httpRequest?.body).toBeTruthy();
 
-    await h.client.deleteTask({ name: created.name });
-    expect((await codeOf(h.client.getTask({ name: created.name }))).code).toBe(Status.NOT_FOUND);
+    await t.h.client.deleteTask({ name: created.name });
+    expect((await codeOf(t.h.client.getTask({ name: created.name }))).code).toBe(Status.NOT_FOUND);
   });
 
   it('makes the same task ids from the same seed', async () => {
@@ -85,11 +69,11 @@ describe('Cloud Tasks emulator: task methods and validation', () => {
       try {
         const names = [];
         for (let i = 0; i < 3; i++) {
-          const [t] = await other.client.createTask({
+          const [task] = await other.client.createTask({
             parent: QUEUE,
             task: { httpRequest: { url: 'http://127.0.0.1:9/' } },
           });
-          names.push(t.name);
+          names.push(task.name);
         }
         return names;
       } finally {
@@ -102,7 +86,7 @@ describe('Cloud Tasks emulator: task methods and validation', () => {
   });
 
   const rejects = async (task: object, parent = PAUSED) =>
-    codeOf(h.client.createTask({ parent, task: { httpRequest: httpRequest(), ...task } }));
+    codeOf(t.h.client.createTask({ parent, task: { httpRequest: httpRequest(), ...task } }));
 
   it('refuses invalid task ids and ids over 500 characters with INVALID_ARGUMENT', async () => {
     expect((await rejects({ name: `${PAUSED}/tasks/has.dot` })).code).toBe(Status.INVALID_ARGUMENT);
@@ -112,7 +96,7 @@ describe('Cloud Tasks emulator: task methods and validation', () => {
     expect((await rejects({ name: `${QUEUE}/tasks/other-queue` })).code).toBe(
       Status.INVALID_ARGUMENT,
     );
-    const [ok] = await h.client.createTask({
+    const [ok] = await t.h.client.createTask({
       parent: PAUSED,
       task: { name: `${PAUSED}/tasks/${'x'.repeat(500)}`, httpRequest: httpRequest() },
     });
@@ -128,15 +112,15 @@ describe('Cloud Tasks emulator: task methods and validation', () => {
 
   it('refuses a duplicate task name with ALREADY_EXISTS, also after deletion', async () => {
     const name = `${PAUSED}/tasks/dup`;
-    await h.client.createTask({ parent: PAUSED, task: { name, httpRequest: httpRequest() } });
+    await t.h.client.createTask({ parent: PAUSED, task: { name, httpRequest: httpRequest() } });
     expect(await rejects({ name })).toEqual({
       code: Status.ALREADY_EXISTS,
       message: 'Requested entity already exists',
     });
-    await h.client.deleteTask({ name });
+    await t.h.client.deleteTask({ name });
     expect((await rejects({ name })).code).toBe(Status.ALREADY_EXISTS);
     clock.advance(3_600_000);
-    const [again] = await h.client.createTask({
+    const [again] = await t.h.client.createTask({
       parent: PAUSED,
       task: { name, httpRequest: httpRequest() },
     });
@@ -149,12 +133,12 @@ describe('Cloud Tasks emulator: task methods and validation', () => {
     expect((await rejects({ scheduleTime: seconds(limit + 1000) })).code).toBe(
       Status.INVALID_ARGUMENT,
     );
-    const [atLimit] = await h.client.createTask({
+    const [atLimit] = await t.h.client.createTask({
       parent: PAUSED,
       task: { scheduleTime: seconds(limit), httpRequest: httpRequest() },
     });
     expect(Number(atLimit.scheduleTime?.seconds)).toBe(limit / 1000);
-    const [past] = await h.client.createTask({
+    const [past] = await t.h.client.createTask({
       parent: PAUSED,
       task: { scheduleTime: seconds(clock.now() - 86_400_000), httpRequest: httpRequest() },
     });
@@ -168,23 +152,23 @@ describe('Cloud Tasks emulator: task methods and validation', () => {
     expect((await rejects({ dispatchDeadline: { seconds: 1801 } })).code).toBe(
       Status.INVALID_ARGUMENT,
     );
-    const [t] = await h.client.createTask({
+    const [task] = await t.h.client.createTask({
       parent: PAUSED,
       task: { dispatchDeadline: { seconds: 15 }, httpRequest: httpRequest() },
     });
-    expect(t.dispatchDeadline?.seconds).toBe('15');
+    expect(task.dispatchDeadline?.seconds).toBe('15');
   });
 
   it('refuses a task over 1 MB', async () => {
-    const big = { httpRequest: { url: receiver.url, body: Buffer.alloc(1024 * 1024 + 1, 97) } };
-    const error = await codeOf(h.client.createTask({ parent: PAUSED, task: big }));
+    const big = { httpRequest: { url: t.receiver.url, body: Buffer.alloc(1024 * 1024 + 1, 97) } };
+    const error = await codeOf(t.h.client.createTask({ parent: PAUSED, task: big }));
     expect(error.code).toBe(Status.INVALID_ARGUMENT);
     expect(error.message).toMatch(/Task size too large/);
   });
 
   it('answers UNIMPLEMENTED for App Engine tasks', async () => {
     const error = await codeOf(
-      h.client.createTask({
+      t.h.client.createTask({
         parent: PAUSED,
         task: { appEngineHttpRequest: { relativeUri: '/x' } },
       }),
