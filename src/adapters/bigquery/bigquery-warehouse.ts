@@ -1,0 +1,161 @@
+import { BigQuery, type JobMetadata } from '@google-cloud/bigquery';
+import { RetryableError } from '../../domain/errors';
+import type {
+  RowPage,
+  RowPageRequest,
+  Warehouse,
+  WarehouseJob,
+  WarehouseQuery,
+} from '../../ports/warehouse';
+import {
+  DEFAULT_STREAMING_BUFFER_RETRY_SECONDS,
+  toWarehouseError,
+  type BigQueryErrorProto,
+} from './bigquery-errors';
+import { rowsToJson, type RawRow, type SchemaField } from './rows';
+
+export interface BigQueryWarehouseOptions {
+  /** Where jobs run (the datasets' location). Default `US`. */
+  location?: string;
+  /** The delay before a statement refused over the streaming buffer is retried. Default 5400 (90 min). */
+  streamingBufferRetrySeconds?: number;
+  /** Prefix of the job ids this adapter creates, so they stand out in the job history. */
+  jobPrefix?: string;
+}
+
+/**
+ * The official client: against the emulator when `emulatorHost` is given (`host:port` or a URL).
+ * It sends no credentials to an emulator once ADC lookup fails; set
+ * `METADATA_SERVER_DETECTION=none` so that it does not probe the metadata server first. The
+ * client also reads `BIGQUERY_EMULATOR_HOST` itself and needs it to be a URL when set.
+ */
+export function createBigQueryClient(projectId: string, emulatorHost?: string): BigQuery {
+  if (emulatorHost === undefined || emulatorHost === '') return new BigQuery({ projectId });
+  const apiEndpoint = /^https?:\/\//.test(emulatorHost) ? emulatorHost : `http://${emulatorHost}`;
+  return new BigQuery({ projectId, apiEndpoint });
+}
+
+/** The Warehouse port on BigQuery, over a client the caller made (a real or an emulator one). */
+export function createBigQueryWarehouse(
+  client: BigQuery,
+  options: BigQueryWarehouseOptions = {},
+): Warehouse {
+  const location = options.location ?? 'US';
+  const jobPrefix = options.jobPrefix ?? 'dsr_';
+  const streamingBufferRetrySeconds =
+    options.streamingBufferRetrySeconds ?? DEFAULT_STREAMING_BUFFER_RETRY_SECONDS;
+  const classify = (thrown: unknown, jobId?: string) =>
+    toWarehouseError(thrown, { streamingBufferRetrySeconds, jobId: jobId ?? jobIdOf(thrown) });
+
+  /** Inserts a query job; a job that is DONE at insert with an error is rejected by the client. */
+  const insert = async (query: WarehouseQuery, dryRun: boolean): Promise<JobMetadata> => {
+    try {
+      const [job] = await client.createQueryJob({
+        query: query.sql,
+        params: query.params,
+        useLegacySql: false,
+        location,
+        ...(dryRun ? { dryRun } : { jobPrefix }),
+        ...(query.maximumBytesBilled === undefined
+          ? {}
+          : { maximumBytesBilled: String(query.maximumBytesBilled) }),
+        ...(query.labels === undefined ? {} : { labels: query.labels }),
+      });
+      return job.metadata as JobMetadata;
+    } catch (thrown) {
+      throw classify(thrown);
+    }
+  };
+
+  return {
+    async startQuery(query: WarehouseQuery): Promise<WarehouseJob> {
+      return toJob(await insert(query, false), classify);
+    },
+
+    async getJob(jobId: string, jobLocation: string): Promise<WarehouseJob> {
+      let metadata: JobMetadata;
+      try {
+        const response = await client.job(jobId, { location: jobLocation }).getMetadata();
+        metadata = response[0] as JobMetadata;
+      } catch (thrown) {
+        throw classify(thrown, jobId);
+      }
+      return toJob(metadata, classify);
+    },
+
+    async getRows(jobId: string, jobLocation: string, page: RowPageRequest): Promise<RowPage> {
+      let response: QueryResultsResponse;
+      try {
+        // The REST call, not Job#getQueryResults: that one parses rows into class instances
+        // and passes its own options on as query parameters.
+        response = await request<QueryResultsResponse>(client, {
+          uri: `/queries/${encodeURIComponent(jobId)}`,
+          qs: {
+            location: jobLocation,
+            maxResults: page.maxResults,
+            'formatOptions.useInt64Timestamp': true,
+            ...(page.pageToken === undefined ? {} : { pageToken: page.pageToken }),
+          },
+        });
+      } catch (thrown) {
+        throw classify(thrown, jobId);
+      }
+      if (response.jobComplete === false) {
+        throw new RetryableError(`BigQuery job ${jobId} has no rows yet: it is still running`, {
+          code: 'bigquery.not_done',
+        });
+      }
+      const fields = response.schema?.fields ?? [];
+      return {
+        columns: fields.map((f) => f.name),
+        rows: rowsToJson(fields, response.rows ?? []),
+        totalRows: Number(response.totalRows ?? 0),
+        ...(response.pageToken ? { pageToken: response.pageToken } : {}),
+      };
+    },
+
+    async estimate(query: Pick<WarehouseQuery, 'sql' | 'params'>) {
+      const { statistics } = await insert({ sql: query.sql, params: query.params }, true);
+      const processed = statistics?.query?.totalBytesProcessed ?? statistics?.totalBytesProcessed;
+      return { bytesProcessed: Number(processed ?? 0) };
+    },
+  };
+}
+
+interface QueryResultsResponse {
+  jobComplete?: boolean;
+  schema?: { fields?: SchemaField[] };
+  rows?: RawRow[];
+  totalRows?: string;
+  pageToken?: string;
+}
+
+function toJob(
+  metadata: JobMetadata,
+  classify: (thrown: unknown, jobId?: string) => Error,
+): WarehouseJob {
+  const jobId = metadata.jobReference?.jobId ?? '';
+  const errorResult: BigQueryErrorProto | null | undefined = metadata.status?.errorResult;
+  if (errorResult) throw classify(errorResult, jobId);
+  const query = metadata.statistics?.query;
+  const affected = query?.numDmlAffectedRows;
+  return {
+    jobId,
+    location: metadata.jobReference?.location ?? '',
+    done: metadata.status?.state === 'DONE',
+    bytesProcessed: Number(query?.totalBytesProcessed ?? 0),
+    bytesBilled: Number(query?.totalBytesBilled ?? 0),
+    ...(affected === undefined || affected === null ? {} : { affectedRows: Number(affected) }),
+  };
+}
+
+function jobIdOf(thrown: unknown): string | undefined {
+  const response = (thrown as { response?: JobMetadata } | null)?.response;
+  return response?.jobReference?.jobId ?? undefined;
+}
+
+function request<T>(client: BigQuery, reqOpts: { uri: string; qs: object }): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    client.request(reqOpts, (err, body) => (err ? reject(err) : resolve(body as T)));
+  });
+}

@@ -1,0 +1,149 @@
+import type { JsonValue } from '../../ports/warehouse';
+import type { Executor } from '../contract';
+import {
+  deleteConfigSchema,
+  exportConfigSchema,
+  nullifyConfigSchema,
+  type DeleteConfig,
+  type ExportConfig,
+  type NullifyConfig,
+} from './config';
+import {
+  defineBigQueryExecutor,
+  outcomeFor,
+  rows,
+  type BigQueryExecutorOptions,
+  type FinishedJob,
+} from './job-flow';
+import { deleteStatement, nullifyStatement, selectStatement } from './sql';
+
+export type { BigQueryExecutorOptions } from './job-flow';
+export * from './config';
+
+/** Rows fetched per page when an export collects its result. */
+const EXPORT_PAGE_SIZE = 5000;
+
+/**
+ * The BigQuery executors, over a warehouse: `bigquery.delete`, `bigquery.nullify` and
+ * `bigquery.export`. Plug them in with `builtInExecutors({ ..., extra: createBigQueryExecutors(...) })`.
+ */
+export function createBigQueryExecutors(options: BigQueryExecutorOptions): Executor[] {
+  return [
+    defineBigQueryExecutor<DeleteConfig>(
+      {
+        name: 'bigquery.delete',
+        description:
+          "Deletes the subject's rows from a BigQuery table (DELETE … WHERE column = @subject).",
+        configSchema: deleteConfigSchema,
+        plan: (config, table) => ({
+          statement: deleteStatement(table, config.column),
+          whereColumn: config.column,
+        }),
+        wouldDo: (n, table) => `would delete ${n} from ${table}`,
+        finish: async ({ job, table }) => {
+          const n = job.affectedRows ?? 0;
+          return {
+            outcome: outcomeFor(n),
+            message:
+              n === 0 ? `no rows for the subject in ${table}` : `deleted ${rows(n)} from ${table}`,
+            affectedRows: n,
+          };
+        },
+      },
+      options,
+    ),
+    defineBigQueryExecutor<NullifyConfig>(
+      {
+        name: 'bigquery.nullify',
+        description:
+          "Sets columns to NULL in the subject's rows of a BigQuery table (UPDATE … SET col = NULL WHERE whereColumn = @subject).",
+        configSchema: nullifyConfigSchema,
+        plan: (config, table) => ({
+          statement: nullifyStatement(table, config.columns, config.whereColumn),
+          whereColumn: config.whereColumn,
+        }),
+        wouldDo: (n, table) => `would set columns to NULL in ${n} of ${table}`,
+        finish: async ({ job, table, config }) => {
+          const n = job.affectedRows ?? 0;
+          return {
+            outcome: outcomeFor(n),
+            message:
+              n === 0
+                ? `no rows for the subject in ${table}`
+                : `set ${config.columns.join(', ')} to NULL in ${rows(n)} of ${table}`,
+            affectedRows: n,
+          };
+        },
+      },
+      options,
+    ),
+    defineBigQueryExecutor<ExportConfig>(
+      {
+        name: 'bigquery.export',
+        description:
+          "Returns the subject's rows of a BigQuery table for a records request (at most maxRows, default 10000).",
+        configSchema: exportConfigSchema,
+        plan: (config, table) => ({
+          statement: selectStatement(table, config.column, config.selectColumns),
+          whereColumn: config.column,
+        }),
+        wouldDo: (n, table) => `would export ${n} from ${table}`,
+        finish: async (finished) => {
+          const output = await collectRows(finished);
+          return {
+            outcome: outcomeFor(output.totalRows),
+            message:
+              output.totalRows === 0
+                ? `no rows for the subject in ${finished.table}`
+                : `exported ${output.truncated ? `${output.rowCount} of ` : ''}${rows(output.totalRows)} from ${finished.table}`,
+            output,
+          };
+        },
+      },
+      options,
+    ),
+  ];
+}
+
+/** The records a `bigquery.export` run returns. */
+export interface ExportOutput {
+  columns: string[];
+  rows: Array<Record<string, JsonValue>>;
+  /** Rows returned here (at most `maxRows`). */
+  rowCount: number;
+  /** Rows the subject has in the table. */
+  totalRows: number;
+  /** Whether `maxRows` cut the result. */
+  truncated: boolean;
+}
+
+async function collectRows({
+  job,
+  config,
+  warehouse,
+  signal,
+}: FinishedJob<ExportConfig>): Promise<ExportOutput> {
+  const collected: ExportOutput['rows'] = [];
+  let columns: string[] = [];
+  let totalRows = 0;
+  let pageToken: string | undefined;
+  do {
+    signal.throwIfAborted();
+    const page = await warehouse.getRows(job.jobId, job.location, {
+      maxResults: Math.min(EXPORT_PAGE_SIZE, config.maxRows - collected.length),
+      ...(pageToken === undefined ? {} : { pageToken }),
+    });
+    columns = page.columns;
+    totalRows = page.totalRows;
+    collected.push(...page.rows);
+    pageToken = page.pageToken;
+  } while (pageToken !== undefined && collected.length < config.maxRows);
+  const kept = collected.slice(0, config.maxRows);
+  return {
+    columns,
+    rows: kept,
+    rowCount: kept.length,
+    totalRows,
+    truncated: totalRows > kept.length,
+  };
+}

@@ -1,0 +1,139 @@
+// The fixture first: it must come before anything that loads the BigQuery client.
+import {
+  ADA,
+  blobsTable,
+  demoSeed,
+  MiB,
+  rejection,
+  TEN_MIB_COST,
+  useBigQueryExecutors,
+} from './fixture';
+import {
+  createBigQueryClient,
+  createBigQueryWarehouse,
+} from '../../../src/adapters/bigquery/bigquery-warehouse';
+import { createBigQueryExecutors } from '../../../src/executors/bigquery';
+import { executorContext, executorNamed } from '../../helpers/executor-context';
+
+/** The emulator's clock: a job is DONE once it has moved MIN_JOB_MS past the job's creation. */
+const clock = { time: Date.parse('2026-05-01T09:00:00Z'), now: (): number => clock.time };
+const MIN_JOB_MS = 1500;
+const PROJECT = 'bqx-long-jobs';
+
+const f = useBigQueryExecutors(PROJECT, {
+  emulator: {
+    clock,
+    minJobMs: MIN_JOB_MS,
+    streamingBufferSeconds: 600,
+    seed: demoSeed([blobsTable()]),
+  },
+  executors: { quickWaitMs: 150, pollIntervalSeconds: 45 },
+});
+const config = { table: 'crm.contacts', column: 'email', identifier: 'email' };
+
+/** Through tabledata.list: queries are jobs, and jobs here wait for the clock. */
+async function countRows(table = 'contacts', field = 'email'): Promise<number> {
+  const [rows] = await f.emu.bigquery
+    .dataset('crm')
+    .table(table)
+    .getRows({ selectedFields: field });
+  return rows.length;
+}
+
+describe('long jobs', () => {
+  it('answers waiting with a handle, then poll answers waiting, then succeeded with the cost', async () => {
+    const waiting = await f.run('bigquery.delete', config);
+    expect(await countRows()).toBe(4);
+    expect(waiting).toMatchObject({
+      outcome: 'waiting',
+      cost: { bytesBilled: 0, usd: 0 },
+      pollAfterSeconds: 45,
+      evidence: { touched: [`${PROJECT}.crm.contacts`], jobIds: [expect.stringMatching(/^dsr_/)] },
+    });
+    const handle = waiting.handle ?? '';
+    const jobId = waiting.evidence?.jobIds?.[0];
+    expect(JSON.parse(handle)).toEqual({ jobId, location: 'US' });
+
+    clock.time += MIN_JOB_MS - 1;
+    expect(await f.poll('bigquery.delete', config, handle)).toMatchObject({
+      outcome: 'waiting',
+      handle,
+    });
+    clock.time += 1;
+    const done = await f.poll('bigquery.delete', config, handle);
+    expect(done).toMatchObject({
+      outcome: 'succeeded',
+      affectedRows: 2,
+      cost: TEN_MIB_COST,
+      evidence: { jobIds: [jobId] },
+    });
+    expect(await countRows()).toBe(2);
+  });
+
+  it('loses nothing across a restart: a fresh client and executors finish the job from the handle', async () => {
+    const waiting = await f.run('bigquery.delete', config);
+    clock.time += MIN_JOB_MS;
+    const executors = createBigQueryExecutors({
+      warehouse: createBigQueryWarehouse(createBigQueryClient(PROJECT, f.emu.emulator.url)),
+      defaultProjectId: PROJECT,
+    });
+    const executor = executorNamed(executors, 'bigquery.delete');
+    const done = await executor.poll?.({
+      ...executorContext(executor, config, { subject: ADA }),
+      handle: waiting.handle ?? '',
+    });
+    expect(done).toMatchObject({ outcome: 'succeeded', affectedRows: 2 });
+  });
+
+  it('finishes within run when the job is done during the brief wait', async () => {
+    const advance = setTimeout(() => (clock.time += MIN_JOB_MS), 20);
+    const result = await f.run('bigquery.delete', config);
+    clearTimeout(advance);
+    expect(result).toMatchObject({ outcome: 'succeeded', affectedRows: 2, cost: TEN_MIB_COST });
+  });
+
+  it('exports a long SELECT once polled', async () => {
+    const waiting = await f.run('bigquery.export', { ...config, selectColumns: ['name'] });
+    expect(waiting.outcome).toBe('waiting');
+    clock.time += MIN_JOB_MS;
+    const done = await f.poll(
+      'bigquery.export',
+      { ...config, selectColumns: ['name'] },
+      waiting.handle ?? '',
+    );
+    expect(done).toMatchObject({
+      outcome: 'succeeded',
+      output: { columns: ['name'], rows: [{ name: 'Ada' }, { name: 'Ada L' }], rowCount: 2 },
+    });
+  });
+
+  it('reports the bytes-billed cap when polled, changing nothing', async () => {
+    const capped = {
+      table: 'crm.blobs',
+      column: 'owner_id',
+      identifier: 'userId',
+      maxBytesBilled: 10 * MiB,
+    };
+    const waiting = await f.run('bigquery.delete', capped);
+    clock.time += MIN_JOB_MS;
+    const err = await rejection(f.poll('bigquery.delete', capped, waiting.handle ?? ''));
+    expect(err).toMatchObject({ name: 'PermanentError', code: 'bigquery.bytes_billed_limit' });
+    expect(err.message).toContain(
+      `BigQuery job ${waiting.evidence?.jobIds?.[0]} would bill at least`,
+    );
+    expect(await countRows('blobs', 'owner_id')).toBe(11);
+  });
+
+  it('reports the streaming buffer when polled, retryable after the default delay', async () => {
+    await f.emu.bigquery
+      .dataset('crm')
+      .table('contacts')
+      .insert([{ email: 'eve@example.com' }]);
+    const eve = { subject: { email: 'eve@example.com' } };
+    const waiting = await f.run('bigquery.delete', config, eve);
+    clock.time += MIN_JOB_MS;
+    const err = await rejection(f.poll('bigquery.delete', config, waiting.handle ?? ''));
+    expect(err).toMatchObject({ code: 'bigquery.streaming_buffer', retryAfterSeconds: 5400 });
+    expect(await countRows()).toBe(5);
+  });
+});
