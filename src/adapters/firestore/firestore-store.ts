@@ -1,0 +1,373 @@
+import {
+  FieldPath,
+  type CollectionReference,
+  type DocumentReference,
+  type Firestore,
+  type Query,
+  type QuerySnapshot,
+  type WriteBatch,
+} from '@google-cloud/firestore';
+import { ConflictError, NotFoundError } from '../../domain/errors';
+import {
+  INSTANCE_STATES,
+  type Instance,
+  type Request,
+  type RequestStatus,
+  type Run,
+  type Task,
+} from '../../domain/model';
+import { isTerminal } from '../../domain/states';
+import type {
+  ClaimOutcome,
+  InstanceMutation,
+  InstanceQuery,
+  Page,
+  RequestStore,
+} from '../../ports/request-store';
+import {
+  applyPatch,
+  decodeClaimToken,
+  decodeCursor,
+  encodeClaimToken,
+  encodeCursor,
+  invalidCursor,
+  stripUndefined,
+  toUpdateData,
+} from './codec';
+import { guardedWrite, isAlreadyExists, isGuardFailure, type GuardedStep } from './guarded-write';
+import { OpCounter, type FirestoreOpStats } from './op-counter';
+
+/** Collection names; the layout is tasks, requests, and instances and runs under a request. */
+export const COLLECTIONS = {
+  tasks: 'tasks',
+  requests: 'requests',
+  instances: 'instances',
+  runs: 'runs',
+} as const;
+
+/** Instance states that keep a request open. */
+export const OPEN_INSTANCE_STATES = INSTANCE_STATES.filter((s) => !isTerminal(s));
+const OPEN_REQUEST_STATUSES: readonly RequestStatus[] = ['awaiting_approval', 'in_progress'];
+
+/** A batch holds at most 500 writes. */
+const MAX_BATCH_WRITES = 500;
+
+export interface FirestoreStoreOptions {
+  /** Runs of one guarded update before it gives up with a RetryableError. */
+  maxGuardedAttempts?: number;
+}
+
+export type FirestoreStore = RequestStore & {
+  /** Firestore operations issued by this store since it was created or last reset. */
+  stats(): FirestoreOpStats;
+  resetStats(): void;
+};
+
+/** One ordering key of a paged query: a field, or the document path (`ID`). */
+const ID = Symbol('document id');
+type OrderKey = { field: string | typeof ID; direction: 'asc' | 'desc' };
+
+/**
+ * The RequestStore on Firestore. It takes a client and never creates one.
+ *
+ * Layout: `tasks/{taskId}`, `requests/{requestId}`, `requests/{requestId}/instances/{taskId}`,
+ * `requests/{requestId}/instances/{taskId}/runs/{runId}`. Dates are ISO strings, as in the
+ * model. Guarded updates are single-document optimistic transactions (see guarded-write.ts);
+ * a mutation that returns null writes nothing, and the method then returns null, as it does
+ * for a missing document. Every operation is counted as Firestore bills it (see op-counter.ts).
+ */
+export function createFirestoreStore(
+  db: Firestore,
+  opts: FirestoreStoreOptions = {},
+): FirestoreStore {
+  const ops = new OpCounter();
+  const guard = { db, ops, maxAttempts: opts.maxGuardedAttempts ?? 10 };
+
+  const tasks = db.collection(COLLECTIONS.tasks);
+  const requests = db.collection(COLLECTIONS.requests);
+  const instancesOf = (requestId: string): CollectionReference =>
+    requests.doc(requestId).collection(COLLECTIONS.instances);
+  const instanceRef = (requestId: string, taskId: string) => instancesOf(requestId).doc(taskId);
+  const runRef = (run: Pick<Run, 'requestId' | 'taskId' | 'runId'>) =>
+    instanceRef(run.requestId, run.taskId).collection(COLLECTIONS.runs).doc(run.runId);
+
+  async function lookup<T>(ref: DocumentReference): Promise<T | null> {
+    const snap = await ref.get();
+    ops.lookups(1);
+    return snap.exists ? (snap.data() as T) : null;
+  }
+
+  async function all<T>(query: Query): Promise<T[]> {
+    const snap = await query.get();
+    ops.query(snap.size);
+    return snap.docs.map((d) => d.data() as T);
+  }
+
+  /** The document a cursor names; a path that is not one is a forged cursor. */
+  function docAt(path: unknown): DocumentReference {
+    try {
+      return db.doc(String(path));
+    } catch {
+      throw invalidCursor();
+    }
+  }
+
+  /** Pages ordered by `order`; a full page carries a cursor made of its last item's keys. */
+  async function page<T>(
+    query: Query,
+    order: readonly OrderKey[],
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<Page<T>> {
+    let q = query;
+    for (const { field, direction } of order) {
+      q = q.orderBy(field === ID ? FieldPath.documentId() : field, direction);
+    }
+    if (cursor !== undefined) {
+      const values = decodeCursor(cursor, order.length);
+      q = q.startAfter(...order.map((k, i) => (k.field === ID ? docAt(values[i]) : values[i])));
+    }
+    const size = Math.max(1, Math.floor(limit));
+    const snap: QuerySnapshot = await q.limit(size).get();
+    ops.query(snap.size);
+    const items = snap.docs.map((d) => d.data() as T);
+    const last = snap.docs[snap.size - 1];
+    if (snap.size < size || last === undefined) return { items };
+    const keys = order.map(({ field }) =>
+      field === ID ? last.ref.path : (last.get(field) as string | boolean | number),
+    );
+    return { items, nextCursor: encodeCursor(keys) };
+  }
+
+  /** A guarded update that returns the patched document, or null when missing or declined. */
+  function patchStep<T extends object>(
+    current: T | null,
+    mutate: (current: T) => Partial<T> | null,
+  ): GuardedStep<T, T | null> {
+    const patch = current === null ? null : mutate(current);
+    if (current === null || patch === null) return { result: null };
+    return { update: patch, result: () => applyPatch(current, patch) };
+  }
+
+  /** Creates a document, or answers false when it exists already. */
+  async function createIfAbsent(ref: DocumentReference, data: object): Promise<boolean> {
+    try {
+      await ref.create(stripUndefined(data));
+    } catch (err) {
+      if (isAlreadyExists(err)) return false;
+      throw err;
+    }
+    ops.committed(1);
+    return true;
+  }
+
+  return {
+    stats: () => ops.snapshot(),
+    resetStats: () => ops.reset(),
+
+    async createTask(task) {
+      if (!(await createIfAbsent(tasks.doc(task.id), task))) {
+        throw new ConflictError(`a task with id ${task.id} already exists`, 'task_exists');
+      }
+      return stripUndefined(task);
+    },
+
+    getTask: (id) => lookup<Task>(tasks.doc(id)),
+
+    async listTasks(filter = {}) {
+      let q: Query = tasks;
+      if (filter.jobType !== undefined) q = q.where('jobType', '==', filter.jobType);
+      if (filter.active !== undefined) q = q.where('active', '==', filter.active);
+      return all<Task>(q);
+    },
+
+    async updateTask(id, patch) {
+      const rest = { ...patch };
+      delete rest.id; // the id is the document's name
+      const updated = await guardedWrite<Task, Task | null>(guard, tasks.doc(id), (current) =>
+        patchStep(current, () => rest),
+      );
+      if (updated === null) throw new NotFoundError(`no task with id ${id}`);
+      return updated;
+    },
+
+    async createRequest(request, instances) {
+      if (instances.length + 1 > MAX_BATCH_WRITES) {
+        throw new Error(`a request may have at most ${MAX_BATCH_WRITES - 1} instances`);
+      }
+      const stranger = instances.find((i) => i.requestId !== request.id);
+      if (stranger !== undefined) {
+        throw new Error(
+          `instance ${stranger.taskId} belongs to ${stranger.requestId}, not ${request.id}`,
+        );
+      }
+      const batch = db.batch();
+      batch.create(requests.doc(request.id), stripUndefined(request));
+      for (const instance of instances) {
+        batch.create(instanceRef(request.id, instance.taskId), stripUndefined(instance));
+      }
+      try {
+        await batch.commit();
+        ops.committed(1 + instances.length);
+        return {
+          created: true,
+          request: stripUndefined(request),
+          instances: instances.map(stripUndefined),
+        };
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+      }
+      // The id is derived from the external id, so an existing request is the same request.
+      const existing = await lookup<Request>(requests.doc(request.id));
+      if (existing === null) {
+        throw new ConflictError(
+          `request ${request.id} has instances but no request document`,
+          'orphan_instances',
+        );
+      }
+      return {
+        created: false,
+        request: existing,
+        instances: await all<Instance>(instancesOf(request.id)),
+      };
+    },
+
+    getRequest: (id) => lookup<Request>(requests.doc(id)),
+
+    async listRequests({ status, overdue, limit, cursor }) {
+      let q: Query = requests;
+      if (status !== undefined) q = q.where('status', '==', status);
+      if (overdue !== undefined) q = q.where('overdue', '==', overdue);
+      const order: OrderKey[] = [
+        { field: 'createdAt', direction: 'desc' },
+        { field: ID, direction: 'desc' },
+      ];
+      return page<Request>(q, order, limit, cursor);
+    },
+
+    async findRequestsBySubject(subjectHash, type, limit) {
+      const q = requests
+        .where('subjectHash', '==', subjectHash)
+        .where('type', '==', type)
+        .orderBy('createdAt', 'desc')
+        .limit(Math.max(1, Math.floor(limit)));
+      return all<Request>(q);
+    },
+
+    updateRequest: (id, mutate) =>
+      guardedWrite<Request, Request | null>(guard, requests.doc(id), (current) =>
+        patchStep(current, mutate),
+      ),
+
+    getInstance: (requestId, taskId) => lookup<Instance>(instanceRef(requestId, taskId)),
+
+    listInstances: (requestId) => all<Instance>(instancesOf(requestId)),
+
+    async countOpenInstances(requestId) {
+      const snap = await instancesOf(requestId)
+        .where('state', 'in', OPEN_INSTANCE_STATES)
+        .count()
+        .get();
+      const { count } = snap.data();
+      ops.aggregation(count);
+      return count;
+    },
+
+    async queryInstances(query: InstanceQuery) {
+      if (query.states.length === 0) return { items: [] };
+      let q: Query = db.collectionGroup(COLLECTIONS.instances).where('state', 'in', query.states);
+      const order: OrderKey[] = [];
+      if (query.dueBefore !== undefined) {
+        if (query.dueField === undefined) {
+          throw new Error('queryInstances: dueBefore needs a dueField');
+        }
+        q = q.where(query.dueField, '<=', query.dueBefore.toISOString());
+        order.push({ field: query.dueField, direction: 'asc' });
+      }
+      order.push({ field: ID, direction: 'asc' });
+      return page<Instance>(q, order, query.limit, query.cursor);
+    },
+
+    updateInstance: (requestId, taskId, mutate: InstanceMutation) =>
+      guardedWrite<Instance, Instance | null>(guard, instanceRef(requestId, taskId), (current) =>
+        patchStep(current, mutate),
+      ),
+
+    async patchInstances(requestId, patches) {
+      for (let start = 0; start < patches.length; start += MAX_BATCH_WRITES) {
+        const chunk = patches.slice(start, start + MAX_BATCH_WRITES);
+        const batch = db.batch();
+        for (const { taskId, patch } of chunk) {
+          batch.update(instanceRef(requestId, taskId), toUpdateData(patch));
+        }
+        await batch.commit();
+        ops.committed(chunk.length);
+      }
+    },
+
+    claimInstance: (requestId, taskId, decide) =>
+      guardedWrite<Instance, ClaimOutcome>(guard, instanceRef(requestId, taskId), (current) => {
+        if (current === null) return { result: { claimed: false, reason: 'not_found' } };
+        const decision = decide(current);
+        if ('refuse' in decision) {
+          return { result: { claimed: false, reason: decision.refuse, instance: current } };
+        }
+        const instance = applyPatch(current, decision.patch);
+        return {
+          update: decision.patch,
+          result: (updateTime) => ({
+            claimed: true,
+            claim: { instance, token: encodeClaimToken(updateTime) },
+          }),
+        };
+      }),
+
+    async finishAttempt(claim, run, patch) {
+      const { requestId, taskId } = claim.instance;
+      const lastUpdateTime = decodeClaimToken(claim.token);
+      const batch = db.batch();
+      batch.create(runRef(run), stripUndefined(run));
+      batch.update(instanceRef(requestId, taskId), toUpdateData(patch), { lastUpdateTime });
+      try {
+        await batch.commit();
+        ops.committed(2);
+        return { applied: true };
+      } catch (err) {
+        // The same run id already recorded: an earlier call with this run got through.
+        if (isAlreadyExists(err)) return { applied: false };
+        if (!isGuardFailure(err)) throw err;
+      }
+      // The instance moved on (its lease was expired and it was retried): keep the run anyway.
+      await createIfAbsent(runRef(run), run);
+      return { applied: false };
+    },
+
+    async recordRun(run, mutate) {
+      const ref = instanceRef(run.requestId, run.taskId);
+      const withRun = (batch: WriteBatch) => {
+        batch.create(runRef(run), stripUndefined(run));
+        return 1;
+      };
+      try {
+        return await guardedWrite<Instance, Instance | null>(guard, ref, (current) => {
+          const step = patchStep(current, mutate);
+          return 'update' in step ? { ...step, alsoWrite: withRun } : step;
+        });
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        throw new ConflictError(`run ${run.runId} is already recorded`, 'run_exists');
+      }
+    },
+
+    listRuns: (requestId) =>
+      all<Run>(db.collectionGroup(COLLECTIONS.runs).where('requestId', '==', requestId)),
+
+    queryOpenRequests: (limit, cursor) =>
+      page<Request>(
+        requests.where('status', 'in', OPEN_REQUEST_STATUSES),
+        [{ field: ID, direction: 'asc' }],
+        limit,
+        cursor,
+      ),
+  };
+}
