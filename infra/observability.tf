@@ -1,0 +1,703 @@
+# Log-based metrics, alert policies and the operations dashboard.
+#
+# Every log-based metric reads the structured lines the functions write to stdout
+# (src/adapters/cloud-logging/structured-logger.ts): gen2 functions log as
+# resource.type="cloud_run_revision", `event` is one of LOG_EVENTS (src/ports/log-events.ts),
+# and `logging.googleapis.com/labels` becomes the entry's `labels`. test/infra checks every
+# filter, event and extracted field here against that code. docs/monitoring.md explains each
+# metric, alert and tile, with the Logs Explorer query behind it.
+
+locals {
+  runbook = "${var.runbook_base_url}/docs/runbook.md"
+
+  notification_channels = concat(
+    [for c in google_monitoring_notification_channel.email : c.id],
+    var.notification_channel_ids,
+  )
+
+  log_metric_prefix = "logging.googleapis.com/user"
+
+  # The lines each group of metrics reads.
+  run_lines_filter      = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=(\"run.finished\" OR \"run.failed\")"
+  dispatch_lines_filter = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"dispatch.finished\""
+  deadline_lines_filter = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"request.overdue\""
+
+  # What each dispatch.finished line counts, one distribution per field.
+  dispatch_counts = {
+    enqueued = {
+      field        = "enqueued"
+      unit         = "1"
+      display_name = "DSR dispatch enqueued"
+      description  = "Outbox instances each dispatch run handed to Cloud Tasks (enqueued)."
+    }
+    enqueue_failed = {
+      field        = "enqueueFailed"
+      unit         = "1"
+      display_name = "DSR dispatch enqueue failures"
+      description  = "Outbox instances each dispatch run could not enqueue (enqueueFailed); they stay pending_enqueue for the next run."
+    }
+    overdue = {
+      field        = "overdue"
+      unit         = "1"
+      display_name = "DSR open requests overdue"
+      description  = "Open requests past dueAt, as counted by each dispatch run (overdue)."
+    }
+    at_risk = {
+      field        = "atRisk"
+      unit         = "1"
+      display_name = "DSR open requests at risk"
+      description  = "Open requests within OVERDUE_WARNING_HOURS of dueAt, as counted by each dispatch run (atRisk)."
+    }
+    duration_ms = {
+      field        = "durationMs"
+      unit         = "ms"
+      display_name = "DSR dispatch duration"
+      description  = "How long each dispatch run took (durationMs); near the dispatch timeout means the backlog outgrows a run."
+    }
+  }
+
+  # The two deadline alerts: the early warning, and the missed deadline.
+  deadline_alerts = {
+    at_risk = {
+      display_name = "a request is at risk of missing its due date"
+      severity     = "WARNING"
+      subject      = "dsr-taskrunner: a data-subject request is due within ${var.overdue_warning_hours} hours"
+      content      = "At least one open request is due within ${var.overdue_warning_hours} hours and is not complete. Find it, and what holds it up (approval, a failing task, a late window)."
+    }
+    overdue = {
+      display_name = "a request is past its due date"
+      severity     = "CRITICAL"
+      subject      = "dsr-taskrunner: a data-subject request is past its legal due date"
+      content      = "At least one open request is past `dueAt`. The lines that dispatch logs for it carry the request id (`labels.requestId`), `dueAt` and `hoursLeft`."
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Runs: outcome, duration, cost (run.finished and run.failed lines of run-task)
+# ---------------------------------------------------------------------------------------------
+
+resource "google_logging_metric" "run_outcomes" {
+  name        = "dsr_run_outcomes"
+  description = "Finished attempts by outcome, task and job type. event=run.failed is a terminal failure; run.finished with will_retry=true is a retry."
+  filter      = local.run_lines_filter
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "DSR run outcomes"
+
+    labels {
+      key         = "event"
+      value_type  = "STRING"
+      description = "run.finished, or run.failed for a terminal failure."
+    }
+    labels {
+      key         = "outcome"
+      value_type  = "STRING"
+      description = "succeeded, not_found, waiting, failed or timed_out."
+    }
+    labels {
+      key         = "will_retry"
+      value_type  = "BOOL"
+      description = "Whether another attempt is scheduled."
+    }
+    labels {
+      key         = "task_id"
+      value_type  = "STRING"
+      description = "The registered task."
+    }
+    labels {
+      key         = "job_type"
+      value_type  = "STRING"
+      description = "deletion or records."
+    }
+    labels {
+      key         = "executor"
+      value_type  = "STRING"
+      description = "The executor that ran."
+    }
+  }
+
+  label_extractors = {
+    event      = "EXTRACT(jsonPayload.event)"
+    outcome    = "EXTRACT(jsonPayload.outcome)"
+    will_retry = "EXTRACT(jsonPayload.willRetry)"
+    task_id    = "EXTRACT(labels.taskId)"
+    job_type   = "EXTRACT(jsonPayload.jobType)"
+    executor   = "EXTRACT(jsonPayload.executor)"
+  }
+}
+
+resource "google_logging_metric" "run_duration_ms" {
+  name        = "dsr_run_duration_ms"
+  description = "How long each attempt's executor ran (durationMs)."
+  filter      = local.run_lines_filter
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "DISTRIBUTION"
+    unit         = "ms"
+    display_name = "DSR run duration"
+
+    labels {
+      key         = "outcome"
+      value_type  = "STRING"
+      description = "The attempt's outcome."
+    }
+    labels {
+      key         = "task_id"
+      value_type  = "STRING"
+      description = "The registered task."
+    }
+    labels {
+      key         = "job_type"
+      value_type  = "STRING"
+      description = "deletion or records."
+    }
+  }
+
+  value_extractor = "EXTRACT(jsonPayload.durationMs)"
+  label_extractors = {
+    outcome  = "EXTRACT(jsonPayload.outcome)"
+    task_id  = "EXTRACT(labels.taskId)"
+    job_type = "EXTRACT(jsonPayload.jobType)"
+  }
+
+  # 50 ms doubling to ~14.5 h: covers a noop and the 29-minute task timeout alike.
+  bucket_options {
+    exponential_buckets {
+      num_finite_buckets = 20
+      growth_factor      = 2
+      scale              = 50
+    }
+  }
+}
+
+resource "google_logging_metric" "run_cost_usd" {
+  name        = "dsr_run_cost_usd"
+  description = "BigQuery cost of each attempt in USD (costUsd = bytesBilled at BIGQUERY_PRICE_PER_TIB)."
+  filter      = local.run_lines_filter
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "DISTRIBUTION"
+    unit         = "USD"
+    display_name = "DSR run cost"
+
+    labels {
+      key         = "task_id"
+      value_type  = "STRING"
+      description = "The registered task."
+    }
+    labels {
+      key         = "job_type"
+      value_type  = "STRING"
+      description = "deletion or records."
+    }
+  }
+
+  value_extractor = "EXTRACT(jsonPayload.costUsd)"
+  label_extractors = {
+    task_id  = "EXTRACT(labels.taskId)"
+    job_type = "EXTRACT(jsonPayload.jobType)"
+  }
+
+  # $0.0001 to ~$100k; the sum (what the cost tiles and the budget alert read) is exact.
+  bucket_options {
+    exponential_buckets {
+      num_finite_buckets = 30
+      growth_factor      = 2
+      scale              = 0.0001
+    }
+  }
+}
+
+resource "google_logging_metric" "run_bytes_billed" {
+  name        = "dsr_run_bytes_billed"
+  description = "BigQuery bytes billed by each attempt (bytesBilled)."
+  filter      = local.run_lines_filter
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "DISTRIBUTION"
+    unit         = "By"
+    display_name = "DSR run bytes billed"
+
+    labels {
+      key         = "task_id"
+      value_type  = "STRING"
+      description = "The registered task."
+    }
+  }
+
+  value_extractor = "EXTRACT(jsonPayload.bytesBilled)"
+  label_extractors = {
+    task_id = "EXTRACT(labels.taskId)"
+  }
+
+  # 1 MiB to 4 PiB in factors of 4 (BigQuery bills at least 10 MB per table touched).
+  bucket_options {
+    exponential_buckets {
+      num_finite_buckets = 16
+      growth_factor      = 4
+      scale              = 1048576
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Dispatch: that it runs, and what each run did (dispatch.finished)
+# ---------------------------------------------------------------------------------------------
+
+resource "google_logging_metric" "dispatch_runs" {
+  name        = "dsr_dispatch_runs"
+  description = "Completed dispatch runs. Its absence means Cloud Scheduler stopped calling dispatch, or dispatch keeps failing."
+  filter      = local.dispatch_lines_filter
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "DSR dispatch runs"
+  }
+}
+
+resource "google_logging_metric" "dispatch_counts" {
+  for_each = local.dispatch_counts
+
+  name        = "dsr_dispatch_${each.key}"
+  description = each.value.description
+  filter      = local.dispatch_lines_filter
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "DISTRIBUTION"
+    unit         = each.value.unit
+    display_name = each.value.display_name
+  }
+
+  value_extractor = "EXTRACT(jsonPayload.${each.value.field})"
+  # 1 to ~2 million: counts per run, and milliseconds up to dispatch's longest timeout.
+  bucket_options {
+    exponential_buckets {
+      num_finite_buckets = 21
+      growth_factor      = 2
+      scale              = 1
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Deadlines (request.overdue: WARNING when at_risk, ERROR when overdue; once per dispatch run)
+# ---------------------------------------------------------------------------------------------
+
+resource "google_logging_metric" "requests_overdue" {
+  name        = "dsr_requests_overdue"
+  description = "request.overdue lines: one per open request per dispatch run while it is at risk or past dueAt."
+  filter      = local.deadline_lines_filter
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "DSR requests at risk or overdue"
+
+    labels {
+      key         = "risk"
+      value_type  = "STRING"
+      description = "at_risk (due within OVERDUE_WARNING_HOURS) or overdue (past dueAt)."
+    }
+  }
+
+  label_extractors = {
+    risk = "EXTRACT(jsonPayload.risk)"
+  }
+}
+
+resource "google_logging_metric" "request_hours_left" {
+  name        = "dsr_request_hours_left"
+  description = "Hours left until dueAt (hoursLeft, negative when overdue) of each request dispatch reports as at risk or overdue."
+  filter      = local.deadline_lines_filter
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "DISTRIBUTION"
+    unit         = "h"
+    display_name = "DSR hours left to dueAt"
+
+    labels {
+      key         = "risk"
+      value_type  = "STRING"
+      description = "at_risk or overdue."
+    }
+  }
+
+  value_extractor = "EXTRACT(jsonPayload.hoursLeft)"
+  label_extractors = {
+    risk = "EXTRACT(jsonPayload.risk)"
+  }
+
+  # One bucket per day, from 30 days overdue (-720 h) to 4 days left (+96 h).
+  bucket_options {
+    linear_buckets {
+      num_finite_buckets = 34
+      width              = 24
+      offset             = -720
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Errors (every log.error line is a ReportedErrorEvent with serviceContext)
+# ---------------------------------------------------------------------------------------------
+
+# Keyed on the Error Reporting type rather than a list of events, so an error event added to
+# the code later is counted without a change here.
+resource "google_logging_metric" "errors" {
+  name        = "dsr_errors"
+  description = "Error lines (ReportedErrorEvent) by service and event."
+  filter      = <<-EOT
+    resource.type="cloud_run_revision"
+    AND severity>=ERROR
+    AND jsonPayload."@type"="type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent"
+  EOT
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "DSR errors"
+
+    labels {
+      key         = "service"
+      value_type  = "STRING"
+      description = "serviceContext.service: api, run-task or dispatch (K_SERVICE)."
+    }
+    labels {
+      key         = "event"
+      value_type  = "STRING"
+      description = "The event, e.g. http.internal_error."
+    }
+  }
+
+  label_extractors = {
+    service = "EXTRACT(jsonPayload.serviceContext.service)"
+    event   = "EXTRACT(jsonPayload.event)"
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Notification channels
+# ---------------------------------------------------------------------------------------------
+
+resource "google_monitoring_notification_channel" "email" {
+  for_each = toset(var.alert_emails)
+
+  display_name = "dsr-taskrunner ${var.environment}: ${each.value}"
+  type         = "email"
+  labels = {
+    email_address = each.value
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Alert policies: each documentation block links its docs/runbook.md section
+# ---------------------------------------------------------------------------------------------
+
+resource "google_monitoring_alert_policy" "run_failed" {
+  display_name          = "dsr ${var.environment}: a run failed terminally"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "run.failed logged"
+
+    condition_threshold {
+      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_prefix}/${google_logging_metric.run_outcomes.name}\" AND metric.label.event=\"run.failed\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["metric.label.task_id"]
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    subject   = "dsr-taskrunner: task $${metric.label.task_id} failed terminally"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      An instance of task `$${metric.label.task_id}` failed for good: a permanent error, or
+      its last allowed attempt failed. Its request will end `completed_with_errors` unless the
+      instance is retried.
+
+      Runbook: [A run failed](${local.runbook}#a-run-failed)
+    EOT
+
+    links {
+      display_name = "Runbook: a run failed"
+      url          = "${local.runbook}#a-run-failed"
+    }
+  }
+}
+
+resource "google_monitoring_alert_policy" "dispatch_missing" {
+  display_name          = "dsr ${var.environment}: dispatch is not running"
+  combiner              = "OR"
+  severity              = "CRITICAL"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "no dispatch.finished for twice the schedule interval"
+
+    condition_absent {
+      filter   = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_prefix}/${google_logging_metric.dispatch_runs.name}\""
+      duration = "${var.dispatch_interval_minutes * 2 * 60}s"
+
+      aggregations {
+        alignment_period     = "${var.dispatch_interval_minutes * 60}s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  documentation {
+    subject   = "dsr-taskrunner: dispatch has not finished a run in ${var.dispatch_interval_minutes * 2} minutes"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      Cloud Scheduler job `dsr-dispatch` should call dispatch every
+      ${var.dispatch_interval_minutes} minutes. Without it the outbox is not drained, leases
+      are not expired and overdue requests are not reported.
+
+      Runbook: [Dispatch is not running](${local.runbook}#dispatch-is-not-running)
+    EOT
+
+    links {
+      display_name = "Runbook: dispatch is not running"
+      url          = "${local.runbook}#dispatch-is-not-running"
+    }
+  }
+}
+
+resource "google_monitoring_alert_policy" "queue_backlog" {
+  display_name          = "dsr ${var.environment}: queue backlog"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "queue depth above ${var.queue_backlog_threshold}"
+
+    condition_threshold {
+      filter          = "resource.type=\"cloud_tasks_queue\" AND resource.label.queue_id=\"${google_cloud_tasks_queue.runs.name}\" AND metric.type=\"cloudtasks.googleapis.com/queue/depth\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.queue_backlog_threshold
+      duration        = "${var.queue_backlog_duration_seconds}s"
+
+      aggregations {
+        alignment_period   = "300s"
+        per_series_aligner = "ALIGN_MEAN"
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  documentation {
+    subject   = "dsr-taskrunner: ${google_cloud_tasks_queue.runs.name} holds more than ${var.queue_backlog_threshold} tasks"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      The run queue has stayed above ${var.queue_backlog_threshold} tasks for
+      ${var.queue_backlog_duration_seconds / 60} minutes. Tasks waiting for their execution
+      window count too; check the attempt delays and run-task's errors before acting.
+
+      Runbook: [Queue backlog](${local.runbook}#queue-backlog)
+    EOT
+
+    links {
+      display_name = "Runbook: queue backlog"
+      url          = "${local.runbook}#queue-backlog"
+    }
+  }
+}
+
+resource "google_monitoring_alert_policy" "api_errors" {
+  display_name          = "dsr ${var.environment}: api 5xx"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "api answered more than ${var.api_5xx_threshold} 5xx in 5 minutes"
+
+    condition_threshold {
+      filter          = "resource.type=\"cloud_run_revision\" AND resource.label.service_name=\"${module.api.name}\" AND metric.type=\"run.googleapis.com/request_count\" AND metric.label.response_code_class=\"5xx\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.api_5xx_threshold
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  documentation {
+    subject   = "dsr-taskrunner: the api function is failing"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      The api function answered more than ${var.api_5xx_threshold} requests with 5xx in
+      5 minutes. 503 is a retryable dependency failure (http.unavailable), 500 an unhandled
+      error (http.internal_error, in Error Reporting), a config error (http.config_error)
+      fails every request.
+
+      Runbook: [API errors](${local.runbook}#api-errors)
+    EOT
+
+    links {
+      display_name = "Runbook: API errors"
+      url          = "${local.runbook}#api-errors"
+    }
+  }
+}
+
+# A request past dueAt, and the early warning that fires while there is still time
+# (OVERDUE_WARNING_HOURS before dueAt). Dispatch logs request.overdue for such a request on every
+# run, so the incident stays open until the request is done.
+resource "google_monitoring_alert_policy" "deadline" {
+  for_each = local.deadline_alerts
+
+  display_name          = "dsr ${var.environment}: ${each.value.display_name}"
+  combiner              = "OR"
+  severity              = each.value.severity
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "request.overdue with risk=${each.key}"
+
+    condition_threshold {
+      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_prefix}/${google_logging_metric.requests_overdue.name}\" AND metric.label.risk=\"${each.key}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = "${var.dispatch_interval_minutes * 60}s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "3600s"
+  }
+
+  documentation {
+    subject   = each.value.subject
+    mime_type = "text/markdown"
+    content   = "${each.value.content}\n\nRunbook: [Request overdue or at risk](${local.runbook}#request-overdue)"
+
+    links {
+      display_name = "Runbook: request overdue or at risk"
+      url          = "${local.runbook}#request-overdue"
+    }
+  }
+}
+
+resource "google_monitoring_alert_policy" "cost_over_budget" {
+  display_name          = "dsr ${var.environment}: run cost over the daily budget"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "costUsd over the last 24 h above ${var.daily_cost_budget_usd} USD"
+
+    # PromQL, because only a query language can sum the values inside a distribution; the
+    # log-based metric is exposed as a histogram whose _sum series is the USD total.
+    condition_prometheus_query_language {
+      query               = "sum(increase(logging_googleapis_com:user_${google_logging_metric.run_cost_usd.name}_sum{monitored_resource=\"cloud_run_revision\"}[1d])) > ${var.daily_cost_budget_usd}"
+      duration            = "0s"
+      evaluation_interval = "300s"
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    subject   = "dsr-taskrunner: BigQuery cost of runs above ${var.daily_cost_budget_usd} USD in 24 h"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      The runs' BigQuery cost (costUsd, from bytesBilled at BIGQUERY_PRICE_PER_TIB) over the
+      last 24 hours is above the budget of ${var.daily_cost_budget_usd} USD. The dashboard's
+      cost-per-task tile shows which task spends it.
+
+      Runbook: [Cost over budget](${local.runbook}#cost-over-budget)
+    EOT
+
+    links {
+      display_name = "Runbook: cost over budget"
+      url          = "${local.runbook}#cost-over-budget"
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Dashboard
+# ---------------------------------------------------------------------------------------------
+
+resource "google_monitoring_dashboard" "operations" {
+  dashboard_json = templatefile("${path.module}/dashboards/operations.json.tftpl", {
+    environment = var.environment
+    project_id  = var.project_id
+    queue_id    = google_cloud_tasks_queue.runs.name
+  })
+
+  # The tiles read these metrics; create them first so the dashboard never shows "no such metric".
+  depends_on = [
+    google_logging_metric.run_outcomes,
+    google_logging_metric.run_duration_ms,
+    google_logging_metric.run_cost_usd,
+    google_logging_metric.run_bytes_billed,
+    google_logging_metric.dispatch_runs,
+    google_logging_metric.dispatch_counts,
+    google_logging_metric.requests_overdue,
+    google_logging_metric.request_hours_left,
+    google_logging_metric.errors,
+  ]
+}

@@ -1,0 +1,367 @@
+# ---------------------------------------------------------------------------------------------
+# Project and placement
+# ---------------------------------------------------------------------------------------------
+
+variable "project_id" {
+  description = "The Google Cloud project to deploy into (one project per environment)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a Google Cloud project id: 6-30 lower-case letters, digits and hyphens."
+  }
+}
+
+variable "environment" {
+  description = "The environment name, used in labels and display names."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "staging", "prod"], var.environment)
+    error_message = "environment must be one of dev, staging, prod."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, the queue and the scheduler job (LOCATION in src/config.ts)."
+  type        = string
+  default     = "us-central1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "region must be a Google Cloud region such as us-central1 or europe-west1."
+  }
+}
+
+variable "firestore_location" {
+  description = "Firestore location: a multi-region (nam5, eur3) or a region. It cannot be changed after creation."
+  type        = string
+  default     = "nam5"
+}
+
+variable "firestore_point_in_time_recovery" {
+  description = "Keep 7 days of Firestore point-in-time recovery (recommended in production)."
+  type        = bool
+  default     = false
+}
+
+variable "firestore_delete_protection" {
+  description = "Refuse to delete the Firestore database (recommended in production)."
+  type        = bool
+  default     = false
+}
+
+variable "firestore_ttl_field" {
+  description = "Timestamp field whose value Firestore's TTL policy deletes a document after (PII minimisation)."
+  type        = string
+  default     = "expireAt"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_]*$", var.firestore_ttl_field))
+    error_message = "firestore_ttl_field must be a top-level field name."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Function source (npm run package)
+# ---------------------------------------------------------------------------------------------
+
+variable "function_source_zip" {
+  description = "Path of the zip built by `npm run package`. Null means ../dist/function-source.zip next to this directory."
+  type        = string
+  default     = null
+}
+
+variable "artifact_retention_days" {
+  description = "Days before an old function-source zip is deleted from the artifacts bucket."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.artifact_retention_days >= 7
+    error_message = "artifact_retention_days must be at least 7, so a rollback target stays available."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Functions
+# ---------------------------------------------------------------------------------------------
+
+variable "api_max_instances" {
+  description = "max_instance_count of the api function."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.api_max_instances >= 1 && var.api_max_instances <= 1000
+    error_message = "api_max_instances must be between 1 and 1000."
+  }
+}
+
+variable "api_invoker_members" {
+  description = "IAM members allowed to call the api function (for example group:privacy-ops@example.com). Production auth is IAM ID tokens."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.api_invoker_members : can(regex("^(user|group|serviceAccount|domain):", m))])
+    error_message = "api_invoker_members must be user:, group:, serviceAccount: or domain: members (never allUsers)."
+  }
+}
+
+variable "run_task_max_instances" {
+  description = "max_instance_count of run-task: the ceiling on parallel executor runs, with run_task_concurrency."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.run_task_max_instances >= 1 && var.run_task_max_instances <= 1000
+    error_message = "run_task_max_instances must be between 1 and 1000."
+  }
+}
+
+variable "run_task_concurrency" {
+  description = "Requests one run-task instance serves at once. Executors mostly wait on I/O."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.run_task_concurrency >= 1 && var.run_task_concurrency <= 80
+    error_message = "run_task_concurrency must be between 1 and 80 (1 CPU)."
+  }
+}
+
+variable "run_task_timeout_seconds" {
+  description = "run-task's request timeout. It must cover the longest task timeout (1740 s, MAX_TASK_TIMEOUT_SECONDS) plus the dispatch deadline margin, and Cloud Tasks waits at most 1800 s."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.run_task_timeout_seconds >= 1770 && var.run_task_timeout_seconds <= 1800
+    error_message = "run_task_timeout_seconds must be between 1770 (1740 s task timeout + 30 s margin) and 1800."
+  }
+}
+
+variable "dispatch_timeout_seconds" {
+  description = "dispatch's request timeout. Dispatch works in pages, so it should end well within its interval."
+  type        = number
+  default     = 240
+
+  validation {
+    condition     = var.dispatch_timeout_seconds >= 60 && var.dispatch_timeout_seconds <= 1770
+    error_message = "dispatch_timeout_seconds must be between 60 and 1770 (Cloud Scheduler waits at most 1800 s)."
+  }
+}
+
+variable "dispatch_interval_minutes" {
+  description = "How often Cloud Scheduler calls dispatch. The dispatch-missing alert fires after twice this."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = contains([1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30], var.dispatch_interval_minutes)
+    error_message = "dispatch_interval_minutes must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30) so the cron is evenly spaced."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Application settings (environment variables read by src/config.ts)
+# ---------------------------------------------------------------------------------------------
+
+variable "bigquery_location" {
+  description = "BIGQUERY_LOCATION: where the executors' BigQuery jobs run."
+  type        = string
+  default     = "US"
+}
+
+variable "bigquery_price_per_tib" {
+  description = "BIGQUERY_PRICE_PER_TIB: on-demand USD per TiB billed, for the run cost (costUsd)."
+  type        = number
+  default     = 6.25
+
+  validation {
+    condition     = var.bigquery_price_per_tib > 0
+    error_message = "bigquery_price_per_tib must be positive."
+  }
+}
+
+variable "bigquery_time_travel_days" {
+  description = "BIGQUERY_TIME_TRAVEL_DAYS: the warehouse datasets' time-travel window (2-7)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.bigquery_time_travel_days >= 2 && var.bigquery_time_travel_days <= 7
+    error_message = "bigquery_time_travel_days must be between 2 and 7."
+  }
+}
+
+variable "overdue_warning_hours" {
+  description = "OVERDUE_WARNING_HOURS: a request this close to dueAt is logged (and alerted) as at risk."
+  type        = number
+  default     = 72
+
+  validation {
+    condition     = var.overdue_warning_hours >= 0 && var.overdue_warning_hours <= 1440
+    error_message = "overdue_warning_hours must be between 0 and 1440."
+  }
+}
+
+variable "bigquery_datasets" {
+  description = "Datasets run-task's BigQuery executors may change: dataEditor is granted on each, never project-wide."
+  type = list(object({
+    project_id = string
+    dataset_id = string
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for d in var.bigquery_datasets : can(regex("^[A-Za-z0-9_]{1,1024}$", d.dataset_id))])
+    error_message = "Each dataset_id must be letters, digits and underscores."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Secrets (ids only: values never pass through Terraform)
+# ---------------------------------------------------------------------------------------------
+
+variable "subject_hash_pepper_secret_id" {
+  description = "Secret Manager secret holding SUBJECT_HASH_PEPPER. Created at bootstrap (docs/deploy.md) so it outlives the stack."
+  type        = string
+  default     = "dsr-subject-hash-pepper"
+}
+
+variable "executor_secrets" {
+  description = "Secrets for http.request headers: reference (e.g. GA_API_TOKEN) => Secret Manager secret id. run-task reads them as SECRET_<reference>."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for ref in keys(var.executor_secrets) : can(regex("^[A-Z][A-Z0-9_]{0,99}$", ref))])
+    error_message = "executor_secrets keys must be secret references such as GA_API_TOKEN."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Queue
+# ---------------------------------------------------------------------------------------------
+
+variable "tasks_queue_id" {
+  description = "TASKS_QUEUE: the Cloud Tasks queue id."
+  type        = string
+  default     = "dsr-tasks"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]{1,100}$", var.tasks_queue_id))
+    error_message = "tasks_queue_id must be letters, digits and hyphens (at most 100)."
+  }
+}
+
+variable "queue_max_dispatches_per_second" {
+  description = "Cloud Tasks rate limit towards run-task."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.queue_max_dispatches_per_second > 0 && var.queue_max_dispatches_per_second <= 500
+    error_message = "queue_max_dispatches_per_second must be in (0, 500]."
+  }
+}
+
+variable "queue_max_concurrent_dispatches" {
+  description = "Cloud Tasks concurrency towards run-task; keep it within run_task_max_instances * run_task_concurrency."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.queue_max_concurrent_dispatches >= 1 && var.queue_max_concurrent_dispatches <= 5000
+    error_message = "queue_max_concurrent_dispatches must be between 1 and 5000."
+  }
+}
+
+variable "queue_log_sampling_ratio" {
+  description = "Fraction of Cloud Tasks attempts logged by the queue itself (0-1)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.queue_log_sampling_ratio >= 0 && var.queue_log_sampling_ratio <= 1
+    error_message = "queue_log_sampling_ratio must be between 0 and 1."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Alerting
+# ---------------------------------------------------------------------------------------------
+
+variable "alert_emails" {
+  description = "Email addresses that receive every alert (one notification channel each)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alert_emails : can(regex("^[^@\\s]+@[^@\\s]+$", e))])
+    error_message = "alert_emails must be email addresses."
+  }
+}
+
+variable "notification_channel_ids" {
+  description = "Existing notification channels (projects/P/notificationChannels/ID) to add to every alert, e.g. PagerDuty or Slack."
+  type        = list(string)
+  default     = []
+}
+
+variable "runbook_base_url" {
+  description = "Where docs/ is browsable, without a trailing slash; alert documentation links to <this>/docs/runbook.md#<section>."
+  type        = string
+  default     = "https://github.com/your-org/dsr-taskrunner/blob/main"
+
+  validation {
+    condition     = can(regex("^https://[^\\s]+[^/]$", var.runbook_base_url))
+    error_message = "runbook_base_url must be an https URL without a trailing slash."
+  }
+}
+
+variable "daily_cost_budget_usd" {
+  description = "Alert when the runs' BigQuery cost (costUsd) over the last 24 h exceeds this."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.daily_cost_budget_usd > 0
+    error_message = "daily_cost_budget_usd must be positive."
+  }
+}
+
+variable "queue_backlog_threshold" {
+  description = "Alert when the queue holds more tasks than this for queue_backlog_duration_seconds. Tasks parked for a later execution window count too."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.queue_backlog_threshold >= 1
+    error_message = "queue_backlog_threshold must be at least 1."
+  }
+}
+
+variable "queue_backlog_duration_seconds" {
+  description = "How long the backlog must last before the alert fires."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.queue_backlog_duration_seconds >= 60 && var.queue_backlog_duration_seconds % 60 == 0
+    error_message = "queue_backlog_duration_seconds must be a whole number of minutes, at least 60."
+  }
+}
+
+variable "api_5xx_threshold" {
+  description = "Alert when the api function answers more than this many 5xx responses in 5 minutes."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.api_5xx_threshold >= 0
+    error_message = "api_5xx_threshold must not be negative."
+  }
+}

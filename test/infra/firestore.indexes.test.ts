@@ -1,0 +1,62 @@
+import { COMPOSITE_INDEXES, FIELD_OVERRIDES } from '../../src/adapters/firestore/indexes';
+import { COLLECTIONS } from '../../src/adapters/firestore/firestore-store';
+import { evaluate, loadModule, resource, resourcesOf, type TfModule } from './support/terraform';
+
+interface TfIndex {
+  collection: string;
+  query_scope: string;
+  fields: { field_path: string; order: string }[];
+}
+interface TfField {
+  collection: string;
+  field: string;
+  indexes: { order: string; query_scope: string }[];
+}
+
+const key = (collection: string, scope: string, fields: { path: string; order: string }[]) =>
+  `${collection}/${scope}: ${fields.map((f) => `${f.path} ${f.order}`).join(', ')}`;
+
+describe('Firestore in Terraform matches src/adapters/firestore/indexes.ts', () => {
+  let root: TfModule;
+
+  beforeAll(async () => {
+    root = await loadModule();
+  });
+
+  it('declares exactly the composite indexes the store needs', () => {
+    const declared = Object.values(evaluate('${local.firestore_indexes}', { mod: root, vars: {} }) as Record<string, TfIndex>).map((i) =>
+      key(i.collection, i.query_scope, i.fields.map((f) => ({ path: f.field_path, order: f.order }))),
+    );
+    const needed = COMPOSITE_INDEXES.map((i) => key(i.collectionGroup, i.queryScope, i.fields.map((f) => ({ path: f.fieldPath, order: f.order }))));
+    expect(declared.sort()).toEqual(needed.sort());
+    expect(resource(root, 'google_firestore_index', 'composite')['for_each']).toBe('${local.firestore_indexes}');
+  });
+
+  it('declares exactly the collection-group single-field indexes the store needs', () => {
+    const fields = Object.values(evaluate('${local.firestore_field_indexes}', { mod: root, vars: {} }) as Record<string, TfField>);
+    const declared = fields.flatMap((f) =>
+      f.indexes.filter((i) => i.query_scope === 'COLLECTION_GROUP').map((i) => `${f.collection}.${f.field} ${i.order}`),
+    );
+    expect(declared.sort()).toEqual(FIELD_OVERRIDES.map((o) => `${o.collectionGroup}.${o.fieldPath} ${o.order}`).sort());
+    // Declaring a field replaces its automatic indexes: keep the collection-scope one too.
+    for (const f of fields) {
+      expect(f.indexes).toContainEqual({ order: 'ASCENDING', query_scope: 'COLLECTION' });
+    }
+    expect(resource(root, 'google_firestore_field', 'collection_group')['for_each']).toBe('${local.firestore_field_indexes}');
+  });
+
+  it('uses the collections the store writes, and sets a TTL policy on each level of a request', () => {
+    const collections = new Set<string>(Object.values(COLLECTIONS));
+    const declared = Object.values(evaluate('${local.firestore_indexes}', { mod: root, vars: {} }) as Record<string, TfIndex>);
+    for (const i of declared) expect(collections).toContain(i.collection);
+    const ttl = resourcesOf(root, 'google_firestore_field').find(([name]) => name === 'ttl')?.[1];
+    expect(ttl?.['ttl_config']).toEqual([{}]);
+    expect(ttl?.['for_each']).toBe('${toset(local.ttl_collections)}');
+    const ttlCollections = evaluate('${local.ttl_collections}', { mod: root, vars: {} });
+    expect(ttlCollections).toEqual([COLLECTIONS.requests, COLLECTIONS.instances, COLLECTIONS.runs]);
+  });
+
+  it('uses the (default) database, which the code opens', () => {
+    expect(resource(root, 'google_firestore_database', 'main')['name']).toBe('(default)');
+  });
+});

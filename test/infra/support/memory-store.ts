@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { Instance, Request, Run, Task } from '../../../src/domain/model';
+import { isOpenStatus, isTerminal } from '../../../src/domain/states';
+import type { Claim, ClaimOutcome, InstanceMutation, Page, RequestStore } from '../../../src/ports/request-store';
+
+/**
+ * A plain in-memory RequestStore, just faithful enough to drive the real use cases (intake, a
+ * run, dispatch) so that the infra tests see the log lines the code really writes. It is not a
+ * Firestore stand-in: no transactions, no indexes, pages are the whole result.
+ */
+export function createMemoryStore(): RequestStore {
+  const tasks = new Map<string, Task>();
+  const requests = new Map<string, Request>();
+  const instances = new Map<string, Instance>();
+  const runs: Run[] = [];
+  const claims = new Map<string, string>();
+  const key = (requestId: string, taskId: string) => `${requestId}/${taskId}`;
+  const copy = <T>(value: T): T => structuredClone(value);
+  const instancesOf = (requestId: string) => [...instances.values()].filter((i) => i.requestId === requestId);
+  const page = <T>(items: T[], limit: number): Page<T> => ({ items: items.slice(0, limit).map(copy) });
+
+  function mutateInstance(requestId: string, taskId: string, mutate: InstanceMutation): Instance | null {
+    const current = instances.get(key(requestId, taskId));
+    if (current === undefined) return null;
+    const patch = mutate(copy(current));
+    if (patch === null) return copy(current);
+    const next = { ...current, ...patch };
+    instances.set(key(requestId, taskId), next);
+    return copy(next);
+  }
+
+  return {
+    async createTask(task) {
+      tasks.set(task.id, copy(task));
+      return copy(task);
+    },
+    async getTask(id) {
+      const task = tasks.get(id);
+      return task === undefined ? null : copy(task);
+    },
+    async listTasks(filter = {}) {
+      return [...tasks.values()]
+        .filter((t) => filter.jobType === undefined || t.jobType === filter.jobType)
+        .filter((t) => filter.active === undefined || t.active === filter.active)
+        .map(copy);
+    },
+    async updateTask(id, patch) {
+      const current = tasks.get(id);
+      if (current === undefined) throw new Error(`no task ${id}`);
+      const next = { ...current, ...patch };
+      tasks.set(id, next);
+      return copy(next);
+    },
+
+    async createRequest(request, list) {
+      const existing = requests.get(request.id);
+      if (existing !== undefined) return { created: false, request: copy(existing), instances: instancesOf(request.id).map(copy) };
+      requests.set(request.id, copy(request));
+      for (const i of list) instances.set(key(i.requestId, i.taskId), copy(i));
+      return { created: true, request: copy(request), instances: list.map(copy) };
+    },
+    async getRequest(id) {
+      const request = requests.get(id);
+      return request === undefined ? null : copy(request);
+    },
+    async listRequests(filter) {
+      const items = [...requests.values()]
+        .filter((r) => filter.status === undefined || r.status === filter.status)
+        .filter((r) => filter.overdue === undefined || r.overdue === filter.overdue)
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      return page(items, filter.limit);
+    },
+    async findRequestsBySubject(subjectHash, type, limit) {
+      return [...requests.values()]
+        .filter((r) => r.subjectHash === subjectHash && r.type === type)
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+        .slice(0, limit)
+        .map(copy);
+    },
+    async updateRequest(id, mutate) {
+      const current = requests.get(id);
+      if (current === undefined) return null;
+      const patch = mutate(copy(current));
+      if (patch === null) return copy(current);
+      const next = { ...current, ...patch };
+      requests.set(id, next);
+      return copy(next);
+    },
+
+    async getInstance(requestId, taskId) {
+      const instance = instances.get(key(requestId, taskId));
+      return instance === undefined ? null : copy(instance);
+    },
+    async listInstances(requestId) {
+      return instancesOf(requestId).map(copy);
+    },
+    async countOpenInstances(requestId) {
+      return instancesOf(requestId).filter((i) => !isTerminal(i.state)).length;
+    },
+    async queryInstances(query) {
+      const items = [...instances.values()]
+        .filter((i) => query.states.includes(i.state))
+        .filter((i) => {
+          if (query.dueBefore === undefined || query.dueField === undefined) return true;
+          const due = i[query.dueField];
+          return due !== undefined && Date.parse(due) <= query.dueBefore.getTime();
+        });
+      return page(items, query.limit);
+    },
+    async updateInstance(requestId, taskId, mutate) {
+      return mutateInstance(requestId, taskId, mutate);
+    },
+    async patchInstances(requestId, patches) {
+      for (const { taskId, patch } of patches) mutateInstance(requestId, taskId, () => patch);
+    },
+
+    async claimInstance(requestId, taskId, decide): Promise<ClaimOutcome> {
+      const current = instances.get(key(requestId, taskId));
+      if (current === undefined) return { claimed: false, reason: 'not_found' };
+      const decision = decide(copy(current));
+      if ('refuse' in decision) return { claimed: false, reason: decision.refuse, instance: copy(current) };
+      const next = { ...current, ...decision.patch };
+      instances.set(key(requestId, taskId), next);
+      const token = randomUUID();
+      claims.set(key(requestId, taskId), token);
+      const claim: Claim = { instance: copy(next), token };
+      return { claimed: true, claim };
+    },
+    async finishAttempt(claim, run, patch) {
+      runs.push(copy(run));
+      const k = key(claim.instance.requestId, claim.instance.taskId);
+      const applied = claims.get(k) === claim.token;
+      if (applied) {
+        claims.delete(k);
+        const current = instances.get(k);
+        if (current !== undefined) instances.set(k, { ...current, ...patch });
+      }
+      return { applied };
+    },
+    async recordRun(run, mutate) {
+      runs.push(copy(run));
+      return mutateInstance(run.requestId, run.taskId, mutate);
+    },
+    async listRuns(requestId) {
+      return runs.filter((r) => r.requestId === requestId).map(copy);
+    },
+
+    async queryOpenRequests(limit) {
+      return page(
+        [...requests.values()].filter((r) => isOpenStatus(r.status)),
+        limit,
+      );
+    },
+  };
+}
