@@ -14,12 +14,20 @@ const project = (name, testMatch, extra = {}) => ({
   ...extra,
 });
 
+// One Firestore emulator for every project that needs it (jest runs a shared setup once).
+const firestoreEmulator = {
+  globalSetup: '<rootDir>/test/helpers/jest-global-setup.ts',
+  globalTeardown: '<rootDir>/test/helpers/jest-global-teardown.ts',
+};
+
 /** @type {import('jest').Config} */
 module.exports = {
   // Integration and e2e tests start real emulators; waits inside them are bounded themselves.
   testTimeout: 60_000,
   projects: [
     project('unit', ['<rootDir>/test/unit/**/*.test.ts']),
-    project('integration', ['<rootDir>/test/integration/**/*.test.ts']),
+    project('integration', ['<rootDir>/test/integration/**/*.test.ts'], firestoreEmulator),
+    project('e2e', ['<rootDir>/test/e2e/**/*.test.ts'], firestoreEmulator),
+    project('infra', ['<rootDir>/test/infra/**/*.test.ts']),
   ],
 };

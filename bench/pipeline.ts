@@ -1,0 +1,217 @@
+/**
+ * `npm run bench -- pipeline`: the pipeline on the local stack, in one process so the store
+ * adapter's exact Firestore operation counts are visible. Two scenarios: one request with 20
+ * `noop` tasks, and 50 such requests filed at once. Each is compared with its floor, measured in
+ * the same run: the same number of bare Firestore round trips plus one emulator dispatch per
+ * instance, with no pipeline logic.
+ */
+import { Firestore } from '@google-cloud/firestore';
+import { createServer, type Server } from 'node:http';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { CloudTasksClient } from '@google-cloud/tasks';
+import { grpc } from 'google-gax';
+import { startCloudTasksEmulator } from '../emulators/cloud-tasks';
+import { startFirestoreEmulator } from '../test/helpers/firestore-emulator';
+import { freePort } from '../test/helpers/free-port';
+
+const TASKS = 20;
+const LOCATION = 'us-central1';
+const QUEUE = 'bench';
+
+interface Scenario {
+  name: string;
+  requests: number;
+}
+
+export async function main(): Promise<void> {
+  process.env['METADATA_SERVER_DETECTION'] = 'none';
+  const fs = await startFirestoreEmulator();
+  const projectId = `bench-${Date.now()}`;
+  const queuePath = `projects/${projectId}/locations/${LOCATION}/queues/${QUEUE}`;
+  const tasks = await startCloudTasksEmulator({
+    grpcPort: 0,
+    httpPort: 0,
+    queues: [{ name: queuePath, rateLimits: { maxDispatchesPerSecond: 500, maxConcurrentDispatches: 1000 } }],
+  });
+  const apiPort = await freePort();
+  const runPort = await freePort();
+  Object.assign(process.env, {
+    GOOGLE_CLOUD_PROJECT: projectId,
+    LOCATION,
+    TASKS_QUEUE: QUEUE,
+    RUN_TASK_URL: `http://127.0.0.1:${runPort}/`,
+    TASKS_INVOKER_SA: 'tasks-invoker@bench.iam.gserviceaccount.com',
+    SUBJECT_HASH_PEPPER: 'bench-pepper-not-a-secret',
+    FIRESTORE_EMULATOR_HOST: fs.host,
+    CLOUD_TASKS_EMULATOR_HOST: `127.0.0.1:${tasks.grpcPort}`,
+    LOCAL_MODE: 'true',
+  });
+  // Logs would dominate the timings; the bench measures the pipeline, not stdout.
+  const write = process.stdout.write.bind(process.stdout);
+  const quiet = () => {
+    process.stdout.write = ((chunk: string | Uint8Array) => typeof chunk === 'string' && chunk.startsWith('BENCH') ? write(chunk) : true) as typeof process.stdout.write;
+  };
+  const loud = () => {
+    process.stdout.write = write;
+  };
+
+  await import('../functions/index');
+  const { getRuntime } = await import('../functions/composition');
+  const runtime = getRuntime();
+  const store = runtime.deps.store as unknown as { stats(): { reads: number; writes: number }; resetStats(): void };
+  const servers: Server[] = [getTestServer('api'), getTestServer('runTask')];
+  await Promise.all([listen(servers[0]!, apiPort), listen(servers[1]!, runPort)]);
+  const api = `http://127.0.0.1:${apiPort}`;
+
+  for (let t = 0; t < TASKS; t++) {
+    await post(api, '/tasks', { id: `noop-${t}`, name: `noop ${t}`, jobType: 'deletion', executor: 'noop', config: {} });
+  }
+
+  const db = new Firestore({ projectId: `${projectId}-floor` });
+  const watcher = new Firestore({ projectId });
+  const floorClient = new CloudTasksClient({ apiEndpoint: '127.0.0.1', port: tasks.grpcPort, sslCreds: grpc.credentials.createInsecure() });
+  const floorQueue = `projects/${projectId}/locations/${LOCATION}/queues/floor`;
+  await floorClient.createQueue({ parent: `projects/${projectId}/locations/${LOCATION}`, queue: { name: floorQueue, rateLimits: { maxDispatchesPerSecond: 500, maxConcurrentDispatches: 1000 } } });
+  let floorHits = 0;
+  const floorServer = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      floorHits += 1;
+      res.end('ok');
+    });
+  });
+  const floorPort = await freePort();
+  await listen(floorServer, floorPort);
+
+  const scenarios: Scenario[] = [
+    { name: 'pipeline.one_request_20_tasks', requests: 1 },
+    { name: 'pipeline.50_requests_20_tasks', requests: 50 },
+  ];
+  const rows: string[][] = [];
+  for (const scenario of scenarios) {
+    quiet();
+    store.resetStats();
+    const started = performance.now();
+    const intake: number[] = [];
+    const completion: number[] = [];
+    await Promise.all(
+      Array.from({ length: scenario.requests }, async (_, i) => {
+        const t0 = performance.now();
+        const filed = await post(api, '/requests', {
+          type: 'deletion',
+          subject: { email: `bench-${scenario.name}-${i}@example.com` },
+          externalId: `${scenario.name}-${Date.now()}-${i}`,
+        });
+        intake.push(performance.now() - t0);
+        const id = (filed as { id: string }).id;
+        // Watched with a separate client, so the bench's own polling is not counted.
+        for (;;) {
+          const snap = await watcher.doc(`requests/${id}`).get();
+          if (snap.get('status') === 'completed') break;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        completion.push(performance.now() - t0);
+      }),
+    );
+    const elapsed = performance.now() - started;
+    const instances = scenario.requests * TASKS;
+    const { reads, writes } = store.stats();
+    const opsPerInstance = (reads + writes) / instances;
+
+    // Floor: the same Firestore round trips, done bare, plus one dispatch per instance.
+    const roundTrips = reads + writes;
+    floorHits = 0;
+    const f0 = performance.now();
+    const col = db.collection('floor');
+    await Promise.all([
+      (async () => {
+        const concurrency = 64;
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: concurrency }, async () => {
+            while (next < roundTrips) {
+              const k = next++;
+              if (k % 2 === 0) await col.doc(`d${k % 1000}`).set({ k });
+              else await col.doc(`d${(k - 1) % 1000}`).get();
+            }
+          }),
+        );
+      })(),
+      (async () => {
+        await Promise.all(
+          Array.from({ length: instances }, (_, k) =>
+            floorClient.createTask({
+              parent: floorQueue,
+              task: { httpRequest: { url: `http://127.0.0.1:${floorPort}/`, httpMethod: 'POST', body: Buffer.from(String(k)) } },
+            }),
+          ),
+        );
+        while (floorHits < instances) await new Promise((resolve) => setTimeout(resolve, 2));
+      })(),
+    ]);
+    const floorMs = performance.now() - f0;
+    loud();
+    const result = {
+      name: scenario.name,
+      p50_ms: round(percentile(completion, 50)),
+      p99_ms: round(percentile(completion, 99)),
+      intake_p50_ms: round(percentile(intake, 50)),
+      instances_per_s: round(instances / (elapsed / 1000)),
+      floor_ms: round(floorMs),
+      ratio: round(elapsed / floorMs),
+      firestore_ops_per_instance: round(opsPerInstance),
+      firestore_reads: reads,
+      firestore_writes: writes,
+    };
+    console.log(`BENCH ${JSON.stringify(result)}`);
+    rows.push([
+      scenario.name,
+      String(scenario.requests),
+      String(instances),
+      `${result.intake_p50_ms}`,
+      `${result.p50_ms}`,
+      `${result.p99_ms}`,
+      `${result.instances_per_s}`,
+      `${round(elapsed)}`,
+      `${result.floor_ms}`,
+      `${result.ratio}`,
+      `${result.firestore_ops_per_instance}`,
+    ]);
+  }
+  console.log(
+    table(
+      ['scenario', 'requests', 'instances', 'intake p50 ms', 'done p50 ms', 'done p99 ms', 'instances/s', 'total ms', 'floor ms', 'ratio', 'fs ops/instance'],
+      rows,
+    ),
+  );
+  await Promise.all([...servers, floorServer].map((s) => new Promise((resolve) => s.close(resolve))));
+  await floorClient.close();
+  await tasks.stop();
+  await fs.stop();
+  process.exit(0);
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+}
+
+async function post(base: string, path: string, body: unknown): Promise<unknown> {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (res.status >= 300) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}

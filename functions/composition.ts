@@ -1,0 +1,71 @@
+import { Firestore } from '@google-cloud/firestore';
+import type { AppDeps, AppSettings } from '../src/app/deps';
+import { createCloudTasksClient, createCloudTasksQueue } from '../src/adapters/cloud-tasks/cloud-tasks-queue';
+import { createStructuredLogger } from '../src/adapters/cloud-logging/structured-logger';
+import { createFirestoreStore } from '../src/adapters/firestore/firestore-store';
+import { createBigQueryClient, createBigQueryWarehouse } from '../src/adapters/bigquery/bigquery-warehouse';
+import { loadConfig, type Config } from '../src/config';
+import { createBigQueryExecutors } from '../src/executors/bigquery';
+import { builtInExecutors } from '../src/executors';
+import { systemClock } from '../src/ports/clock';
+
+/**
+ * The composition root shared by the three functions: config, clients and adapters, built on
+ * first use (never at import) and once per instance.
+ */
+export interface Runtime {
+  config: Config;
+  deps: AppDeps;
+}
+
+let runtime: Runtime | undefined;
+
+export function getRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
+  runtime ??= buildRuntime(env);
+  return runtime;
+}
+
+function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
+  const config = loadConfig(env);
+  const log = createStructuredLogger({ projectId: config.projectId, service: config.service });
+  const db = new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
+  const store = createFirestoreStore(db);
+  const queue = createCloudTasksQueue(createCloudTasksClient(config.cloudTasksEmulatorHost), {
+    projectId: config.projectId,
+    location: config.location,
+    queueId: config.queueId,
+    targetUrl: config.runTaskUrl,
+    invokerServiceAccount: config.invokerServiceAccount,
+    audience: config.oidcAudience,
+  });
+  // Secrets reach the function as env vars (Secret Manager via secret_environment_variables).
+  const warehouse = createBigQueryWarehouse(
+    createBigQueryClient(config.projectId, config.bigQuery.emulatorHost),
+    {
+      location: config.bigQuery.location,
+      streamingBufferRetrySeconds: config.bigQuery.streamingBufferRetrySeconds,
+    },
+  );
+  const executors = builtInExecutors({
+    secrets: (ref) => env[`SECRET_${ref}`],
+    extra: createBigQueryExecutors({
+      warehouse,
+      defaultProjectId: config.projectId,
+      pricePerTiB: config.bigQuery.pricePerTiB,
+      pollIntervalSeconds: config.bigQuery.pollIntervalSeconds,
+    }),
+  });
+  const settings: AppSettings = {
+    subjectHashPepper: config.subjectHashPepper,
+    pricePerTiB: config.bigQuery.pricePerTiB,
+    dispatchDeadlineMarginSeconds: config.dispatchDeadlineMarginSeconds,
+    leaseGraceSeconds: config.leaseGraceSeconds,
+    dispatchPageSize: config.dispatchPageSize,
+    overdueWarningHours: config.overdueWarningHours,
+    duplicateWindowDays: config.duplicateWindowDays,
+    streamingBufferRetrySeconds: config.bigQuery.streamingBufferRetrySeconds,
+    pollIntervalSeconds: config.bigQuery.pollIntervalSeconds,
+    timeTravelDays: config.bigQuery.timeTravelDays,
+  };
+  return { config, deps: { store, queue, clock: systemClock, log, executors, settings } };
+}

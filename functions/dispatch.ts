@@ -1,0 +1,16 @@
+import type { HttpFunction } from '@google-cloud/functions-framework';
+import { dispatch as reconcile } from '../src/app/dispatch';
+import { errorResponse } from '../src/http/error-response';
+import { getRuntime } from './composition';
+import { requestLogger, send } from './http-adapter';
+
+/** The scheduled reconciler, called by Cloud Scheduler with an OIDC token. */
+export const dispatch: HttpFunction = async (req, res) => {
+  const { deps } = getRuntime();
+  const log = requestLogger(deps.log, req);
+  try {
+    send(res, { status: 200, body: await reconcile({ ...deps, log }) });
+  } catch (err) {
+    send(res, errorResponse(err, log));
+  }
+};

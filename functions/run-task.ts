@@ -1,0 +1,41 @@
+import type { HttpFunction } from '@google-cloud/functions-framework';
+import { runInstance } from '../src/app/run-instance';
+import { ValidationError } from '../src/domain/errors';
+import { errorResponse } from '../src/http/error-response';
+import { header } from '../src/http/types';
+import { getRuntime } from './composition';
+import { requestLogger, send, toHttpRequest } from './http-adapter';
+
+/**
+ * The Cloud Tasks target. 2xx ends the Cloud Task (done, or failed terminally once recorded);
+ * 503 with Retry-After asks for another delivery. A malformed payload is answered 200 after
+ * logging it: retrying a poison task forever helps nobody.
+ */
+export const runTask: HttpFunction = async (req, res) => {
+  const { deps } = getRuntime();
+  const log = requestLogger(deps.log, req);
+  const http = toHttpRequest(req);
+  const num = (name: string) => {
+    const v = header(http, name);
+    return v === undefined || v === '' ? undefined : Number(v);
+  };
+  try {
+    const answer = await runInstance({ ...deps, log }, http.body, {
+      taskName: header(http, 'x-cloudtasks-taskname'),
+      retryCount: num('x-cloudtasks-taskretrycount'),
+      executionCount: num('x-cloudtasks-taskexecutioncount'),
+    });
+    send(res, {
+      status: answer.status,
+      ...(answer.retryAfterSeconds === undefined ? {} : { headers: { 'Retry-After': String(answer.retryAfterSeconds) } }),
+      body: answer.body,
+    });
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      log.error('run.poison_payload', 'dropping a malformed run-task payload', err);
+      send(res, { status: 200, body: { result: 'dropped', error: err.message } });
+      return;
+    }
+    send(res, errorResponse(err, log));
+  }
+};

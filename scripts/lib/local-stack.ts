@@ -1,0 +1,186 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { startCloudTasksEmulator } from '../../emulators/cloud-tasks';
+import { startFirestoreEmulator } from '../../test/helpers/firestore-emulator';
+import { freePort } from '../../test/helpers/free-port';
+import { DEMO_TASKS } from './demo-tasks';
+
+export interface LocalStackOptions {
+  /** The api function's port (default 8080; 0 picks a free one). */
+  apiPort?: number;
+  projectId?: string;
+  /** How often the timer calls dispatch in place of Cloud Scheduler (0 = never). */
+  dispatchIntervalMs?: number;
+  /** Extra environment for the three functions. */
+  env?: Record<string, string>;
+  /** Every line the functions print (JSON logs), for tests that scan them. */
+  onLogLine?: (line: string, fn: FunctionName) => void;
+  registerDemoTasks?: boolean;
+}
+
+export type FunctionName = 'api' | 'runTask' | 'dispatch';
+
+export interface LocalStack {
+  apiUrl: string;
+  runTaskUrl: string;
+  dispatchUrl: string;
+  projectId: string;
+  queuePath: string;
+  firestoreHost: string;
+  tasksEmulator: Awaited<ReturnType<typeof startCloudTasksEmulator>>;
+  /** Stops and restarts one function process (fault tests). */
+  restart(fn: FunctionName, signal?: NodeJS.Signals): Promise<void>;
+  kill(fn: FunctionName, signal?: NodeJS.Signals): Promise<void>;
+  start(fn: FunctionName): Promise<void>;
+  dispatchNow(): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+const ROOT = join(__dirname, '..', '..');
+const LOCATION = 'us-central1';
+const QUEUE = 'dsr-tasks';
+const INVOKER = 'tasks-invoker@local-project.iam.gserviceaccount.com';
+
+/**
+ * Starts everything on 127.0.0.1: the Firestore emulator (unless FIRESTORE_EMULATOR_HOST is
+ * set), our Cloud Tasks emulator, and the three functions as separate processes served by the
+ * real functions-framework. `npm start`, the e2e tests and the benchmarks all use it.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const projectId = options.projectId ?? 'dsr-local';
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const existing = process.env['FIRESTORE_EMULATOR_HOST'];
+    let firestoreHost: string;
+    if (existing !== undefined && existing !== '') firestoreHost = existing;
+    else {
+      const fs = await startFirestoreEmulator();
+      cleanups.push(() => fs.stop());
+      firestoreHost = fs.host;
+    }
+    const queuePath = `projects/${projectId}/locations/${LOCATION}/queues/${QUEUE}`;
+    const tasksEmulator = await startCloudTasksEmulator({
+      grpcPort: 0,
+      httpPort: 0,
+      queues: [
+        {
+          name: queuePath,
+          rateLimits: { maxDispatchesPerSecond: 500, maxConcurrentDispatches: 1000 },
+          // Cloud Tasks redelivers a 503'd attempt; run-task answers "not due" until the task's
+          // own backoff has passed, so the queue's backoff only needs to be short.
+          retryConfig: { maxAttempts: -1, minBackoff: { seconds: 1 }, maxBackoff: { seconds: 5 }, maxDoublings: 2 },
+        },
+      ],
+    });
+    cleanups.push(() => tasksEmulator.stop());
+
+    const ports: Record<FunctionName, number> = {
+      api: options.apiPort === 0 ? await freePort() : (options.apiPort ?? 8080),
+      runTask: await freePort(),
+      dispatch: await freePort(),
+    };
+    const url = (fn: FunctionName) => `http://127.0.0.1:${ports[fn]}`;
+    const env: Record<string, string> = {
+      ...pickEnv(process.env),
+      GOOGLE_CLOUD_PROJECT: projectId,
+      LOCATION,
+      TASKS_QUEUE: QUEUE,
+      RUN_TASK_URL: `${url('runTask')}/`,
+      TASKS_INVOKER_SA: INVOKER,
+      SUBJECT_HASH_PEPPER: 'local-development-pepper-not-secret',
+      FIRESTORE_EMULATOR_HOST: firestoreHost,
+      CLOUD_TASKS_EMULATOR_HOST: `127.0.0.1:${tasksEmulator.grpcPort}`,
+      LOCAL_MODE: 'true',
+      LEASE_GRACE_SECONDS: '10',
+      METADATA_SERVER_DETECTION: 'none',
+      ...options.env,
+    };
+    const procs = new Map<FunctionName, ChildProcess>();
+    const startFn = async (fn: FunctionName) => {
+      const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'functions/serve.ts'), fn, String(ports[fn])], {
+        env: { ...env, K_SERVICE: serviceName(fn), K_REVISION: `${serviceName(fn)}-local` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      procs.set(fn, child);
+      const ready = new Promise<void>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`function ${fn} exited with ${code} before it was ready`)));
+        createInterface({ input: child.stderr! }).on('line', (line) => {
+          if (line.includes('listening on')) resolve();
+          else options.onLogLine?.(line, fn);
+        });
+      });
+      createInterface({ input: child.stdout! }).on('line', (line) => options.onLogLine?.(line, fn));
+      await ready;
+    };
+    const killFn = async (fn: FunctionName, signal: NodeJS.Signals = 'SIGTERM') => {
+      const child = procs.get(fn);
+      if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill(signal);
+      await exited;
+      procs.delete(fn);
+    };
+    cleanups.push(async () => {
+      await Promise.all([...procs.keys()].map((fn) => killFn(fn)));
+    });
+    await Promise.all((['api', 'runTask', 'dispatch'] as const).map(startFn));
+
+    const dispatchNow = async () => {
+      const res = await fetch(`${url('dispatch')}/`, { method: 'POST' });
+      return res.json() as Promise<unknown>;
+    };
+    if (options.registerDemoTasks ?? true) await registerTasks(url('api'), DEMO_TASKS);
+    if ((options.dispatchIntervalMs ?? 0) > 0) {
+      const timer = setInterval(() => void dispatchNow().catch(() => undefined), options.dispatchIntervalMs);
+      cleanups.push(async () => clearInterval(timer));
+    }
+    return {
+      apiUrl: url('api'),
+      runTaskUrl: url('runTask'),
+      dispatchUrl: url('dispatch'),
+      projectId,
+      queuePath,
+      firestoreHost,
+      tasksEmulator,
+      kill: killFn,
+      start: startFn,
+      restart: async (fn, signal) => {
+        await killFn(fn, signal);
+        await startFn(fn);
+      },
+      dispatchNow,
+      stop: () => runCleanups(cleanups),
+    };
+  } catch (err) {
+    await runCleanups(cleanups);
+    throw err;
+  }
+}
+
+/** Registers tasks through the API, skipping those that exist already. */
+export async function registerTasks(apiUrl: string, tasks: readonly { id: string }[]): Promise<void> {
+  for (const task of tasks) {
+    const existing = await fetch(`${apiUrl}/tasks/${task.id}`);
+    if (existing.status === 200) continue;
+    const res = await fetch(`${apiUrl}/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(task),
+    });
+    if (res.status !== 201) throw new Error(`registering ${task.id} failed: ${res.status} ${await res.text()}`);
+  }
+}
+
+function serviceName(fn: FunctionName): string {
+  return fn === 'runTask' ? 'run-task' : fn;
+}
+
+async function runCleanups(cleanups: (() => Promise<void>)[]): Promise<void> {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+}
+
+function pickEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'NODE_OPTIONS', 'TMPDIR', 'LANG'];
+  return Object.fromEntries(keep.flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+}

@@ -1,0 +1,41 @@
+/**
+ * `npm start`: the whole pipeline on this machine. Files requests at http://127.0.0.1:8080
+ * (PORT overrides), runs dispatch every few seconds, and stops every child on Ctrl-C.
+ */
+import { startLocalStack } from './lib/local-stack';
+
+async function main(): Promise<void> {
+  const apiPort = Number(process.env['PORT'] ?? 8080);
+  const stack = await startLocalStack({
+    apiPort,
+    dispatchIntervalMs: Number(process.env['DISPATCH_INTERVAL_MS'] ?? 5000),
+    onLogLine: (line) => process.stdout.write(`${line}\n`),
+  });
+  const stop = () => {
+    process.stdout.write('\nstopping the local stack...\n');
+    void stack.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.stdout.write(
+    [
+      `dsr-taskrunner local stack ready: api ${stack.apiUrl}`,
+      '',
+      'Next steps:',
+      `  curl -s -X POST ${stack.apiUrl}/requests -H 'content-type: application/json' -d @examples/deletion-request.json`,
+      `  curl -s ${stack.apiUrl}/requests/<id>                    # status, instances, cost`,
+      `  curl -s -X POST ${stack.apiUrl}/requests/<id>/approve     # approve ga-user-deletion`,
+      `  curl -s ${stack.apiUrl}/requests/<id>/runs               # every run record`,
+      `  curl -s ${stack.apiUrl}/tasks                            # the task registry`,
+      '',
+      `Firestore emulator ${stack.firestoreHost}; Cloud Tasks emulator grpc 127.0.0.1:${stack.tasksEmulator.grpcPort} http 127.0.0.1:${stack.tasksEmulator.httpPort}`,
+      'Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
