@@ -105,12 +105,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       procs.set(fn, child);
       const ready = new Promise<void>((resolve, reject) => {
         child.once('exit', (code) => reject(new Error(`function ${fn} exited with ${code} before it was ready`)));
-        createInterface({ input: child.stderr! }).on('line', (line) => {
+        createInterface({ input: child.stderr }).on('line', (line) => {
           if (line.includes('listening on')) resolve();
           else options.onLogLine?.(line, fn);
         });
       });
-      createInterface({ input: child.stdout! }).on('line', (line) => options.onLogLine?.(line, fn));
+      createInterface({ input: child.stdout }).on('line', (line) => options.onLogLine?.(line, fn));
       await ready;
     };
     const killFn = async (fn: FunctionName, signal: NodeJS.Signals = 'SIGTERM') => {

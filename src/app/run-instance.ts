@@ -8,7 +8,6 @@ import type { ExecutorResult } from '../executors/contract';
 import type { Claim } from '../ports/request-store';
 import type { AppDeps } from './deps';
 import type { RunTaskPayload } from './enqueue';
-import { rollupRequest } from './rollup';
 
 /** What Cloud Tasks told us about this delivery (X-CloudTasks-* headers). */
 export interface Delivery {
@@ -253,9 +252,8 @@ async function executeClaimed(deps: AppDeps, task: Task, claim: Claim, delivery:
     log.info('run.finished', `attempt ${attempt} ${status}${willRetry ? `; retry in ${retryAfterSeconds} s` : ''}`, fields);
   }
 
-  if (applied && patch.state !== undefined && isTerminal(patch.state)) {
-    if ((await deps.store.countOpenInstances(requestId)) === 0) await rollupRequest(deps, requestId);
-  }
+  // The request document is not touched here: 50 instances may finish in the same second.
+  // GET /requests/:id derives the status from the instances; dispatch persists the roll-up.
   if (willRetry) {
     return { status: 503, retryAfterSeconds, body: { result: 'retry_scheduled', requestId, taskId, runId, state: 'retry_scheduled' } };
   }

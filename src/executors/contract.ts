@@ -51,5 +51,5 @@ export interface Executor<C = unknown> {
 
 /** Lets executors be declared with their config type inferred, and stored in one registry. */
 export function defineExecutor<C>(executor: Executor<C>): Executor<unknown> {
-  return executor as unknown as Executor<unknown>;
+  return executor;
 }
