@@ -31,7 +31,12 @@ export async function main(): Promise<void> {
   const tasks = await startCloudTasksEmulator({
     grpcPort: 0,
     httpPort: 0,
-    queues: [{ name: queuePath, rateLimits: { maxDispatchesPerSecond: 500, maxConcurrentDispatches: 1000 } }],
+    queues: [
+      {
+        name: queuePath,
+        rateLimits: { maxDispatchesPerSecond: 500, maxConcurrentDispatches: 1000 },
+      },
+    ],
   });
   const apiPort = await freePort();
   const runPort = await freePort();
@@ -49,7 +54,8 @@ export async function main(): Promise<void> {
   // Logs would dominate the timings; the bench measures the pipeline, not stdout.
   const write = process.stdout.write.bind(process.stdout);
   const quiet = () => {
-    process.stdout.write = ((chunk: string | Uint8Array) => typeof chunk === 'string' && chunk.startsWith('BENCH') ? write(chunk) : true);
+    process.stdout.write = (chunk: string | Uint8Array) =>
+      typeof chunk === 'string' && chunk.startsWith('BENCH') ? write(chunk) : true;
   };
   const loud = () => {
     process.stdout.write = write;
@@ -58,20 +64,39 @@ export async function main(): Promise<void> {
   await import('../functions/index');
   const { getRuntime } = await import('../functions/composition');
   const runtime = getRuntime();
-  const store = runtime.deps.store as unknown as { stats(): { reads: number; writes: number }; resetStats(): void };
+  const store = runtime.deps.store as unknown as {
+    stats(): { reads: number; writes: number };
+    resetStats(): void;
+  };
   const servers: Server[] = [getTestServer('api'), getTestServer('runTask')];
   await Promise.all([listen(servers[0]!, apiPort), listen(servers[1]!, runPort)]);
   const api = `http://127.0.0.1:${apiPort}`;
 
   for (let t = 0; t < TASKS; t++) {
-    await post(api, '/tasks', { id: `noop-${t}`, name: `noop ${t}`, jobType: 'deletion', executor: 'noop', config: {} });
+    await post(api, '/tasks', {
+      id: `noop-${t}`,
+      name: `noop ${t}`,
+      jobType: 'deletion',
+      executor: 'noop',
+      config: {},
+    });
   }
 
   const db = new Firestore({ projectId: `${projectId}-floor` });
   const watcher = new Firestore({ projectId });
-  const floorClient = new CloudTasksClient({ apiEndpoint: '127.0.0.1', port: tasks.grpcPort, sslCreds: grpc.credentials.createInsecure() });
+  const floorClient = new CloudTasksClient({
+    apiEndpoint: '127.0.0.1',
+    port: tasks.grpcPort,
+    sslCreds: grpc.credentials.createInsecure(),
+  });
   const floorQueue = `projects/${projectId}/locations/${LOCATION}/queues/floor`;
-  await floorClient.createQueue({ parent: `projects/${projectId}/locations/${LOCATION}`, queue: { name: floorQueue, rateLimits: { maxDispatchesPerSecond: 500, maxConcurrentDispatches: 1000 } } });
+  await floorClient.createQueue({
+    parent: `projects/${projectId}/locations/${LOCATION}`,
+    queue: {
+      name: floorQueue,
+      rateLimits: { maxDispatchesPerSecond: 500, maxConcurrentDispatches: 1000 },
+    },
+  });
   let floorHits = 0;
   const floorServer = createServer((req, res) => {
     req.resume();
@@ -146,7 +171,13 @@ export async function main(): Promise<void> {
           Array.from({ length: instances }, (_, k) =>
             floorClient.createTask({
               parent: floorQueue,
-              task: { httpRequest: { url: `http://127.0.0.1:${floorPort}/`, httpMethod: 'POST', body: Buffer.from(String(k)) } },
+              task: {
+                httpRequest: {
+                  url: `http://127.0.0.1:${floorPort}/`,
+                  httpMethod: 'POST',
+                  body: Buffer.from(String(k)),
+                },
+              },
             }),
           ),
         );
@@ -184,11 +215,25 @@ export async function main(): Promise<void> {
   }
   console.log(
     table(
-      ['scenario', 'requests', 'instances', 'intake p50 ms', 'done p50 ms', 'done p99 ms', 'instances/s', 'total ms', 'floor ms', 'ratio', 'fs ops/instance'],
+      [
+        'scenario',
+        'requests',
+        'instances',
+        'intake p50 ms',
+        'done p50 ms',
+        'done p99 ms',
+        'instances/s',
+        'total ms',
+        'floor ms',
+        'ratio',
+        'fs ops/instance',
+      ],
       rows,
     ),
   );
-  await Promise.all([...servers, floorServer].map((s) => new Promise((resolve) => s.close(resolve))));
+  await Promise.all(
+    [...servers, floorServer].map((s) => new Promise((resolve) => s.close(resolve))),
+  );
   await floorClient.close();
   await tasks.stop();
   await fs.stop();
@@ -200,7 +245,11 @@ function listen(server: Server, port: number): Promise<void> {
 }
 
 async function post(base: string, path: string, body: unknown): Promise<unknown> {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (res.status >= 300) throw new Error(`${path}: ${res.status} ${await res.text()}`);
   return res.json();
 }
@@ -216,6 +265,7 @@ function round(n: number): number {
 
 function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

@@ -10,7 +10,10 @@ export const api: HttpFunction = async (req, res) => {
   const { deps, config } = getRuntime();
   const log = requestLogger(deps.log, req);
   try {
-    send(res, await handleApi({ deps: { ...deps, log }, localMode: config.localMode }, toHttpRequest(req)));
+    send(
+      res,
+      await handleApi({ deps: { ...deps, log }, localMode: config.localMode }, toHttpRequest(req)),
+    );
   } catch (err) {
     send(res, errorResponse(err, log));
   }

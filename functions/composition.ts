@@ -1,9 +1,15 @@
 import { Firestore } from '@google-cloud/firestore';
 import type { AppDeps, AppSettings } from '../src/app/deps';
-import { createCloudTasksClient, createCloudTasksQueue } from '../src/adapters/cloud-tasks/cloud-tasks-queue';
+import {
+  createCloudTasksClient,
+  createCloudTasksQueue,
+} from '../src/adapters/cloud-tasks/cloud-tasks-queue';
 import { createStructuredLogger } from '../src/adapters/cloud-logging/structured-logger';
 import { createFirestoreStore } from '../src/adapters/firestore/firestore-store';
-import { createBigQueryClient, createBigQueryWarehouse } from '../src/adapters/bigquery/bigquery-warehouse';
+import {
+  createBigQueryClient,
+  createBigQueryWarehouse,
+} from '../src/adapters/bigquery/bigquery-warehouse';
 import { loadConfig, type Config } from '../src/config';
 import { createBigQueryExecutors } from '../src/executors/bigquery';
 import { builtInExecutors } from '../src/executors';

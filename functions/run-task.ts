@@ -27,7 +27,9 @@ export const runTask: HttpFunction = async (req, res) => {
     });
     send(res, {
       status: answer.status,
-      ...(answer.retryAfterSeconds === undefined ? {} : { headers: { 'Retry-After': String(answer.retryAfterSeconds) } }),
+      ...(answer.retryAfterSeconds === undefined
+        ? {}
+        : { headers: { 'Retry-After': String(answer.retryAfterSeconds) } }),
       body: answer.body,
     });
   } catch (err) {

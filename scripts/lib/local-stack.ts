@@ -69,7 +69,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           rateLimits: { maxDispatchesPerSecond: 500, maxConcurrentDispatches: 1000 },
           // Cloud Tasks redelivers a 503'd attempt; run-task answers "not due" until the task's
           // own backoff has passed, so the queue's backoff only needs to be short.
-          retryConfig: { maxAttempts: -1, minBackoff: { seconds: 1 }, maxBackoff: { seconds: 5 }, maxDoublings: 2 },
+          retryConfig: {
+            maxAttempts: -1,
+            minBackoff: { seconds: 1 },
+            maxBackoff: { seconds: 5 },
+            maxDoublings: 2,
+          },
         },
       ],
     });
@@ -98,13 +103,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const procs = new Map<FunctionName, ChildProcess>();
     const startFn = async (fn: FunctionName) => {
-      const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'functions/serve.ts'), fn, String(ports[fn])], {
-        env: { ...env, K_SERVICE: serviceName(fn), K_REVISION: `${serviceName(fn)}-local` },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+          join(ROOT, 'functions/serve.ts'),
+          fn,
+          String(ports[fn]),
+        ],
+        {
+          env: { ...env, K_SERVICE: serviceName(fn), K_REVISION: `${serviceName(fn)}-local` },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       procs.set(fn, child);
       const ready = new Promise<void>((resolve, reject) => {
-        child.once('exit', (code) => reject(new Error(`function ${fn} exited with ${code} before it was ready`)));
+        child.once('exit', (code) =>
+          reject(new Error(`function ${fn} exited with ${code} before it was ready`)),
+        );
         createInterface({ input: child.stderr }).on('line', (line) => {
           if (line.includes('listening on')) resolve();
           else options.onLogLine?.(line, fn);
@@ -132,7 +148,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     if (options.registerDemoTasks ?? true) await registerTasks(url('api'), DEMO_TASKS);
     if ((options.dispatchIntervalMs ?? 0) > 0) {
-      const timer = setInterval(() => void dispatchNow().catch(() => undefined), options.dispatchIntervalMs);
+      const timer = setInterval(
+        () => void dispatchNow().catch(() => undefined),
+        options.dispatchIntervalMs,
+      );
       cleanups.push(async () => clearInterval(timer));
     }
     return {
@@ -159,7 +178,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 /** Registers tasks through the API, skipping those that exist already. */
-export async function registerTasks(apiUrl: string, tasks: readonly { id: string }[]): Promise<void> {
+export async function registerTasks(
+  apiUrl: string,
+  tasks: readonly { id: string }[],
+): Promise<void> {
   for (const task of tasks) {
     const existing = await fetch(`${apiUrl}/tasks/${task.id}`);
     if (existing.status === 200) continue;
@@ -168,7 +190,8 @@ export async function registerTasks(apiUrl: string, tasks: readonly { id: string
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(task),
     });
-    if (res.status !== 201) throw new Error(`registering ${task.id} failed: ${res.status} ${await res.text()}`);
+    if (res.status !== 201)
+      throw new Error(`registering ${task.id} failed: ${res.status} ${await res.text()}`);
   }
 }
 

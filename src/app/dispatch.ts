@@ -21,7 +21,14 @@ export interface DispatchSummary {
  */
 export async function dispatch(deps: AppDeps): Promise<DispatchSummary> {
   const started = deps.clock.now();
-  const summary: DispatchSummary = { enqueued: 0, enqueueFailed: 0, rolledUp: 0, overdue: 0, atRisk: 0, durationMs: 0 };
+  const summary: DispatchSummary = {
+    enqueued: 0,
+    enqueueFailed: 0,
+    rolledUp: 0,
+    overdue: 0,
+    atRisk: 0,
+    durationMs: 0,
+  };
   await enqueueOutbox(deps, summary);
   await reconcileRequests(deps, summary);
   summary.durationMs = deps.clock.now().getTime() - started.getTime();
@@ -32,9 +39,14 @@ export async function dispatch(deps: AppDeps): Promise<DispatchSummary> {
 async function enqueueOutbox(deps: AppDeps, summary: DispatchSummary): Promise<void> {
   let cursor: string | undefined;
   do {
-    const page = await deps.store.queryInstances({ states: ['pending_enqueue'], limit: deps.settings.dispatchPageSize, cursor });
+    const page = await deps.store.queryInstances({
+      states: ['pending_enqueue'],
+      limit: deps.settings.dispatchPageSize,
+      cursor,
+    });
     const byRequest = new Map<string, Instance[]>();
-    for (const i of page.items) byRequest.set(i.requestId, [...(byRequest.get(i.requestId) ?? []), i]);
+    for (const i of page.items)
+      byRequest.set(i.requestId, [...(byRequest.get(i.requestId) ?? []), i]);
     const tasks = await tasksById(deps, page.items);
     for (const instances of byRequest.values()) {
       const after = await queueInstances(deps, instances, tasks);
@@ -67,15 +79,20 @@ async function reconcileRequests(deps: AppDeps, summary: DispatchSummary): Promi
           risk,
           status: updated?.status ?? request.status,
         });
-        if (!request.overdue) await deps.store.updateRequest(request.id, (c) => (c.overdue ? null : { overdue: true }));
+        if (!request.overdue)
+          await deps.store.updateRequest(request.id, (c) => (c.overdue ? null : { overdue: true }));
       } else {
         summary.atRisk += 1;
-        log.warn('request.overdue', `request is due within ${deps.settings.overdueWarningHours} h (${request.dueAt})`, {
-          dueAt: request.dueAt,
-          hoursLeft,
-          risk,
-          status: updated?.status ?? request.status,
-        });
+        log.warn(
+          'request.overdue',
+          `request is due within ${deps.settings.overdueWarningHours} h (${request.dueAt})`,
+          {
+            dueAt: request.dueAt,
+            hoursLeft,
+            risk,
+            status: updated?.status ?? request.status,
+          },
+        );
       }
     }
     cursor = page.nextCursor;

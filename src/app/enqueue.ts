@@ -27,7 +27,12 @@ export function dispatchDeadlineSeconds(timeoutSeconds: number, marginSeconds: n
  * Deterministic per (instance, series, attempt), hash-prefixed so names spread across Cloud
  * Tasks' key space. A repeated enqueue of the same attempt gets ALREADY_EXISTS: a success.
  */
-export function cloudTaskName(requestId: string, taskId: string, series: number, attempt: number): string {
+export function cloudTaskName(
+  requestId: string,
+  taskId: string,
+  series: number,
+  attempt: number,
+): string {
   const id = `${requestId}-${taskId}-s${series}-a${attempt}`;
   return `${shortHash(id, 8)}-${id}`;
 }
@@ -46,10 +51,18 @@ export function queuedFields(
   now: Date,
   notBefore: Date = now,
 ): Pick<Instance, 'state' | 'cloudTaskName' | 'scheduleTime'> {
-  const at = nextWindowOpening(task.executionWindow, notBefore.getTime() > now.getTime() ? notBefore : now);
+  const at = nextWindowOpening(
+    task.executionWindow,
+    notBefore.getTime() > now.getTime() ? notBefore : now,
+  );
   return {
     state: at.getTime() - now.getTime() > ENQUEUE_HORIZON_MS ? 'pending_enqueue' : 'queued',
-    cloudTaskName: cloudTaskName(instance.requestId, instance.taskId, instance.series, instance.attempt + 1),
+    cloudTaskName: cloudTaskName(
+      instance.requestId,
+      instance.taskId,
+      instance.series,
+      instance.attempt + 1,
+    ),
     scheduleTime: at.toISOString(),
   };
 }
@@ -77,8 +90,13 @@ export async function sendToQueue(
       try {
         await deps.queue.enqueue({
           taskName: name,
-          ...(instance.scheduleTime === undefined ? {} : { scheduleTime: new Date(instance.scheduleTime) }),
-          dispatchDeadlineSeconds: dispatchDeadlineSeconds(task.timeoutSeconds, deps.settings.dispatchDeadlineMarginSeconds),
+          ...(instance.scheduleTime === undefined
+            ? {}
+            : { scheduleTime: new Date(instance.scheduleTime) }),
+          dispatchDeadlineSeconds: dispatchDeadlineSeconds(
+            task.timeoutSeconds,
+            deps.settings.dispatchDeadlineMarginSeconds,
+          ),
           body: payload,
         });
         return instance;
@@ -86,7 +104,11 @@ export async function sendToQueue(
         const error = coerceError(thrown);
         deps.log
           .child({ labels: { requestId: instance.requestId, taskId: instance.taskId } })
-          .warn('instance.enqueue_failed', `enqueue failed; dispatch will retry: ${error.message}`, { cloudTaskName: name });
+          .warn(
+            'instance.enqueue_failed',
+            `enqueue failed; dispatch will retry: ${error.message}`,
+            { cloudTaskName: name },
+          );
         const reverted = await deps.store
           .updateInstance(instance.requestId, instance.taskId, (current) =>
             current.state === 'queued' && current.cloudTaskName === name
@@ -113,13 +135,21 @@ export async function queueInstances(
       if (instance.state !== 'pending_enqueue' || task === undefined) return { instance, task };
       const fields = queuedFields(instance, task, now);
       if (fields.state !== 'queued') return { instance, task };
-      const next = await deps.store.updateInstance(instance.requestId, instance.taskId, (current) =>
-        current.state === 'pending_enqueue' ? { ...queuedFields(current, task, now), updatedAt: now.toISOString() } : null,
+      const next = await deps.store.updateInstance(
+        instance.requestId,
+        instance.taskId,
+        (current) =>
+          current.state === 'pending_enqueue'
+            ? { ...queuedFields(current, task, now), updatedAt: now.toISOString() }
+            : null,
       );
       return { instance: next ?? instance, task };
     }),
   );
-  const sendable = marked.filter((m): m is { instance: Instance; task: Task } => m.task !== undefined && m.instance.state === 'queued');
+  const sendable = marked.filter(
+    (m): m is { instance: Instance; task: Task } =>
+      m.task !== undefined && m.instance.state === 'queued',
+  );
   const sent = new Map((await sendToQueue(deps, sendable)).map((i) => [i.taskId, i]));
   return marked.map((m) => sent.get(m.instance.taskId) ?? m.instance);
 }

@@ -53,7 +53,10 @@ export async function fileRequest(
   }
   const externalId = input.externalId ?? idempotencyKey;
   // A repeated externalId maps to the same document id, so the create itself dedupes.
-  const id = externalId === undefined ? randomUUID().replace(/-/g, '') : `x${shortHash(`${input.type}\n${externalId}`, 31)}`;
+  const id =
+    externalId === undefined
+      ? randomUUID().replace(/-/g, '')
+      : `x${shortHash(`${input.type}\n${externalId}`, 31)}`;
   const hash = subjectHash(input.subject, deps.settings.subjectHashPepper);
   const tasks = await deps.store.listTasks({ jobType: input.type, active: true });
   const duplicateOf = await findDuplicate(deps, hash, input.type, now);
@@ -83,7 +86,15 @@ export async function fileRequest(
     log.info('request.deduplicated', 'repeated externalId: returning the existing request', {
       subjectHash: result.request.subjectHash,
     });
-    return { created: false, view: requestView(result.request, result.instances, deps.clock.now(), deps.settings.overdueWarningHours) };
+    return {
+      created: false,
+      view: requestView(
+        result.request,
+        result.instances,
+        deps.clock.now(),
+        deps.settings.overdueWarningHours,
+      ),
+    };
   }
   log.info('request.filed', `${request.type} request filed with ${instances.length} instance(s)`, {
     subjectHash: hash,
@@ -95,13 +106,19 @@ export async function fileRequest(
     ...(duplicateOf === undefined ? {} : { duplicateOf }),
   });
   const byId = new Map(tasks.map((t) => [t.id, t]));
-  const sent = await sendToQueue(deps, result.instances.flatMap((instance) => {
-    const task = byId.get(instance.taskId);
-    return task === undefined ? [] : [{ instance, task }];
-  }));
+  const sent = await sendToQueue(
+    deps,
+    result.instances.flatMap((instance) => {
+      const task = byId.get(instance.taskId);
+      return task === undefined ? [] : [{ instance, task }];
+    }),
+  );
   const sentById = new Map(sent.map((i) => [i.taskId, i]));
   const stored = result.instances.map((i) => sentById.get(i.taskId) ?? i);
-  return { created: true, view: requestView(result.request, stored, deps.clock.now(), deps.settings.overdueWarningHours) };
+  return {
+    created: true,
+    view: requestView(result.request, stored, deps.clock.now(), deps.settings.overdueWarningHours),
+  };
 }
 
 /**
@@ -109,7 +126,12 @@ export async function fileRequest(
  * Task name, in the same batch as the request, so intake writes each instance once; the
  * enqueue follows, and a failure sends it back to `pending_enqueue` for dispatch.
  */
-function newInstance(requestId: string, task: Task, subject: Record<string, string>, now: Date): Instance {
+function newInstance(
+  requestId: string,
+  task: Task,
+  subject: Record<string, string>,
+  now: Date,
+): Instance {
   const missing = task.requiredIdentifiers.filter((k) => subject[k] === undefined);
   const state: InstanceState =
     missing.length > 0 ? 'skipped' : task.requiresApproval ? 'pending_approval' : 'pending_enqueue';
@@ -125,7 +147,9 @@ function newInstance(requestId: string, task: Task, subject: Record<string, stri
     series: 1,
     maxAttempts: task.maxAttempts,
     timeoutSeconds: task.timeoutSeconds,
-    ...(missing.length > 0 ? { skippedReason: `the subject has no ${missing.join(', ')}, which this task needs` } : {}),
+    ...(missing.length > 0
+      ? { skippedReason: `the subject has no ${missing.join(', ')}, which this task needs` }
+      : {}),
     cost: zeroCost(),
     updatedAt: now.toISOString(),
   };
@@ -189,9 +213,16 @@ export interface RequestView {
 }
 
 /** What GET /requests/:id shows: the status derived now from the instances, never stale. */
-export function requestView(request: Request, instances: readonly Instance[], now: Date, warningHours: number): RequestView {
+export function requestView(
+  request: Request,
+  instances: readonly Instance[],
+  now: Date,
+  warningHours: number,
+): RequestView {
   const summary = summarise(instances);
-  const risk = isOpenStatus(summary.status) ? deadlineRisk(new Date(request.dueAt), now, warningHours) : 'ok';
+  const risk = isOpenStatus(summary.status)
+    ? deadlineRisk(new Date(request.dueAt), now, warningHours)
+    : 'ok';
   return {
     id: request.id,
     type: request.type,
@@ -221,12 +252,23 @@ export function requestView(request: Request, instances: readonly Instance[], no
         maxAttempts: i.maxAttempts,
         series: i.series,
         cost: i.cost,
-        ...pick(i, ['scheduleTime', 'nextAttemptAt', 'lastRun', 'lastError', 'advice', 'skippedReason', 'approval']),
+        ...pick(i, [
+          'scheduleTime',
+          'nextAttemptAt',
+          'lastRun',
+          'lastError',
+          'advice',
+          'skippedReason',
+          'approval',
+        ]),
       })),
   };
 }
 
-function pick<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): Partial<Pick<T, K>> {
+function pick<T extends object, K extends keyof T>(
+  obj: T,
+  keys: readonly K[],
+): Partial<Pick<T, K>> {
   const out: Partial<Pick<T, K>> = {};
   for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
   return out;
@@ -247,16 +289,35 @@ export async function listRequests(
   const now = deps.clock.now();
   return {
     items: page.items.map((r) => {
-      const risk = isOpenStatus(r.status) ? deadlineRisk(new Date(r.dueAt), now, deps.settings.overdueWarningHours) : 'ok';
-      const { instances: _omit, ...rest } = requestView(r, [], now, deps.settings.overdueWarningHours);
-      return { ...rest, status: r.status, counts: r.counts, cost: r.cost, deadlineRisk: risk, overdue: r.overdue || risk === 'overdue' };
+      const risk = isOpenStatus(r.status)
+        ? deadlineRisk(new Date(r.dueAt), now, deps.settings.overdueWarningHours)
+        : 'ok';
+      const { instances: _omit, ...rest } = requestView(
+        r,
+        [],
+        now,
+        deps.settings.overdueWarningHours,
+      );
+      return {
+        ...rest,
+        status: r.status,
+        counts: r.counts,
+        cost: r.cost,
+        deadlineRisk: risk,
+        overdue: r.overdue || risk === 'overdue',
+      };
     }),
     ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
   };
 }
 
 /** Approves all, or the named, instances waiting for approval, recording who and when. */
-export async function approveRequest(deps: AppDeps, id: string, body: unknown, actor: Actor): Promise<RequestView> {
+export async function approveRequest(
+  deps: AppDeps,
+  id: string,
+  body: unknown,
+  actor: Actor,
+): Promise<RequestView> {
   const taskIds = parseTaskIds(body);
   const request = await requireRequest(deps, id);
   const instances = await deps.store.listInstances(id);
@@ -264,10 +325,13 @@ export async function approveRequest(deps: AppDeps, id: string, body: unknown, a
     const known = new Set(instances.map((i) => i.taskId));
     const unknown = taskIds.filter((t) => !known.has(t));
     if (unknown.length > 0) {
-      throw new ValidationError(`Invalid input: taskIds: no instance for ${unknown.join(', ')}`, unknown.map((t) => ({
-        path: `taskIds[${taskIds.indexOf(t)}]`,
-        message: `request ${id} has no instance for task "${t}"`,
-      })));
+      throw new ValidationError(
+        `Invalid input: taskIds: no instance for ${unknown.join(', ')}`,
+        unknown.map((t) => ({
+          path: `taskIds[${taskIds.indexOf(t)}]`,
+          message: `request ${id} has no instance for task "${t}"`,
+        })),
+      );
     }
   }
   const targets = instances.filter(
@@ -287,11 +351,13 @@ export async function approveRequest(deps: AppDeps, id: string, body: unknown, a
     ),
   );
   const done = approved.filter((i): i is Instance => i !== null);
-  deps.log.child({ labels: { requestId: id } }).info('request.approved', `${done.length} instance(s) approved`, {
-    approvedBy: actor.identity,
-    taskIds: done.map((i) => i.taskId),
-    subjectHash: request.subjectHash,
-  });
+  deps.log
+    .child({ labels: { requestId: id } })
+    .info('request.approved', `${done.length} instance(s) approved`, {
+      approvedBy: actor.identity,
+      taskIds: done.map((i) => i.taskId),
+      subjectHash: request.subjectHash,
+    });
   await queueInstances(deps, done, await tasksById(deps, done));
   await rollupRequest(deps, id);
   return getRequestView(deps, id);
@@ -308,7 +374,12 @@ export async function cancelRequest(deps: AppDeps, id: string, actor: Actor): Pr
       .map((i) =>
         deps.store.updateInstance(id, i.taskId, (current) =>
           CANCELLABLE_STATES.includes(current.state)
-            ? { state: 'cancelled', cancelledBy: actor.identity, advice: `cancelled by ${actor.identity} at ${at}`, updatedAt: at }
+            ? {
+                state: 'cancelled',
+                cancelledBy: actor.identity,
+                advice: `cancelled by ${actor.identity} at ${at}`,
+                updatedAt: at,
+              }
             : null,
         ),
       ),
@@ -323,16 +394,25 @@ export async function cancelRequest(deps: AppDeps, id: string, actor: Actor): Pr
 }
 
 /** Starts a fresh attempt series for a failed instance, with the task's current config. */
-export async function retryInstance(deps: AppDeps, id: string, taskId: string, actor: Actor): Promise<RequestView> {
+export async function retryInstance(
+  deps: AppDeps,
+  id: string,
+  taskId: string,
+  actor: Actor,
+): Promise<RequestView> {
   await requireRequest(deps, id);
   const existing = await deps.store.getInstance(id, taskId);
-  if (existing === null) throw new NotFoundError(`request ${id} has no instance for task ${taskId}`);
+  if (existing === null)
+    throw new NotFoundError(`request ${id} has no instance for task ${taskId}`);
   const task = await deps.store.getTask(taskId);
   if (task === null) throw new NotFoundError(`task ${taskId} no longer exists`);
   const at = deps.clock.now().toISOString();
   const next = await deps.store.updateInstance(id, taskId, (current) => {
     if (current.state !== 'failed') {
-      throw new ConflictError(`only a failed instance can be retried; this one is ${current.state}`, 'not_failed');
+      throw new ConflictError(
+        `only a failed instance can be retried; this one is ${current.state}`,
+        'not_failed',
+      );
     }
     return {
       state: 'pending_enqueue',
@@ -345,10 +425,12 @@ export async function retryInstance(deps: AppDeps, id: string, taskId: string, a
     };
   });
   if (next === null) throw new NotFoundError(`request ${id} has no instance for task ${taskId}`);
-  deps.log.child({ labels: { requestId: id, taskId } }).info('instance.retried', `new attempt series ${next.series}`, {
-    retriedBy: actor.identity,
-    series: next.series,
-  });
+  deps.log
+    .child({ labels: { requestId: id, taskId } })
+    .info('instance.retried', `new attempt series ${next.series}`, {
+      retriedBy: actor.identity,
+      series: next.series,
+    });
   await queueInstances(deps, [next], new Map([[taskId, task]]));
   await rollupRequest(deps, id);
   return getRequestView(deps, id);
@@ -357,7 +439,9 @@ export async function retryInstance(deps: AppDeps, id: string, taskId: string, a
 export async function listRuns(deps: AppDeps, id: string): Promise<Run[]> {
   await requireRequest(deps, id);
   const runs = await deps.store.listRuns(id);
-  return runs.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.taskId.localeCompare(b.taskId));
+  return runs.sort(
+    (a, b) => a.startedAt.localeCompare(b.startedAt) || a.taskId.localeCompare(b.taskId),
+  );
 }
 
 async function requireRequest(deps: AppDeps, id: string): Promise<Request> {
@@ -366,26 +450,41 @@ async function requireRequest(deps: AppDeps, id: string): Promise<Request> {
   return request;
 }
 
-export async function tasksById(deps: Pick<AppDeps, 'store'>, instances: readonly Instance[]): Promise<Map<string, Task>> {
+export async function tasksById(
+  deps: Pick<AppDeps, 'store'>,
+  instances: readonly Instance[],
+): Promise<Map<string, Task>> {
   const ids = [...new Set(instances.map((i) => i.taskId))];
   const tasks = await Promise.all(ids.map((t) => deps.store.getTask(t)));
   return new Map(tasks.filter((t): t is Task => t !== null).map((t) => [t.id, t]));
 }
 
 function parseTaskIds(body: unknown): string[] | undefined {
-  if (body === undefined || body === null || (typeof body === 'object' && Object.keys(body).length === 0)) {
+  if (
+    body === undefined ||
+    body === null ||
+    (typeof body === 'object' && Object.keys(body).length === 0)
+  ) {
     return undefined;
   }
   if (typeof body !== 'object' || Array.isArray(body)) {
-    throw new ValidationError('Invalid input: (body): expected an object', [{ path: '', message: 'expected an object' }]);
+    throw new ValidationError('Invalid input: (body): expected an object', [
+      { path: '', message: 'expected an object' },
+    ]);
   }
   const { taskIds, ...rest } = body as Record<string, unknown>;
   const issues = Object.keys(rest).map((k) => ({ path: k, message: 'unknown field' }));
-  if (taskIds !== undefined && (!Array.isArray(taskIds) || !taskIds.every((t) => typeof t === 'string'))) {
+  if (
+    taskIds !== undefined &&
+    (!Array.isArray(taskIds) || !taskIds.every((t) => typeof t === 'string'))
+  ) {
     issues.push({ path: 'taskIds', message: 'expected an array of task ids' });
   }
   if (issues.length > 0) {
-    throw new ValidationError(`Invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+    throw new ValidationError(
+      `Invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      issues,
+    );
   }
   return taskIds as string[] | undefined;
 }

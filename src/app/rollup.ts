@@ -4,7 +4,9 @@ import { countStates, isOpenStatus, rollupStatus } from '../domain/states';
 import type { AppDeps } from './deps';
 
 /** The request's derived summary: status, counts and cost, from its instances. */
-export function summarise(instances: readonly Instance[]): Pick<Request, 'status' | 'counts' | 'cost'> {
+export function summarise(
+  instances: readonly Instance[],
+): Pick<Request, 'status' | 'counts' | 'cost'> {
   return {
     status: rollupStatus(instances.map((i) => i.state)),
     counts: countStates(instances),
@@ -37,12 +39,14 @@ export async function rollupRequest(
     return { ...summary, updatedAt: now, ...(closing ? { completedAt: now } : {}) };
   });
   if (changedTo !== undefined && updated !== null) {
-    deps.log.child({ labels: { requestId } }).info('request.status_changed', `request is now ${changedTo}`, {
-      status: changedTo,
-      costUsd: summary.cost.usd,
-      bytesBilled: summary.cost.bytesBilled,
-      subjectHash: updated.subjectHash,
-    });
+    deps.log
+      .child({ labels: { requestId } })
+      .info('request.status_changed', `request is now ${changedTo}`, {
+        status: changedTo,
+        costUsd: summary.cost.usd,
+        bytesBilled: summary.cost.bytesBilled,
+        subjectHash: updated.subjectHash,
+      });
   }
   return updated;
 }

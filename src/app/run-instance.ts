@@ -1,6 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { coerceError, errorCode, isRetryable, RetryableError, ValidationError } from '../domain/errors';
-import { zeroCost, type Instance, type Request, type Run, type RunStatus, type Task } from '../domain/model';
+import {
+  coerceError,
+  errorCode,
+  isRetryable,
+  RetryableError,
+  ValidationError,
+} from '../domain/errors';
+import {
+  zeroCost,
+  type Instance,
+  type Request,
+  type Run,
+  type RunStatus,
+  type Task,
+} from '../domain/model';
 import { nextWindowOpening } from '../domain/execution-window';
 import { backoffSeconds } from '../domain/retry-policy';
 import { CLAIMABLE_STATES, isTerminal } from '../domain/states';
@@ -20,7 +33,13 @@ export interface Delivery {
 export interface RunAnswer {
   status: 200 | 503;
   retryAfterSeconds?: number;
-  body: { result: string; requestId: string; taskId: string; runId?: string; state?: Instance['state'] };
+  body: {
+    result: string;
+    requestId: string;
+    taskId: string;
+    runId?: string;
+    state?: Instance['state'];
+  };
 }
 
 /** Grace beyond the task timeout before the run-task answer itself gives up on the executor. */
@@ -28,7 +47,9 @@ const ANSWER_SLACK_MS = 250;
 
 export class TaskTimeoutError extends RetryableError {
   constructor(seconds: number) {
-    super(`the executor did not finish within the task timeout of ${seconds} s`, { code: 'timed_out' });
+    super(`the executor did not finish within the task timeout of ${seconds} s`, {
+      code: 'timed_out',
+    });
   }
 }
 
@@ -49,11 +70,20 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): void {
  * One delivery from Cloud Tasks: claim the instance, run its executor under the task timeout,
  * record the run and the new state, and tell Cloud Tasks whether to try again.
  */
-export async function runInstance(deps: AppDeps, body: unknown, delivery: Delivery): Promise<RunAnswer> {
+export async function runInstance(
+  deps: AppDeps,
+  body: unknown,
+  delivery: Delivery,
+): Promise<RunAnswer> {
   const payload = parsePayload(body);
   const { requestId, taskId } = payload;
   const log = deps.log.child({ labels: { requestId, taskId } });
-  const answer = (status: 200 | 503, result: string, extra: Partial<RunAnswer['body']> = {}, retryAfterSeconds?: number): RunAnswer => ({
+  const answer = (
+    status: 200 | 503,
+    result: string,
+    extra: Partial<RunAnswer['body']> = {},
+    retryAfterSeconds?: number,
+  ): RunAnswer => ({
     status,
     ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
     body: { result, requestId, taskId, ...extra },
@@ -70,7 +100,10 @@ export async function runInstance(deps: AppDeps, body: unknown, delivery: Delive
     if (current.series > payload.series) return { refuse: 'stale' };
     if (current.state === 'running' || current.state === 'waiting') return { refuse: 'leased' };
     if (!CLAIMABLE_STATES.includes(current.state)) return { refuse: 'finished' };
-    if (current.nextAttemptAt !== undefined && Date.parse(current.nextAttemptAt) - now.getTime() > 1000) {
+    if (
+      current.nextAttemptAt !== undefined &&
+      Date.parse(current.nextAttemptAt) - now.getTime() > 1000
+    ) {
       return { refuse: 'not_due' };
     }
     const leaseMs = (task.timeoutSeconds + deps.settings.leaseGraceSeconds) * 1000;
@@ -94,12 +127,21 @@ export async function runInstance(deps: AppDeps, body: unknown, delivery: Delive
       cloudTaskName: delivery.taskName,
       retryCount: delivery.retryCount,
     });
-    return answer(200, outcome.reason, outcome.instance === undefined ? {} : { state: outcome.instance.state });
+    return answer(
+      200,
+      outcome.reason,
+      outcome.instance === undefined ? {} : { state: outcome.instance.state },
+    );
   }
   return executeClaimed(deps, task, outcome.claim, delivery);
 }
 
-async function executeClaimed(deps: AppDeps, task: Task, claim: Claim, delivery: Delivery): Promise<RunAnswer> {
+async function executeClaimed(
+  deps: AppDeps,
+  task: Task,
+  claim: Claim,
+  delivery: Delivery,
+): Promise<RunAnswer> {
   const instance = claim.instance;
   const { requestId, taskId, attempt } = instance;
   const runId = newRunId(instance);
@@ -142,9 +184,10 @@ async function executeClaimed(deps: AppDeps, task: Task, claim: Claim, delivery:
       timeout,
     ]);
   } catch (thrown) {
-    failure = controller.signal.aborted && controller.signal.reason instanceof TaskTimeoutError
-      ? controller.signal.reason
-      : coerceError(thrown);
+    failure =
+      controller.signal.aborted && controller.signal.reason instanceof TaskTimeoutError
+        ? controller.signal.reason
+        : coerceError(thrown);
   } finally {
     clearTimeout(timer);
   }
@@ -182,7 +225,10 @@ async function executeClaimed(deps: AppDeps, task: Task, claim: Claim, delivery:
       const hinted = err instanceof RetryableError ? (err.retryAfterSeconds ?? 0) : 0;
       const delay = Math.max(backoffSeconds(task.retryPolicy, attempt - 1), hinted);
       // A retry that would fall outside the task's window waits for its next opening.
-      const next = nextWindowOpening(task.executionWindow, new Date(finishedAt.getTime() + delay * 1000));
+      const next = nextWindowOpening(
+        task.executionWindow,
+        new Date(finishedAt.getTime() + delay * 1000),
+      );
       retryAfterSeconds = Math.max(1, Math.ceil((next.getTime() - finishedAt.getTime()) / 1000));
       patch = {
         state: 'retry_scheduled',
@@ -212,15 +258,24 @@ async function executeClaimed(deps: AppDeps, task: Task, claim: Claim, delivery:
     finishedAt: finishedAt.toISOString(),
     durationMs,
     cost,
-    ...(failure === undefined ? {} : { error: { code: errorCode(failure), message: failure.message } }),
+    ...(failure === undefined
+      ? {}
+      : { error: { code: errorCode(failure), message: failure.message } }),
     delivery,
     evidence: {
       ...(result?.evidence ?? {}),
       ...(result?.affectedRows === undefined ? {} : { affectedRows: result.affectedRows }),
       bytesBilled: cost.bytesBilled,
       ...(instance.approval === undefined ? {} : { approvedBy: instance.approval.actor }),
-      ...(task.jobType === 'deletion' && status === 'succeeded' && cost.bytesBilled > 0 && !request.dryRun
-        ? { unrecoverableAfter: new Date(finishedAt.getTime() + (deps.settings.timeTravelDays + 7) * 86_400_000).toISOString() }
+      ...(task.jobType === 'deletion' &&
+      status === 'succeeded' &&
+      cost.bytesBilled > 0 &&
+      !request.dryRun
+        ? {
+            unrecoverableAfter: new Date(
+              finishedAt.getTime() + (deps.settings.timeTravelDays + 7) * 86_400_000,
+            ).toISOString(),
+          }
         : {}),
     },
     ...(result?.output === undefined ? {} : { output: result.output }),
@@ -228,7 +283,10 @@ async function executeClaimed(deps: AppDeps, task: Task, claim: Claim, delivery:
   };
   const finalPatch: Partial<Instance> = {
     ...patch,
-    cost: { bytesBilled: instance.cost.bytesBilled + cost.bytesBilled, usd: instance.cost.usd + cost.usd },
+    cost: {
+      bytesBilled: instance.cost.bytesBilled + cost.bytesBilled,
+      usd: instance.cost.usd + cost.usd,
+    },
     lastRun: { runId, attempt, status, message, finishedAt: run.finishedAt },
     updatedAt: finishedAt.toISOString(),
   };
@@ -247,17 +305,37 @@ async function executeClaimed(deps: AppDeps, task: Task, claim: Claim, delivery:
     applied,
   };
   if (patch.state === 'failed') {
-    log.log('ERROR', 'run.failed', `attempt ${attempt} failed terminally: ${message}`, { ...fields, advice: patch.advice });
+    log.log('ERROR', 'run.failed', `attempt ${attempt} failed terminally: ${message}`, {
+      ...fields,
+      advice: patch.advice,
+    });
   } else {
-    log.info('run.finished', `attempt ${attempt} ${status}${willRetry ? `; retry in ${retryAfterSeconds} s` : ''}`, fields);
+    log.info(
+      'run.finished',
+      `attempt ${attempt} ${status}${willRetry ? `; retry in ${retryAfterSeconds} s` : ''}`,
+      fields,
+    );
   }
 
   // The request document is not touched here: 50 instances may finish in the same second.
   // GET /requests/:id derives the status from the instances; dispatch persists the roll-up.
   if (willRetry) {
-    return { status: 503, retryAfterSeconds, body: { result: 'retry_scheduled', requestId, taskId, runId, state: 'retry_scheduled' } };
+    return {
+      status: 503,
+      retryAfterSeconds,
+      body: { result: 'retry_scheduled', requestId, taskId, runId, state: 'retry_scheduled' },
+    };
   }
-  return { status: 200, body: { result: status, requestId, taskId, runId, ...(patch.state === undefined ? {} : { state: patch.state }) } };
+  return {
+    status: 200,
+    body: {
+      result: status,
+      requestId,
+      taskId,
+      runId,
+      ...(patch.state === undefined ? {} : { state: patch.state }),
+    },
+  };
 }
 
 function adviceFor(retryable: boolean, attempt: number, maxAttempts: number, task: Task): string {
@@ -282,12 +360,19 @@ async function loadTask(deps: AppDeps, taskId: string, version: string): Promise
   return task;
 }
 
-async function loadRequest(deps: AppDeps, requestId: string): Promise<Pick<Request, 'subject' | 'dryRun' | 'subjectHash'>> {
+async function loadRequest(
+  deps: AppDeps,
+  requestId: string,
+): Promise<Pick<Request, 'subject' | 'dryRun' | 'subjectHash'>> {
   const cached = requestCache.get(requestId);
   if (cached !== undefined) return cached;
   const request = await deps.store.getRequest(requestId);
   if (request === null) throw new Error(`request ${requestId} vanished under one of its instances`);
-  const core = { subject: request.subject, dryRun: request.dryRun, subjectHash: request.subjectHash };
+  const core = {
+    subject: request.subject,
+    dryRun: request.dryRun,
+    subjectHash: request.subjectHash,
+  };
   remember(requestCache, requestId, core);
   return core;
 }

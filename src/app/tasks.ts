@@ -9,23 +9,36 @@ export async function registerTask(deps: TaskDeps, body: unknown): Promise<Task>
   const parsed = registerTaskSchema.safeParse(body);
   if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues);
   const input = parsed.data;
-  const config = deps.executors.parseConfig(input.executor, input.config) as Record<string, unknown>;
+  const config = deps.executors.parseConfig(input.executor, input.config) as Record<
+    string,
+    unknown
+  >;
   const now = deps.clock.now().toISOString();
   const task: Task = {
     ...input,
     config,
-    requiredIdentifiers: requiredIdentifiers(deps, input.executor, config, input.requiredIdentifiers),
+    requiredIdentifiers: requiredIdentifiers(
+      deps,
+      input.executor,
+      config,
+      input.requiredIdentifiers,
+    ),
     createdAt: now,
     updatedAt: now,
   };
   if ((await deps.store.getTask(task.id)) !== null) {
-    throw new ConflictError(`a task with id ${task.id} already exists; use PATCH /tasks/${task.id}`, 'task_exists');
+    throw new ConflictError(
+      `a task with id ${task.id} already exists; use PATCH /tasks/${task.id}`,
+      'task_exists',
+    );
   }
   const created = await deps.store.createTask(task);
-  deps.log.child({ labels: { taskId: task.id } }).info('task.registered', `task ${task.id} registered`, {
-    executor: task.executor,
-    jobType: task.jobType,
-  });
+  deps.log
+    .child({ labels: { taskId: task.id } })
+    .info('task.registered', `task ${task.id} registered`, {
+      executor: task.executor,
+      jobType: task.jobType,
+    });
   return created;
 }
 
@@ -35,7 +48,10 @@ export async function updateTask(deps: TaskDeps, id: string, body: unknown): Pro
   const current = await getTask(deps, id);
   const patch = parsed.data;
   const executor = patch.executor ?? current.executor;
-  const config = deps.executors.parseConfig(executor, patch.config ?? current.config) as Record<string, unknown>;
+  const config = deps.executors.parseConfig(executor, patch.config ?? current.config) as Record<
+    string,
+    unknown
+  >;
   const next: Partial<Task> = {
     ...patch,
     config,
@@ -60,7 +76,12 @@ export async function getTask(deps: Pick<AppDeps, 'store'>, id: string): Promise
   return task;
 }
 
-function requiredIdentifiers(deps: TaskDeps, executor: string, config: unknown, declared: readonly string[]): string[] {
+function requiredIdentifiers(
+  deps: TaskDeps,
+  executor: string,
+  config: unknown,
+  declared: readonly string[],
+): string[] {
   const fromExecutor = deps.executors.get(executor).requiredIdentifiers?.(config) ?? [];
   return [...new Set([...declared, ...fromExecutor])].sort();
 }

@@ -33,7 +33,11 @@ export class RetryableError extends AppError {
   readonly retryAfterSeconds: number | undefined;
   constructor(
     message: string,
-    { code = 'retryable', retryAfterSeconds, cause }: { code?: string; retryAfterSeconds?: number; cause?: unknown } = {},
+    {
+      code = 'retryable',
+      retryAfterSeconds,
+      cause,
+    }: { code?: string; retryAfterSeconds?: number; cause?: unknown } = {},
   ) {
     super(message, { cause });
     this.code = code;
@@ -64,7 +68,10 @@ export class ValidationError extends AppError {
     this.code = code;
   }
 
-  static fromZod(issues: readonly ZodIssue[], prefix: readonly (string | number)[] = []): ValidationError {
+  static fromZod(
+    issues: readonly ZodIssue[],
+    prefix: readonly (string | number)[] = [],
+  ): ValidationError {
     const fieldIssues = issues.map((issue) => ({
       path: formatPath([...prefix, ...issue.path]),
       message: describeZodIssue(issue),
@@ -104,7 +111,11 @@ export function coerceError(thrown: unknown): Error {
 
 /** Executors' rule: anything thrown that is not explicitly permanent is retried. */
 export function isRetryable(err: unknown): boolean {
-  return !(err instanceof PermanentError || err instanceof ValidationError || err instanceof NotFoundError);
+  return !(
+    err instanceof PermanentError ||
+    err instanceof ValidationError ||
+    err instanceof NotFoundError
+  );
 }
 
 export function errorCode(err: unknown): string {

@@ -21,12 +21,22 @@ export function nextWindowOpening(window: ExecutionWindow | undefined, at: Date)
   // Closed: the next opening is today's start if it is still ahead, else tomorrow's.
   const dayOffset = local.minutes < start ? 0 : 1;
   const day = new Date(Date.UTC(local.year, local.month - 1, local.day + dayOffset));
-  return zonedToUtc(day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate(), start, window.timeZone);
+  return zonedToUtc(
+    day.getUTCFullYear(),
+    day.getUTCMonth() + 1,
+    day.getUTCDate(),
+    start,
+    window.timeZone,
+  );
 }
 
 export function isWindowOpen(window: ExecutionWindow | undefined, at: Date): boolean {
   if (window === undefined) return true;
-  return isOpenAt(localTime(at, window.timeZone).minutes, toMinutes(window.start), toMinutes(window.end));
+  return isOpenAt(
+    localTime(at, window.timeZone).minutes,
+    toMinutes(window.start),
+    toMinutes(window.end),
+  );
 }
 
 function isOpenAt(minutes: number, start: number, end: number): boolean {
@@ -64,7 +74,13 @@ function localTime(at: Date, timeZone: string): LocalTime {
 }
 
 /** The UTC instant of a wall-clock time in a zone (two passes settle DST edges). */
-function zonedToUtc(year: number, month: number, day: number, minutes: number, timeZone: string): Date {
+function zonedToUtc(
+  year: number,
+  month: number,
+  day: number,
+  minutes: number,
+  timeZone: string,
+): Date {
   const wall = Date.UTC(year, month - 1, day, 0, minutes);
   let guess = wall;
   for (let i = 0; i < 2; i++) {

@@ -52,7 +52,9 @@ export function isTerminal(state: InstanceState): boolean {
   return TERMINAL_INSTANCE_STATES.includes(state);
 }
 
-export function countStates(instances: readonly Pick<Instance, 'state'>[]): Partial<Record<InstanceState, number>> {
+export function countStates(
+  instances: readonly Pick<Instance, 'state'>[],
+): Partial<Record<InstanceState, number>> {
   const counts: Partial<Record<InstanceState, number>> = {};
   for (const { state } of instances) counts[state] = (counts[state] ?? 0) + 1;
   return counts;

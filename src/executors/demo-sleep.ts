@@ -5,7 +5,11 @@ import { defineExecutor } from './contract';
 
 const configSchema = z
   .object({
-    ms: z.number().int().min(0).max(30 * 60 * 1000),
+    ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 60 * 1000),
     /** Fail (retryably) on the first N attempts. */
     failTimes: z.number().int().min(0).max(100).default(0),
     /** Fail permanently instead. */
@@ -21,15 +25,26 @@ export const demoSleepExecutor = defineExecutor({
   description: 'Sleeps for `ms`, failing retryably on the first `failTimes` attempts.',
   configSchema,
   async run({ config, signal, attempt, dryRun }) {
-    if (dryRun) return { outcome: 'succeeded', message: `audit: would sleep ${config.ms} ms`, cost: zeroCost() };
+    if (dryRun)
+      return {
+        outcome: 'succeeded',
+        message: `audit: would sleep ${config.ms} ms`,
+        cost: zeroCost(),
+      };
     await sleep(config.ms, signal, config.abortLagMs);
     if (attempt <= config.failTimes) {
       if (config.failPermanently) {
-        throw new PermanentError(`demo.sleep failing permanently (attempt ${attempt})`, 'demo.permanent');
+        throw new PermanentError(
+          `demo.sleep failing permanently (attempt ${attempt})`,
+          'demo.permanent',
+        );
       }
-      throw new RetryableError(`demo.sleep failing on purpose (attempt ${attempt} of the first ${config.failTimes})`, {
-        code: 'demo.retryable',
-      });
+      throw new RetryableError(
+        `demo.sleep failing on purpose (attempt ${attempt} of the first ${config.failTimes})`,
+        {
+          code: 'demo.retryable',
+        },
+      );
     }
     return { outcome: 'succeeded', message: `slept ${config.ms} ms`, cost: zeroCost() };
   },

@@ -8,7 +8,11 @@ export type SecretResolver = (ref: string) => string | undefined;
 
 const headerValue = z.union([
   z.string().max(4096),
-  z.object({ secret: z.string().regex(/^[A-Z][A-Z0-9_]{0,99}$/, 'a secret reference such as GA_API_TOKEN') }).strict(),
+  z
+    .object({
+      secret: z.string().regex(/^[A-Z][A-Z0-9_]{0,99}$/, 'a secret reference such as GA_API_TOKEN'),
+    })
+    .strict(),
 ]);
 
 const configSchema = z
@@ -28,7 +32,10 @@ type HttpRequestConfig = z.infer<typeof configSchema>;
 const PLACEHOLDER = /\{\{\s*subject\.([A-Za-z][A-Za-z0-9_]*)\s*\}\}/g;
 
 /** Calls a third party's deletion or export endpoint for the subject. */
-export function createHttpRequestExecutor(secrets: SecretResolver, fetchImpl: typeof fetch = fetch) {
+export function createHttpRequestExecutor(
+  secrets: SecretResolver,
+  fetchImpl: typeof fetch = fetch,
+) {
   return defineExecutor<HttpRequestConfig>({
     name: 'http.request',
     description:
@@ -53,7 +60,10 @@ export function createHttpRequestExecutor(secrets: SecretResolver, fetchImpl: ty
         else {
           const secret = secrets(value.secret);
           if (secret === undefined) {
-            throw new PermanentError(`secret ${value.secret} is not configured`, 'http.secret_missing');
+            throw new PermanentError(
+              `secret ${value.secret} is not configured`,
+              'http.secret_missing',
+            );
           }
           headers[name] = secret;
         }
@@ -78,7 +88,12 @@ export function createHttpRequestExecutor(secrets: SecretResolver, fetchImpl: ty
       const evidence = { touched: [endpoint] };
       const s = response.status;
       if (s >= 200 && s < 300) {
-        return { outcome: 'succeeded', message: `${endpoint} answered ${s}`, cost: zeroCost(), evidence };
+        return {
+          outcome: 'succeeded',
+          message: `${endpoint} answered ${s}`,
+          cost: zeroCost(),
+          evidence,
+        };
       }
       if (s === 404) {
         return {
@@ -94,7 +109,10 @@ export function createHttpRequestExecutor(secrets: SecretResolver, fetchImpl: ty
           retryAfterSeconds: parseRetryAfter(response.headers.get('retry-after')),
         });
       }
-      throw new PermanentError(`${endpoint} answered ${s}; check the task's URL, method and credentials`, `http.${s}`);
+      throw new PermanentError(
+        `${endpoint} answered ${s}; check the task's URL, method and credentials`,
+        `http.${s}`,
+      );
     },
   });
 }
@@ -113,7 +131,10 @@ function fill(text: string, subject: Subject, encode: (s: string) => string = (s
   return text.replace(PLACEHOLDER, (_m, key: string) => {
     const value = subject[key];
     if (value === undefined) {
-      throw new PermanentError(`the subject has no ${key}, which this task needs`, 'http.identifier_missing');
+      throw new PermanentError(
+        `the subject has no ${key}, which this task needs`,
+        'http.identifier_missing',
+      );
     }
     return encode(value);
   });

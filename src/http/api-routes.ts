@@ -22,7 +22,12 @@ export interface ApiContext {
   localMode: boolean;
 }
 
-type Handler = (ctx: ApiContext, req: HttpRequest, params: Record<string, string>, actor: Actor) => Promise<HttpResponse>;
+type Handler = (
+  ctx: ApiContext,
+  req: HttpRequest,
+  params: Record<string, string>,
+  actor: Actor,
+) => Promise<HttpResponse>;
 
 interface Route {
   method: string;
@@ -48,14 +53,22 @@ const ok = (body: unknown, status = 200): HttpResponse => ({ status, body });
 route('GET', '/healthz', async () => ok({ status: 'ok' }));
 
 route('POST', '/requests', async ({ deps }, req, _p, actor) => {
-  const { created, view } = await fileRequest(deps, req.body, actor, header(req, 'idempotency-key'));
+  const { created, view } = await fileRequest(
+    deps,
+    req.body,
+    actor,
+    header(req, 'idempotency-key'),
+  );
   return ok(view, created ? 201 : 200);
 });
 
 const listQuery = z
   .object({
     status: z.enum(REQUEST_STATUSES).optional(),
-    overdue: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    overdue: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: z.string().max(500).optional(),
   })
@@ -75,37 +88,55 @@ route('GET', '/requests', async ({ deps }, req) => {
   );
 });
 
-route('GET', '/requests/:id', async ({ deps }, _req, p) => ok(await getRequestView(deps, p.id ?? '')));
+route('GET', '/requests/:id', async ({ deps }, _req, p) =>
+  ok(await getRequestView(deps, p.id ?? '')),
+);
 route('POST', '/requests/:id/approve', async ({ deps }, req, p, actor) =>
   ok(await approveRequest(deps, p.id ?? '', req.body, actor)),
 );
-route('POST', '/requests/:id/cancel', async ({ deps }, _req, p, actor) => ok(await cancelRequest(deps, p.id ?? '', actor)));
+route('POST', '/requests/:id/cancel', async ({ deps }, _req, p, actor) =>
+  ok(await cancelRequest(deps, p.id ?? '', actor)),
+);
 route('POST', '/requests/:id/instances/:taskId/retry', async ({ deps }, _req, p, actor) =>
   ok(await retryInstance(deps, p.id ?? '', p.taskId ?? '', actor), 202),
 );
-route('GET', '/requests/:id/runs', async ({ deps }, _req, p) => ok({ runs: await listRuns(deps, p.id ?? '') }));
+route('GET', '/requests/:id/runs', async ({ deps }, _req, p) =>
+  ok({ runs: await listRuns(deps, p.id ?? '') }),
+);
 
 route('GET', '/tasks', async ({ deps }) => ok({ tasks: await deps.store.listTasks() }));
 route('POST', '/tasks', async ({ deps }, req) => ok(await registerTask(deps, req.body), 201));
 route('GET', '/tasks/:id', async ({ deps }, _req, p) => ok(await getTask(deps, p.id ?? '')));
-route('PATCH', '/tasks/:id', async ({ deps }, req, p) => ok(await updateTask(deps, p.id ?? '', req.body)));
+route('PATCH', '/tasks/:id', async ({ deps }, req, p) =>
+  ok(await updateTask(deps, p.id ?? '', req.body)),
+);
 
 /** Routes one API call. Throws typed errors; the caller maps them with `errorResponse`. */
 export async function handleApi(ctx: ApiContext, req: HttpRequest): Promise<HttpResponse> {
   if (req.rawBody !== undefined && req.rawBody.length > MAX_BODY_BYTES) {
-    throw new PayloadTooLargeError(`the body is ${req.rawBody.length} bytes; the limit is ${MAX_BODY_BYTES}`);
+    throw new PayloadTooLargeError(
+      `the body is ${req.rawBody.length} bytes; the limit is ${MAX_BODY_BYTES}`,
+    );
   }
   const path = req.path.replace(/\/+$/, '') || '/';
   const matching = routes.filter((r) => r.pattern.test(path));
   const match = matching.find((r) => r.method === req.method);
   if (match === undefined) {
     if (matching.length > 0) {
-      return { status: 405, headers: { Allow: matching.map((r) => r.method).join(', ') }, body: { error: { code: 'method_not_allowed', message: `${req.method} is not allowed on ${path}` } } };
+      return {
+        status: 405,
+        headers: { Allow: matching.map((r) => r.method).join(', ') },
+        body: {
+          error: { code: 'method_not_allowed', message: `${req.method} is not allowed on ${path}` },
+        },
+      };
     }
     throw new NotFoundError(`no route for ${req.method} ${path}`);
   }
   const values = match.pattern.exec(path)?.slice(1) ?? [];
-  const params = Object.fromEntries(match.keys.map((k, i) => [k, decodeURIComponent(values[i] ?? '')]));
+  const params = Object.fromEntries(
+    match.keys.map((k, i) => [k, decodeURIComponent(values[i] ?? '')]),
+  );
   const body = parseBody(req);
   return match.handler(ctx, { ...req, body }, params, actorOf(ctx, req));
 }
@@ -120,9 +151,10 @@ function parseBody(req: HttpRequest): unknown {
     try {
       return JSON.parse(text) as unknown;
     } catch (err) {
-      throw new ValidationError(`Invalid input: (body): malformed JSON: ${(err as Error).message}`, [
-        { path: '', message: `malformed JSON: ${(err as Error).message}` },
-      ]);
+      throw new ValidationError(
+        `Invalid input: (body): malformed JSON: ${(err as Error).message}`,
+        [{ path: '', message: `malformed JSON: ${(err as Error).message}` }],
+      );
     }
   }
   return raw;

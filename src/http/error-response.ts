@@ -23,14 +23,20 @@ export function errorResponse(thrown: unknown, log: Logger): HttpResponse {
   const body = (code: string, message: string, issues?: FieldIssue[]): ErrorBody => ({
     error: { code, message, ...(issues === undefined ? {} : { issues }) },
   });
-  if (err instanceof ValidationError) return { status: 400, body: body(err.code, err.message, err.issues) };
+  if (err instanceof ValidationError)
+    return { status: 400, body: body(err.code, err.message, err.issues) };
   if (err instanceof NotFoundError) return { status: 404, body: body(err.code, err.message) };
   if (err instanceof ConflictError) return { status: 409, body: body(err.code, err.message) };
-  if (err instanceof PayloadTooLargeError) return { status: 413, body: body(err.code, err.message) };
+  if (err instanceof PayloadTooLargeError)
+    return { status: 413, body: body(err.code, err.message) };
   if (err instanceof RetryableError) {
     const retryAfter = String(Math.max(1, Math.ceil(err.retryAfterSeconds ?? 5)));
     log.warn('http.unavailable', err.message, { errorCode: err.code });
-    return { status: 503, headers: { 'Retry-After': retryAfter }, body: body(err.code, err.message) };
+    return {
+      status: 503,
+      headers: { 'Retry-After': retryAfter },
+      body: body(err.code, err.message),
+    };
   }
   if (err instanceof PermanentError) return { status: 422, body: body(err.code, err.message) };
   if (err instanceof ConfigError) {

@@ -1,11 +1,4 @@
-import type {
-  Instance,
-  InstanceState,
-  Request,
-  RequestStatus,
-  Run,
-  Task,
-} from '../domain/model';
+import type { Instance, InstanceState, Request, RequestStatus, Run, Task } from '../domain/model';
 
 export interface Page<T> {
   items: T[];
@@ -24,7 +17,11 @@ export interface Claim {
 
 export type ClaimOutcome =
   | { claimed: true; claim: Claim }
-  | { claimed: false; reason: 'not_found' | 'finished' | 'leased' | 'not_due' | 'stale'; instance?: Instance };
+  | {
+      claimed: false;
+      reason: 'not_found' | 'finished' | 'leased' | 'not_due' | 'stale';
+      instance?: Instance;
+    };
 
 /** A guarded read-modify-write: return the patch to apply, or null to leave the document alone. */
 export type InstanceMutation = (current: Instance) => Partial<Instance> | null;
@@ -55,22 +52,39 @@ export interface RequestStore {
     cursor?: string;
   }): Promise<Page<Request>>;
   /** Open requests of the same subject and type, newest first. */
-  findRequestsBySubject(subjectHash: string, type: Request['type'], limit: number): Promise<Request[]>;
-  updateRequest(id: string, mutate: (current: Request) => Partial<Request> | null): Promise<Request | null>;
+  findRequestsBySubject(
+    subjectHash: string,
+    type: Request['type'],
+    limit: number,
+  ): Promise<Request[]>;
+  updateRequest(
+    id: string,
+    mutate: (current: Request) => Partial<Request> | null,
+  ): Promise<Request | null>;
 
   getInstance(requestId: string, taskId: string): Promise<Instance | null>;
   listInstances(requestId: string): Promise<Instance[]>;
   countOpenInstances(requestId: string): Promise<number>;
   queryInstances(query: InstanceQuery): Promise<Page<Instance>>;
-  updateInstance(requestId: string, taskId: string, mutate: InstanceMutation): Promise<Instance | null>;
+  updateInstance(
+    requestId: string,
+    taskId: string,
+    mutate: InstanceMutation,
+  ): Promise<Instance | null>;
   /** Applies one patch to many instances of a request in one batch (no read). */
-  patchInstances(requestId: string, patches: { taskId: string; patch: Partial<Instance> }[]): Promise<void>;
+  patchInstances(
+    requestId: string,
+    patches: { taskId: string; patch: Partial<Instance> }[],
+  ): Promise<void>;
 
   /** Starts an attempt: a transaction that moves a claimable instance to `running` with a lease. */
   claimInstance(
     requestId: string,
     taskId: string,
-    decide: (current: Instance) => { patch: Partial<Instance> } | { refuse: Exclude<ClaimOutcome, { claimed: true }>['reason'] },
+    decide: (
+      current: Instance,
+    ) =>
+      { patch: Partial<Instance> } | { refuse: Exclude<ClaimOutcome, { claimed: true }>['reason'] },
   ): Promise<ClaimOutcome>;
   /**
    * Records a finished attempt: the run and the instance patch in one batch, guarded by the

@@ -1,26 +1,45 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack';
-import { call } from '../helpers/http';
+import type { RequestView } from '../../src/app/requests';
+import type { Run } from '../../src/domain/model';
+import { call, type ErrorAnswer } from '../helpers/http';
+import { checkLogLinesAgainstMetrics, logMetricsOf } from '../infra/support/log-metrics';
+import { loadModule } from '../infra/support/terraform';
 import { waitFor } from '../helpers/wait-for';
 
 const example = (name: string) =>
-  JSON.parse(readFileSync(join(__dirname, '../../examples', name), 'utf8')) as Record<string, unknown>;
+  JSON.parse(readFileSync(join(__dirname, '../../examples', name), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 
 describe('the pipeline on the local stack', () => {
   let stack: LocalStack;
   const logLines: string[] = [];
-  const api = (method: string, path: string, body?: unknown, init?: Parameters<typeof call>[4]) =>
-    call(stack.apiUrl, method, path, body, init);
+  const api = <T = RequestView>(
+    method: string,
+    path: string,
+    body?: unknown,
+    init?: Parameters<typeof call>[4],
+  ) => call<T>(stack.apiUrl, method, path, body, init);
+  const runsOf = async (id: string) =>
+    (await api<{ runs: Run[] }>('GET', `/requests/${id}/runs`)).body.runs;
+  const requestCount = async () =>
+    (await api<{ items: unknown[] }>('GET', '/requests?limit=200')).body.items.length;
   const settled = (id: string) =>
     waitFor(
       () => api('GET', `/requests/${id}`),
-      (r) => !['in_progress', 'awaiting_approval'].includes(r.body.status as string),
+      (r) => !['in_progress', 'awaiting_approval'].includes(r.body.status),
       { timeoutMs: 45_000, what: `request ${id} to settle` },
     );
 
   beforeAll(async () => {
-    stack = await startLocalStack({ apiPort: 0, dispatchIntervalMs: 1000, onLogLine: (l) => logLines.push(l) });
+    stack = await startLocalStack({
+      apiPort: 0,
+      dispatchIntervalMs: 1000,
+      onLogLine: (l) => logLines.push(l),
+    });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -29,9 +48,9 @@ describe('the pipeline on the local stack', () => {
   it('files the deletion example, waits for approval, and completes every instance with a run record', async () => {
     const filed = await api('POST', '/requests', example('deletion-request.json'));
     expect(filed.status).toBe(201);
-    const id = filed.body.id as string;
+    const id = filed.body.id;
     expect(filed.body.dueAt).toBeDefined();
-    const byTask = Object.fromEntries((filed.body.instances as { taskId: string; state: string }[]).map((i) => [i.taskId, i.state]));
+    const byTask = Object.fromEntries(filed.body.instances.map((i) => [i.taskId, i.state]));
     expect(byTask['ga-user-deletion']).toBe('pending_approval');
 
     const again = await api('POST', '/requests', example('deletion-request.json'));
@@ -41,43 +60,48 @@ describe('the pipeline on the local stack', () => {
     // Everything but the approval-gated task finishes on its own.
     await waitFor(
       () => api('GET', `/requests/${id}`),
-      (r) => (r.body.instances as { state: string }[]).filter((i) => i.state === 'succeeded').length === 2,
+      (r) => r.body.instances.filter((i) => i.state === 'succeeded').length === 2,
       { timeoutMs: 30_000, what: 'the unapproved instances to succeed' },
     );
     expect((await api('GET', `/requests/${id}`)).body.status).toBe('awaiting_approval');
 
     const approved = await api('POST', `/requests/${id}/approve`, {});
     expect(approved.status).toBe(200);
-    const ga = (approved.body.instances as { taskId: string; approval?: { actor: string } }[]).find((i) => i.taskId === 'ga-user-deletion');
+    const ga = approved.body.instances.find((i) => i.taskId === 'ga-user-deletion');
     expect(ga?.approval?.actor).toBe('local-developer');
 
     const done = await settled(id);
     expect(done.body.status).toBe('completed');
-    for (const instance of done.body.instances as { state: string; attempts: number; lastRun: { status: string } }[]) {
+    for (const instance of done.body.instances) {
       expect(instance.state).toBe('succeeded');
       expect(instance.attempts).toBe(1);
-      expect(instance.lastRun.status).toBe('succeeded');
+      expect(instance.lastRun?.status).toBe('succeeded');
     }
     expect(done.body.cost).toEqual({ bytesBilled: 0, usd: 0 });
 
-    const runs = await api('GET', `/requests/${id}/runs`);
-    expect(runs.body.runs).toHaveLength(3);
-    for (const run of runs.body.runs as Record<string, any>[]) {
-      expect(run).toMatchObject({ requestId: id, attempt: 1, status: 'succeeded', willRetry: false });
+    const runs = await runsOf(id);
+    expect(runs).toHaveLength(3);
+    for (const run of runs) {
+      expect(run).toMatchObject({
+        requestId: id,
+        attempt: 1,
+        status: 'succeeded',
+        willRetry: false,
+      });
       expect(run.durationMs).toBeGreaterThanOrEqual(0);
       expect(Date.parse(run.finishedAt)).toBeGreaterThanOrEqual(Date.parse(run.startedAt));
       expect(run.cost).toEqual({ bytesBilled: 0, usd: 0 });
-      expect(run.delivery.taskName).toMatch(/^[0-9a-f]{8}-/);
-      expect(run.delivery.retryCount).toBe(0);
+      expect(run.delivery?.taskName).toMatch(/^[0-9a-f]{8}-/);
+      expect(run.delivery?.retryCount).toBe(0);
     }
-    const gaRun = (runs.body.runs as Record<string, any>[]).find((r) => r.taskId === 'ga-user-deletion');
+    const gaRun = runs.find((r) => r.taskId === 'ga-user-deletion');
     expect(gaRun?.evidence.approvedBy).toBe('local-developer');
   });
 
   it('files the records example and completes it', async () => {
     const filed = await api('POST', '/requests', example('records-request.json'));
     expect(filed.status).toBe(201);
-    const done = await settled(filed.body.id as string);
+    const done = await settled(filed.body.id);
     expect(done.body.status).toBe('completed');
     expect(done.body.type).toBe('records');
   });
@@ -102,31 +126,33 @@ describe('the pipeline on the local stack', () => {
       externalId: 'flaky-1',
     });
     expect(filed.status).toBe(201);
-    const id = filed.body.id as string;
+    const id = filed.body.id;
     const failed = await settled(id);
     expect(failed.body.status).toBe('completed_with_errors');
-    const instance = (failed.body.instances as Record<string, any>[]).find((i) => i.taskId === task.id);
+    const instance = failed.body.instances.find((i) => i.taskId === task.id);
     expect(instance).toMatchObject({ state: 'failed', attempts: 2 });
-    expect(instance?.lastError.message).toMatch(/failing on purpose/);
+    expect(instance?.lastError?.message).toMatch(/failing on purpose/);
     expect(instance?.advice).toMatch(/retry/);
-    const skipped = (failed.body.instances as Record<string, any>[]).filter((i) => i.state === 'skipped');
+    const skipped = failed.body.instances.filter((i) => i.state === 'skipped');
     expect(skipped.length).toBeGreaterThan(0);
     expect(skipped[0]?.skippedReason).toMatch(/has no/);
 
-    const runs = (await api('GET', `/requests/${id}/runs`)).body.runs as Record<string, any>[];
+    const runs = await runsOf(id);
     expect(runs.map((r) => [r.attempt, r.status, r.willRetry])).toEqual([
       [1, 'failed', true],
       [2, 'failed', false],
     ]);
 
-    expect((await api('PATCH', `/tasks/${task.id}`, { config: { ms: 10, failTimes: 0 } })).status).toBe(200);
+    expect(
+      (await api('PATCH', `/tasks/${task.id}`, { config: { ms: 10, failTimes: 0 } })).status,
+    ).toBe(200);
     const retried = await api('POST', `/requests/${id}/instances/${task.id}/retry`);
     expect(retried.status).toBe(202);
     const done = await settled(id);
     expect(done.body.status).toBe('completed');
-    const after = (done.body.instances as Record<string, any>[]).find((i) => i.taskId === task.id);
+    const after = done.body.instances.find((i) => i.taskId === task.id);
     expect(after).toMatchObject({ state: 'succeeded', series: 2, attempts: 3 });
-    const allRuns = (await api('GET', `/requests/${id}/runs`)).body.runs as Record<string, any>[];
+    const allRuns = await runsOf(id);
     expect(allRuns).toHaveLength(3);
     expect(allRuns[2]).toMatchObject({ series: 2, attempt: 1, status: 'succeeded' });
   });
@@ -134,38 +160,114 @@ describe('the pipeline on the local stack', () => {
   describe('bad input: a clear 4xx with the field, and nothing written', () => {
     const cases: [string, { body?: unknown; raw?: string; path?: string }, number, string][] = [
       ['malformed JSON', { raw: '{"type": "deletion",' }, 400, ''],
-      ['an unknown request type', { body: { type: 'rectification', subject: { email: 'a@b.c' } } }, 400, 'type'],
+      [
+        'an unknown request type',
+        { body: { type: 'rectification', subject: { email: 'a@b.c' } } },
+        400,
+        'type',
+      ],
       ['a subject with no identifier', { body: { type: 'deletion', subject: {} } }, 400, 'subject'],
-      ['a non-string identifier', { body: { type: 'deletion', subject: { userId: 42 } } }, 400, 'subject.userId'],
-      ['an identifier over 256 characters', { body: { type: 'deletion', subject: { email: 'x'.repeat(257) } } }, 400, 'subject.email'],
-      ['unknown top-level fields', { body: { type: 'deletion', subject: { email: 'a@b.c' }, priority: 'high' } }, 400, ''],
-      ['a body over 64 KB', { body: { type: 'deletion', subject: { email: 'a@b.c' }, notes: 'x'.repeat(70_000) } }, 413, ''],
-      ['an unknown executor', { path: '/tasks', body: { id: 'bad-exec', name: 'x', jobType: 'deletion', executor: 'sql.eval' } }, 400, 'executor'],
-      ['a config that fails the executor schema', { path: '/tasks', body: { id: 'bad-config', name: 'x', jobType: 'deletion', executor: 'demo.sleep', config: { ms: 'slow' } } }, 400, 'config.ms'],
+      [
+        'a non-string identifier',
+        { body: { type: 'deletion', subject: { userId: 42 } } },
+        400,
+        'subject.userId',
+      ],
+      [
+        'an identifier over 256 characters',
+        { body: { type: 'deletion', subject: { email: 'x'.repeat(257) } } },
+        400,
+        'subject.email',
+      ],
+      [
+        'unknown top-level fields',
+        { body: { type: 'deletion', subject: { email: 'a@b.c' }, priority: 'high' } },
+        400,
+        '',
+      ],
+      [
+        'a body over 64 KB',
+        { body: { type: 'deletion', subject: { email: 'a@b.c' }, notes: 'x'.repeat(70_000) } },
+        413,
+        '',
+      ],
+      [
+        'an unknown executor',
+        {
+          path: '/tasks',
+          body: { id: 'bad-exec', name: 'x', jobType: 'deletion', executor: 'sql.eval' },
+        },
+        400,
+        'executor',
+      ],
+      [
+        'a config that fails the executor schema',
+        {
+          path: '/tasks',
+          body: {
+            id: 'bad-config',
+            name: 'x',
+            jobType: 'deletion',
+            executor: 'demo.sleep',
+            config: { ms: 'slow' },
+          },
+        },
+        400,
+        'config.ms',
+      ],
     ];
     it.each(cases)('%s', async (_name, input, status, field) => {
-      const before = (await api('GET', '/requests?limit=200')).body.items.length as number;
-      const res = await api('POST', input.path ?? '/requests', input.body, input.raw === undefined ? {} : { raw: input.raw });
+      const before = await requestCount();
+      const res = await api<ErrorAnswer>(
+        'POST',
+        input.path ?? '/requests',
+        input.body,
+        input.raw === undefined ? {} : { raw: input.raw },
+      );
       expect(res.status).toBe(status);
       expect(res.body.error.code).toEqual(expect.any(String));
       expect(res.body.error.message).toEqual(expect.any(String));
-      if (field !== '') expect((res.body.error.issues as { path: string }[]).map((i) => i.path)).toContain(field);
-      expect((await api('GET', '/requests?limit=200')).body.items.length).toBe(before);
-      if (input.path === '/tasks') expect((await api('GET', `/tasks/${(input.body as { id: string }).id}`)).status).toBe(404);
+      if (field !== '') expect((res.body.error.issues ?? []).map((i) => i.path)).toContain(field);
+      expect(await requestCount()).toBe(before);
+      if (input.path === '/tasks')
+        expect((await api('GET', `/tasks/${(input.body as { id: string }).id}`)).status).toBe(404);
     });
 
     it('a taskId that does not exist at approval', async () => {
-      const filed = await api('POST', '/requests', { ...example('deletion-request.json'), externalId: 'approval-check' });
-      const res = await api('POST', `/requests/${filed.body.id}/approve`, { taskIds: ['no-such-task'] });
+      const filed = await api('POST', '/requests', {
+        ...example('deletion-request.json'),
+        externalId: 'approval-check',
+      });
+      const res = await api<ErrorAnswer>('POST', `/requests/${filed.body.id}/approve`, {
+        taskIds: ['no-such-task'],
+      });
       expect(res.status).toBe(400);
-      expect(res.body.error.issues[0].path).toBe('taskIds[0]');
+      expect(res.body.error.issues?.[0]?.path).toBe('taskIds[0]');
     });
+  });
+
+  it('writes every field the log-based metrics in infra/ read, with the right type', async () => {
+    await stack.dispatchNow();
+    const problems = checkLogLinesAgainstMetrics(logMetricsOf(await loadModule()), logLines, {
+      requireMatch: [
+        'dsr_run_outcomes',
+        'dsr_run_duration_ms',
+        'dsr_run_cost_usd',
+        'dsr_run_bytes_billed',
+        'dsr_dispatch_runs',
+        'dsr_dispatch_enqueued',
+        'dsr_dispatch_duration_ms',
+      ],
+    });
+    expect(problems).toEqual([]);
   });
 
   it('never logs a raw subject identifier', () => {
     expect(logLines.length).toBeGreaterThan(20);
     const subject = example('deletion-request.json').subject as Record<string, string>;
-    const leaks = logLines.filter((line) => Object.values(subject).some((v) => line.includes(v)) || line.includes('L-991'));
+    const leaks = logLines.filter(
+      (line) => Object.values(subject).some((v) => line.includes(v)) || line.includes('L-991'),
+    );
     expect(leaks).toEqual([]);
   });
 });

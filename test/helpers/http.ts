@@ -1,11 +1,16 @@
+import type { ErrorBody } from '../../src/http/error-response';
+
 /** A tiny JSON client for tests: the status and the parsed body, never throwing on 4xx/5xx. */
-export interface JsonResponse<T = any> {
+export interface JsonResponse<T> {
   status: number;
   headers: Headers;
   body: T;
 }
 
-export async function call<T = any>(
+/** The body an error answer carries, for tests that expect one. */
+export type ErrorAnswer = ErrorBody;
+
+export async function call<T = unknown>(
   base: string,
   method: string,
   path: string,

@@ -37,11 +37,18 @@ describe('loadConfig', () => {
       caught = err;
     }
     expect(caught).toBeInstanceOf(ConfigError);
-    expect((caught as ConfigError).issues.map((i) => i.path).sort()).toEqual(requiredEnvVars().sort());
+    expect((caught as ConfigError).issues.map((i) => i.path).sort()).toEqual(
+      requiredEnvVars().sort(),
+    );
   });
 
   it('parses numbers and booleans from strings', () => {
-    const c = loadConfig({ ...base, BIGQUERY_PRICE_PER_TIB: '5', LOCAL_MODE: 'true', LEASE_GRACE_SECONDS: '5' });
+    const c = loadConfig({
+      ...base,
+      BIGQUERY_PRICE_PER_TIB: '5',
+      LOCAL_MODE: 'true',
+      LEASE_GRACE_SECONDS: '5',
+    });
     expect(c.bigQuery.pricePerTiB).toBe(5);
     expect(c.localMode).toBe(true);
     expect(c.leaseGraceSeconds).toBe(5);

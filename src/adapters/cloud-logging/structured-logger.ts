@@ -22,7 +22,11 @@ export function createStructuredLogger(options: StructuredLoggerOptions): Logger
   const min = RANK[options.minSeverity ?? 'DEBUG'];
   return build({ labels: {}, trace: undefined, spanId: undefined });
 
-  function build(ctx: { labels: LogLabels; trace: string | undefined; spanId: string | undefined }): Logger {
+  function build(ctx: {
+    labels: LogLabels;
+    trace: string | undefined;
+    spanId: string | undefined;
+  }): Logger {
     const emit = (severity: Severity, event: string, message: string, fields: LogFields = {}) => {
       if (RANK[severity] < min) return;
       const entry: Record<string, unknown> = {
@@ -95,7 +99,8 @@ export function parseTraceHeaders(
     const span = legacy[2];
     return {
       trace: legacy[1].toLowerCase(),
-      spanId: span === undefined ? undefined : BigInt(span).toString(16).padStart(16, '0').slice(-16),
+      spanId:
+        span === undefined ? undefined : BigInt(span).toString(16).padStart(16, '0').slice(-16),
     };
   }
   return undefined;

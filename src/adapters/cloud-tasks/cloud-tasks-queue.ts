@@ -38,7 +38,10 @@ export function createCloudTasksClient(emulatorHost?: string): CloudTasksClient 
 }
 
 /** The TaskQueue port on Cloud Tasks: one HTTP task per instance attempt, with an OIDC token. */
-export function createCloudTasksQueue(client: CloudTasksClient, options: CloudTasksQueueOptions): TaskQueue {
+export function createCloudTasksQueue(
+  client: CloudTasksClient,
+  options: CloudTasksQueueOptions,
+): TaskQueue {
   const parent = client.queuePath(options.projectId, options.location, options.queueId);
   return {
     async enqueue(input: EnqueueInput): Promise<EnqueueResult> {
@@ -73,7 +76,11 @@ export function createCloudTasksQueue(client: CloudTasksClient, options: CloudTa
         if (typeof code === 'number' && !RETRYABLE_CODES.has(code)) {
           throw new PermanentError(message, 'queue.rejected', { cause: err });
         }
-        throw new RetryableError(message, { code: 'queue.unavailable', retryAfterSeconds: 30, cause: err });
+        throw new RetryableError(message, {
+          code: 'queue.unavailable',
+          retryAfterSeconds: 30,
+          cause: err,
+        });
       }
     },
   };

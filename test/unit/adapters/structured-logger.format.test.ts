@@ -1,4 +1,7 @@
-import { createStructuredLogger, parseTraceHeaders } from '../../../src/adapters/cloud-logging/structured-logger';
+import {
+  createStructuredLogger,
+  parseTraceHeaders,
+} from '../../../src/adapters/cloud-logging/structured-logger';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -13,7 +16,12 @@ function capture() {
 describe('structured logger', () => {
   it('writes Cloud Logging fields, labels and trace', () => {
     const { lines, log } = capture();
-    log.child({ labels: { requestId: 'r1', taskId: 't1' }, trace: 'a'.repeat(32), spanId: '00000000000000ff' })
+    log
+      .child({
+        labels: { requestId: 'r1', taskId: 't1' },
+        trace: 'a'.repeat(32),
+        spanId: '00000000000000ff',
+      })
       .info('run.finished', 'done', { durationMs: 12 });
     expect(lines[0]).toMatchObject({
       severity: 'INFO',
@@ -40,10 +48,12 @@ describe('structured logger', () => {
 
 describe('parseTraceHeaders', () => {
   it('reads traceparent', () => {
-    expect(parseTraceHeaders({ traceparent: `00-${'b'.repeat(32)}-${'c'.repeat(16)}-01` })).toEqual({
-      trace: 'b'.repeat(32),
-      spanId: 'c'.repeat(16),
-    });
+    expect(parseTraceHeaders({ traceparent: `00-${'b'.repeat(32)}-${'c'.repeat(16)}-01` })).toEqual(
+      {
+        trace: 'b'.repeat(32),
+        spanId: 'c'.repeat(16),
+      },
+    );
   });
   it('falls back to X-Cloud-Trace-Context with a decimal span written as hex', () => {
     expect(parseTraceHeaders({ 'x-cloud-trace-context': `${'d'.repeat(32)}/255;o=1` })).toEqual({

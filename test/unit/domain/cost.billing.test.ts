@@ -11,13 +11,18 @@ describe('bigQueryCost', () => {
     expect(() => bigQueryCost(-1)).toThrow(RangeError);
   });
   it('adds costs', () => {
-    expect(addCosts({ bytesBilled: 1, usd: 0.1 }, { bytesBilled: 2, usd: 0.2 })).toEqual({ bytesBilled: 3, usd: 0.3 });
+    expect(addCosts({ bytesBilled: 1, usd: 0.1 }, { bytesBilled: 2, usd: 0.2 })).toEqual({
+      bytesBilled: 3,
+      usd: 0.3,
+    });
   });
 });
 
 describe('backoffSeconds', () => {
   it('follows the Cloud Tasks shape: doubling, then linear, then the cap', () => {
     const policy = { minBackoffSeconds: 10, maxBackoffSeconds: 300, maxDoublings: 3 };
-    expect([0, 1, 2, 3, 4, 5, 6, 7].map((k) => backoffSeconds(policy, k))).toEqual([10, 20, 40, 80, 160, 240, 300, 300]);
+    expect([0, 1, 2, 3, 4, 5, 6, 7].map((k) => backoffSeconds(policy, k))).toEqual([
+      10, 20, 40, 80, 160, 240, 300, 300,
+    ]);
   });
 });

@@ -44,7 +44,12 @@ describe('instance state machine', () => {
   });
 
   it('has exactly four terminal states', () => {
-    expect(INSTANCE_STATES.filter(isTerminal).sort()).toEqual(['cancelled', 'failed', 'skipped', 'succeeded']);
+    expect(INSTANCE_STATES.filter(isTerminal).sort()).toEqual([
+      'cancelled',
+      'failed',
+      'skipped',
+      'succeeded',
+    ]);
   });
 });
 
