@@ -58,8 +58,10 @@ export async function fileRequest(
       ? randomUUID().replace(/-/g, '')
       : `x${shortHash(`${input.type}\n${externalId}`, 31)}`;
   const hash = subjectHash(input.subject, deps.settings.subjectHashPepper);
-  const tasks = await deps.store.listTasks({ jobType: input.type, active: true });
-  const duplicateOf = await findDuplicate(deps, hash, input.type, now);
+  const [tasks, duplicateOf] = await Promise.all([
+    deps.store.listTasks({ jobType: input.type, active: true }),
+    findDuplicate(deps, hash, input.type, now),
+  ]);
   const iso = now.toISOString();
   const instances = tasks.map((task) => newInstance(id, task, input.subject, now));
   const request: Request = {
