@@ -13,6 +13,8 @@ export interface RunTaskPayload {
   attempt: number;
   /** The task's `updatedAt` when enqueued, so run-task can cache task definitions safely. */
   taskVersion: string;
+  /** Set on a delayed task that polls a waiting attempt's long job. */
+  poll?: number;
 }
 
 const MIN_DEADLINE_S = 15;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   coerceError,
+  PermanentError,
   errorCode,
   isRetryable,
   RetryableError,
@@ -20,7 +21,7 @@ import { CLAIMABLE_STATES, isTerminal } from '../domain/states';
 import type { ExecutorResult } from '../executors/contract';
 import type { Claim } from '../ports/request-store';
 import type { AppDeps } from './deps';
-import type { RunTaskPayload } from './enqueue';
+import { cloudTaskName, dispatchDeadlineSeconds, type RunTaskPayload } from './enqueue';
 
 /** What Cloud Tasks told us about this delivery (X-CloudTasks-* headers). */
 export interface Delivery {
@@ -95,11 +96,26 @@ export async function runInstance(
     return answer(200, 'task_missing');
   }
   const now = deps.clock.now();
+  let polling = false;
   const outcome = await deps.store.claimInstance(requestId, taskId, (current) => {
     if (isTerminal(current.state)) return { refuse: 'finished' };
     if (current.series > payload.series) return { refuse: 'stale' };
-    if (current.state === 'running' || current.state === 'waiting') return { refuse: 'leased' };
-    if (!CLAIMABLE_STATES.includes(current.state)) return { refuse: 'finished' };
+    // A poll that failed retryably left the instance retry_scheduled: Cloud Tasks' redelivery
+    // of the poll task then starts the next attempt like any other delivery.
+    polling = payload.poll !== undefined && current.state !== 'retry_scheduled';
+    if (polling) {
+      // A poll continues the waiting attempt; it is not a new attempt.
+      if (current.state !== 'waiting' || current.waitingHandle === undefined) {
+        return { refuse: current.state === 'running' ? 'leased' : 'stale' };
+      }
+      if (current.attempt !== payload.attempt || (current.polls ?? 0) !== payload.poll) {
+        return { refuse: 'stale' };
+      }
+    }
+    if (!polling && (current.state === 'running' || current.state === 'waiting')) {
+      return { refuse: 'leased' };
+    }
+    if (!polling && !CLAIMABLE_STATES.includes(current.state)) return { refuse: 'finished' };
     if (
       current.nextAttemptAt !== undefined &&
       Date.parse(current.nextAttemptAt) - now.getTime() > 1000
@@ -110,8 +126,8 @@ export async function runInstance(
     return {
       patch: {
         state: 'running',
-        attempt: current.attempt + 1,
-        totalAttempts: current.totalAttempts + 1,
+        attempt: polling ? current.attempt : current.attempt + 1,
+        totalAttempts: polling ? current.totalAttempts : current.totalAttempts + 1,
         leaseExpiresAt: new Date(now.getTime() + leaseMs).toISOString(),
         updatedAt: now.toISOString(),
       },
@@ -133,7 +149,7 @@ export async function runInstance(
       outcome.instance === undefined ? {} : { state: outcome.instance.state },
     );
   }
-  return executeClaimed(deps, task, outcome.claim, delivery);
+  return executeClaimed(deps, task, outcome.claim, delivery, polling ? payload.poll : undefined);
 }
 
 async function executeClaimed(
@@ -141,8 +157,10 @@ async function executeClaimed(
   task: Task,
   claim: Claim,
   delivery: Delivery,
+  poll: number | undefined,
 ): Promise<RunAnswer> {
   const instance = claim.instance;
+  const pollHandle = poll === undefined ? undefined : instance.waitingHandle;
   const { requestId, taskId, attempt } = instance;
   const runId = newRunId(instance);
   const log = deps.log.child({ labels: { requestId, taskId, runId } });
@@ -170,19 +188,22 @@ async function executeClaimed(
         setTimeout(() => reject(err), ANSWER_SLACK_MS).unref();
       }, task.timeoutSeconds * 1000);
     });
-    result = await Promise.race([
-      executor.run({
-        subject: request.subject,
-        config,
-        signal: controller.signal,
-        requestId,
-        taskId,
-        attempt,
-        dryRun: request.dryRun,
-        log,
-      }),
-      timeout,
-    ]);
+    const ctx = {
+      subject: request.subject,
+      config,
+      signal: controller.signal,
+      requestId,
+      taskId,
+      attempt,
+      dryRun: request.dryRun,
+      log,
+    };
+    let work: Promise<ExecutorResult>;
+    if (pollHandle === undefined) work = executor.run(ctx);
+    else if (executor.poll === undefined) {
+      throw new PermanentError(`executor ${task.executor} cannot poll a waiting job`, 'no_poll');
+    } else work = executor.poll({ ...ctx, handle: pollHandle });
+    result = await Promise.race([work, timeout]);
   } catch (thrown) {
     failure =
       controller.signal.aborted && controller.signal.reason instanceof TaskTimeoutError
@@ -211,6 +232,7 @@ async function executeClaimed(
     const pollAfter = result.pollAfterSeconds ?? deps.settings.pollIntervalSeconds;
     patch = {
       state: 'waiting',
+      polls: (poll ?? 0) + 1,
       ...(result.handle === undefined ? {} : { waitingHandle: result.handle }),
       nextAttemptAt: new Date(finishedAt.getTime() + pollAfter * 1000).toISOString(),
     };
@@ -251,6 +273,7 @@ async function executeClaimed(
     executor: task.executor,
     attempt,
     series: instance.series,
+    ...(poll === undefined ? {} : { poll }),
     status,
     message,
     willRetry,
@@ -282,6 +305,11 @@ async function executeClaimed(
     dryRun: request.dryRun,
   };
   const finalPatch: Partial<Instance> = {
+    // Leaving the waiting state drops the job handle; a patch key set to undefined removes it.
+    ...(patch.state === 'waiting' ? {} : { waitingHandle: undefined, polls: undefined }),
+    ...(patch.state === 'succeeded' || patch.state === 'failed'
+      ? { nextAttemptAt: undefined, leaseExpiresAt: undefined }
+      : {}),
     ...patch,
     cost: {
       bytesBilled: instance.cost.bytesBilled + cost.bytesBilled,
@@ -291,6 +319,9 @@ async function executeClaimed(
     updatedAt: finishedAt.toISOString(),
   };
   const { applied } = await deps.store.finishAttempt(claim, run, finalPatch);
+  if (applied && patch.state === 'waiting') {
+    await schedulePoll(deps, task, { ...instance, ...finalPatch }, log);
+  }
 
   const fields = {
     attempt,
@@ -377,6 +408,46 @@ async function loadRequest(
   return core;
 }
 
+/**
+ * A long job is polled by a delayed Cloud Task of its own, named per (attempt, poll), so a
+ * repeat is harmless. If it cannot be created, dispatch finds the waiting instance past its
+ * `nextAttemptAt` and schedules the poll again.
+ */
+async function schedulePoll(
+  deps: AppDeps,
+  task: Task,
+  instance: Instance,
+  log: AppDeps['log'],
+): Promise<void> {
+  const poll = instance.polls ?? 1;
+  const payload: RunTaskPayload = {
+    requestId: instance.requestId,
+    taskId: instance.taskId,
+    series: instance.series,
+    attempt: instance.attempt,
+    taskVersion: task.updatedAt,
+    poll,
+  };
+  try {
+    await deps.queue.enqueue({
+      taskName: `${cloudTaskName(instance.requestId, instance.taskId, instance.series, instance.attempt)}-p${poll}`,
+      ...(instance.nextAttemptAt === undefined
+        ? {}
+        : { scheduleTime: new Date(instance.nextAttemptAt) }),
+      dispatchDeadlineSeconds: dispatchDeadlineSeconds(
+        task.timeoutSeconds,
+        deps.settings.dispatchDeadlineMarginSeconds,
+      ),
+      body: payload,
+    });
+  } catch (err) {
+    log.warn(
+      'instance.enqueue_failed',
+      `could not schedule poll ${poll}; dispatch will retry: ${coerceError(err).message}`,
+    );
+  }
+}
+
 function parsePayload(body: unknown): RunTaskPayload {
   const b = (body ?? {}) as Partial<RunTaskPayload>;
   const ok =
@@ -384,10 +455,11 @@ function parsePayload(body: unknown): RunTaskPayload {
     typeof b.taskId === 'string' &&
     typeof b.series === 'number' &&
     typeof b.attempt === 'number' &&
-    typeof b.taskVersion === 'string';
+    typeof b.taskVersion === 'string' &&
+    (b.poll === undefined || typeof b.poll === 'number');
   if (!ok) {
-    // A poison message: answered 400 (terminal for Cloud Tasks? no: non-2xx retries), so the
-    // HTTP layer maps this to 200-with-error for run-task; see functions/run-task.ts.
+    // A poison message: functions/run-task.ts answers it 200 after logging, so Cloud Tasks
+    // does not retry it for ever.
     throw new ValidationError('Invalid run-task payload', [
       { path: '', message: 'expected { requestId, taskId, series, attempt, taskVersion }' },
     ]);

@@ -207,6 +207,8 @@ export interface Instance {
   nextAttemptAt?: string;
   leaseExpiresAt?: string;
   waitingHandle?: string;
+  /** Polls scheduled for the waiting attempt; the next poll task carries this number. */
+  polls?: number;
   skippedReason?: string;
   lastRun?: RunSummary;
   lastError?: { code: string; message: string };
@@ -234,6 +236,8 @@ export interface Run {
   executor: string;
   attempt: number;
   series: number;
+  /** Set on the run that a poll of a waiting attempt wrote (the attempt's own run says `waiting`). */
+  poll?: number;
   status: RunStatus;
   message: string;
   willRetry: boolean;
