@@ -6,6 +6,8 @@ import {
 } from '../src/adapters/cloud-tasks/cloud-tasks-queue';
 import { createStructuredLogger } from '../src/adapters/cloud-logging/structured-logger';
 import { createFirestoreStore } from '../src/adapters/firestore/firestore-store';
+import { createFirestoreRecordStore } from '../src/adapters/firestore/firestore-record-store';
+import { createRecordSink } from '../src/app/record-sets';
 import {
   createBigQueryClient,
   createBigQueryWarehouse,
@@ -14,6 +16,7 @@ import { loadConfig, type Config } from '../src/config';
 import { createBigQueryExecutors } from '../src/executors/bigquery';
 import { builtInExecutors } from '../src/executors';
 import { systemClock } from '../src/ports/clock';
+import type { RecordStore } from '../src/ports/record-store';
 
 /**
  * The composition root shared by the three functions: config, clients and adapters, built on
@@ -22,6 +25,8 @@ import { systemClock } from '../src/ports/clock';
 export interface Runtime {
   config: Config;
   deps: AppDeps;
+  /** Records packages (export rows), kept apart from the run records. */
+  records: RecordStore;
 }
 
 let runtime: Runtime | undefined;
@@ -36,6 +41,7 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
   const log = createStructuredLogger({ projectId: config.projectId, service: config.service });
   const db = new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
   const store = createFirestoreStore(db);
+  const records = createFirestoreRecordStore(db);
   const queue = createCloudTasksQueue(createCloudTasksClient(config.cloudTasksEmulatorHost), {
     projectId: config.projectId,
     location: config.location,
@@ -59,6 +65,8 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
       defaultProjectId: config.projectId,
       pricePerTiB: config.bigQuery.pricePerTiB,
       pollIntervalSeconds: config.bigQuery.pollIntervalSeconds,
+      quickWaitMs: config.bigQuery.quickWaitMs,
+      records: createRecordSink(records),
     }),
   });
   const settings: AppSettings = {
@@ -73,5 +81,9 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
     pollIntervalSeconds: config.bigQuery.pollIntervalSeconds,
     timeTravelDays: config.bigQuery.timeTravelDays,
   };
-  return { config, deps: { store, queue, clock: systemClock, log, executors, settings } };
+  return {
+    config,
+    deps: { store, queue, clock: systemClock, log, executors, settings },
+    records,
+  };
 }

@@ -24,6 +24,7 @@ const schema = z.object({
   BIGQUERY_PRICE_PER_TIB: z.coerce.number().positive().default(6.25),
   BIGQUERY_LOCATION: z.string().min(1).default('US'),
   BIGQUERY_POLL_INTERVAL_SECONDS: int(1, 1800).default(30),
+  BIGQUERY_QUICK_WAIT_MS: int(0, 60_000).default(2000),
   BIGQUERY_TIME_TRAVEL_DAYS: int(2, 7).default(7),
   STREAMING_BUFFER_RETRY_SECONDS: int(1, 86_400).default(5400),
   DISPATCH_DEADLINE_MARGIN_SECONDS: int(1, 300).default(30),
@@ -50,6 +51,8 @@ export type Config = Readonly<{
     pricePerTiB: number;
     location: string;
     pollIntervalSeconds: number;
+    /** How long a run waits for its job before handing it to polling. */
+    quickWaitMs: number;
     timeTravelDays: number;
     streamingBufferRetrySeconds: number;
     emulatorHost: string | undefined;
@@ -85,6 +88,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pricePerTiB: e.BIGQUERY_PRICE_PER_TIB,
       location: e.BIGQUERY_LOCATION,
       pollIntervalSeconds: e.BIGQUERY_POLL_INTERVAL_SECONDS,
+      quickWaitMs: e.BIGQUERY_QUICK_WAIT_MS,
       timeTravelDays: e.BIGQUERY_TIME_TRAVEL_DAYS,
       streamingBufferRetrySeconds: e.STREAMING_BUFFER_RETRY_SECONDS,
       emulatorHost: e.BIGQUERY_EMULATOR_HOST,

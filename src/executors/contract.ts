@@ -1,4 +1,4 @@
-import type { ZodType, ZodTypeDef } from 'zod';
+import { z, type ZodType, type ZodTypeDef } from 'zod';
 import type { Cost, RunEvidence, Subject } from '../domain/model';
 import type { Logger } from '../ports/logger';
 
@@ -52,4 +52,54 @@ export interface Executor<C = unknown> {
 /** Lets executors be declared with their config type inferred, and stored in one registry. */
 export function defineExecutor<C>(executor: Executor<C>): Executor<unknown> {
   return executor;
+}
+
+/**
+ * What an audit (dry run) says a real run would do. Executors that can tell put it in their
+ * result as `output: { audit }`; the audit endpoint and dry-run requests report it.
+ */
+export const auditEstimateSchema = z.object({
+  wouldAffectRows: z.number(),
+  estimatedBytesProcessed: z.number(),
+  estimatedBytesBilled: z.number(),
+  estimatedUsd: z.number(),
+  maxBytesBilled: z.number().optional(),
+  withinMaxBytesBilled: z.boolean().optional(),
+  statement: z.string().optional(),
+  touched: z.array(z.string()).optional(),
+});
+export type AuditEstimate = z.infer<typeof auditEstimateSchema>;
+
+/**
+ * What an export run kept for the records package, as `output: { records }`. The rows are not
+ * in the run record (a document holds at most 1 MiB): they are in the RecordStore under
+ * `setId`, and `segments` says where (see src/app/record-sets.ts).
+ */
+export const recordsOutputSchema = z.object({
+  setId: z.string(),
+  source: z.string(),
+  columns: z.array(z.string()),
+  /** Rows kept (at most the task's `maxRows`). */
+  rowCount: z.number(),
+  /** Rows the subject has in the source. */
+  totalRows: z.number(),
+  truncated: z.boolean(),
+  segments: z.array(z.object({ rows: z.number(), chunks: z.number() })),
+});
+export type RecordsOutput = z.infer<typeof recordsOutputSchema>;
+
+/** The audit estimate in a result's or a run's output, if it has one. */
+export function auditEstimateOf(output: unknown): AuditEstimate | undefined {
+  return outputPart(output, 'audit', auditEstimateSchema);
+}
+
+/** The records set in a result's or a run's output, if it has one. */
+export function recordsOutputOf(output: unknown): RecordsOutput | undefined {
+  return outputPart(output, 'records', recordsOutputSchema);
+}
+
+function outputPart<T>(output: unknown, key: string, schema: ZodType<T>): T | undefined {
+  if (typeof output !== 'object' || output === null) return undefined;
+  const parsed = schema.safeParse((output as Record<string, unknown>)[key]);
+  return parsed.success ? parsed.data : undefined;
 }

@@ -1,5 +1,4 @@
-import type { JsonValue } from '../../ports/warehouse';
-import type { Executor } from '../contract';
+import type { Executor, RecordsOutput } from '../contract';
 import {
   deleteConfigSchema,
   exportConfigSchema,
@@ -89,14 +88,14 @@ export function createBigQueryExecutors(options: BigQueryExecutorOptions): Execu
         }),
         wouldDo: (n, table) => `would export ${n} from ${table}`,
         finish: async (finished) => {
-          const output = await collectRows(finished);
+          const records = await collectRows(finished);
           return {
-            outcome: outcomeFor(output.totalRows),
+            outcome: outcomeFor(records.totalRows),
             message:
-              output.totalRows === 0
+              records.totalRows === 0
                 ? `no rows for the subject in ${finished.table}`
-                : `exported ${output.truncated ? `${output.rowCount} of ` : ''}${rows(output.totalRows)} from ${finished.table}`,
-            output,
+                : `exported ${records.truncated ? `${records.rowCount} of ` : ''}${rows(records.totalRows)} from ${finished.table}`,
+            output: { records },
           };
         },
       },
@@ -105,45 +104,46 @@ export function createBigQueryExecutors(options: BigQueryExecutorOptions): Execu
   ];
 }
 
-/** The records a `bigquery.export` run returns. */
-export interface ExportOutput {
-  columns: string[];
-  rows: Array<Record<string, JsonValue>>;
-  /** Rows returned here (at most `maxRows`). */
-  rowCount: number;
-  /** Rows the subject has in the table. */
-  totalRows: number;
-  /** Whether `maxRows` cut the result. */
-  truncated: boolean;
-}
-
+/**
+ * Pages through the job's rows into the records package, at most `maxRows`. The rows go to the
+ * RecordStore in chunks as they come, never into the run record; the output says where.
+ */
 async function collectRows({
   job,
   config,
+  table,
   warehouse,
+  records,
   signal,
-}: FinishedJob<ExportConfig>): Promise<ExportOutput> {
-  const collected: ExportOutput['rows'] = [];
+  requestId,
+  taskId,
+}: FinishedJob<ExportConfig>): Promise<RecordsOutput> {
+  const writer = records.open({ requestId, taskId, setId: job.jobId });
   let columns: string[] = [];
   let totalRows = 0;
+  let kept = 0;
   let pageToken: string | undefined;
   do {
     signal.throwIfAborted();
     const page = await warehouse.getRows(job.jobId, job.location, {
-      maxResults: Math.min(EXPORT_PAGE_SIZE, config.maxRows - collected.length),
+      maxResults: Math.min(EXPORT_PAGE_SIZE, config.maxRows - kept),
       ...(pageToken === undefined ? {} : { pageToken }),
     });
     columns = page.columns;
     totalRows = page.totalRows;
-    collected.push(...page.rows);
+    const take = page.rows.slice(0, config.maxRows - kept);
+    await writer.write(take);
+    kept += take.length;
     pageToken = page.pageToken;
-  } while (pageToken !== undefined && collected.length < config.maxRows);
-  const kept = collected.slice(0, config.maxRows);
+  } while (pageToken !== undefined && kept < config.maxRows);
+  const index = await writer.close();
   return {
+    setId: index.setId,
+    source: table,
     columns,
-    rows: kept,
-    rowCount: kept.length,
+    rowCount: index.rowCount,
     totalRows,
-    truncated: totalRows > kept.length,
+    truncated: totalRows > index.rowCount,
+    segments: index.segments,
   };
 }

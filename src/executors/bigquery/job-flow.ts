@@ -2,9 +2,11 @@ import { z, type ZodType, type ZodTypeDef } from 'zod';
 import { bigQueryCost, DEFAULT_PRICE_PER_TIB_USD, estimateBytesBilled } from '../../domain/cost';
 import { PermanentError } from '../../domain/errors';
 import { zeroCost, type Cost } from '../../domain/model';
+import type { RecordSink } from '../../ports/record-store';
 import type { Warehouse, WarehouseJob, WarehouseQuery } from '../../ports/warehouse';
 import {
   defineExecutor,
+  type AuditEstimate,
   type Executor,
   type ExecutorContext,
   type ExecutorOutcome,
@@ -28,6 +30,8 @@ export interface BigQueryExecutorOptions {
   pollIntervalSeconds?: number;
   /** How long `run` waits for a job before answering `waiting`. Default 2000 ms. */
   quickWaitMs?: number;
+  /** Where `bigquery.export` keeps the rows it collects (the records package). */
+  records: RecordSink;
 }
 
 /** What every BigQuery task's config has. */
@@ -57,7 +61,10 @@ export interface FinishedJob<C> {
   config: C;
   table: QualifiedTable;
   warehouse: Warehouse;
+  records: RecordSink;
   signal: AbortSignal;
+  requestId: string;
+  taskId: string;
 }
 
 const DEFAULT_POLL_INTERVAL_SECONDS = 30;
@@ -129,7 +136,10 @@ export function defineBigQueryExecutor<C extends BaseConfig>(
       config: ctx.config,
       table: p.table,
       warehouse,
+      records: options.records,
       signal: ctx.signal,
+      requestId: ctx.requestId,
+      taskId: ctx.taskId,
     });
     return {
       ...result,
@@ -151,28 +161,27 @@ export function defineBigQueryExecutor<C extends BaseConfig>(
     const estimatedBytesBilled = estimateBytesBilled(bytesProcessed);
     const estimate = bigQueryCost(estimatedBytesBilled, price);
     const cost = bigQueryCost(counted.bytesBilled, price);
+    const auditEstimate: AuditEstimate = {
+      wouldAffectRows,
+      estimatedBytesProcessed: bytesProcessed,
+      estimatedBytesBilled,
+      estimatedUsd: estimate.usd,
+      ...(p.maxBytesBilled === undefined
+        ? {}
+        : {
+            maxBytesBilled: p.maxBytesBilled,
+            withinMaxBytesBilled: estimatedBytesBilled <= p.maxBytesBilled,
+          }),
+      statement: p.statement.sql,
+      touched: [p.table],
+    };
     return {
       outcome: 'succeeded',
       message:
         `audit: ${spec.wouldDo(rows(wouldAffectRows), p.table)}, ` +
         `estimated ${describeCost(estimate)}; the COUNT query cost ${describeCost(cost)}`,
       cost,
-      output: {
-        audit: {
-          wouldAffectRows,
-          estimatedBytesProcessed: bytesProcessed,
-          estimatedBytesBilled,
-          estimatedUsd: estimate.usd,
-          ...(p.maxBytesBilled === undefined
-            ? {}
-            : {
-                maxBytesBilled: p.maxBytesBilled,
-                withinMaxBytesBilled: estimatedBytesBilled <= p.maxBytesBilled,
-              }),
-          statement: p.statement.sql,
-          touched: [p.table],
-        },
-      },
+      output: { audit: auditEstimate },
       evidence: p.evidence(counted.jobId),
     };
   };

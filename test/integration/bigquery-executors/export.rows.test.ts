@@ -7,7 +7,10 @@ describe('bigquery.export', () => {
   it("returns the subject's rows as plain JSON, timestamps as ISO strings", async () => {
     const result = await f.run('bigquery.export', config);
     expect(result).toMatchObject({ outcome: 'succeeded', cost: TEN_MIB_COST });
-    expect(result.output).toEqual({
+    const exported = await f.exported(result);
+    expect(exported).toEqual({
+      setId: result.evidence?.jobIds?.[0],
+      source: 'bqx-export.crm.contacts',
       columns: ['email', 'name', 'signed_up', 'visits'],
       rows: [
         {
@@ -26,9 +29,10 @@ describe('bigquery.export', () => {
       rowCount: 2,
       totalRows: 2,
       truncated: false,
+      segments: [{ rows: 2, chunks: 1 }],
     });
-    // The output is stored on the run record as JSON: it must survive the round trip.
-    expect(JSON.parse(JSON.stringify(result.output))).toEqual(result.output);
+    // The rows are not in the run record: only where to find them.
+    expect(JSON.stringify(result.output)).not.toContain('ada@example.com');
     expect(await f.select('SELECT email FROM crm.contacts')).toHaveLength(4);
   });
 
@@ -38,7 +42,7 @@ describe('bigquery.export', () => {
       selectColumns: ['visits', 'name'],
       maxRows: 1,
     });
-    expect(result.output).toEqual({
+    expect(await f.exported(result)).toMatchObject({
       columns: ['visits', 'name'],
       rows: [{ visits: 3, name: 'Ada' }],
       rowCount: 1,
@@ -54,7 +58,8 @@ describe('bigquery.export', () => {
     });
     expect(result).toMatchObject({
       outcome: 'not_found',
-      output: { rows: [], rowCount: 0, totalRows: 0, truncated: false },
+      output: { records: { rowCount: 0, totalRows: 0, truncated: false, segments: [] } },
     });
+    expect((await f.exported(result)).rows).toEqual([]);
   });
 });

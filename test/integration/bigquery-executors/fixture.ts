@@ -12,7 +12,10 @@ import {
   type BigQueryExecutorOptions,
 } from '../../../src/executors/bigquery';
 import type { Warehouse } from '../../../src/ports/warehouse';
+import { createRecordSink } from '../../../src/app/record-sets';
 import { executorContext, executorNamed } from '../../helpers/executor-context';
+import { createMemoryRecordStore } from '../../helpers/memory-record-store';
+import { exportedRows, type ExportedRows } from '../../helpers/exported-rows';
 
 export const MiB = 2 ** 20;
 /** What BigQuery bills the smallest statement over one table: 10 MiB at $6.25/TiB. */
@@ -98,6 +101,8 @@ export interface ExecutorsFixture {
   poll(name: string, config: unknown, handle: string): Promise<ExecutorResult>;
   /** Reads a table through the official client, straight from the emulator. */
   select<T>(sql: string): Promise<T[]>;
+  /** An export result's records output, with its rows read back from the record store. */
+  exported(result: ExecutorResult): Promise<ExportedRows>;
 }
 
 /**
@@ -114,6 +119,7 @@ export function useBigQueryExecutors(
 ): ExecutorsFixture {
   const emu = useBigQueryEmulator(projectId, { seed: demoSeed(), ...options.emulator });
   let executors: ReturnType<typeof createBigQueryExecutors> = [];
+  const records = createMemoryRecordStore();
   const fixture: ExecutorsFixture = {
     emu,
     warehouse: undefined as unknown as Warehouse,
@@ -130,6 +136,8 @@ export function useBigQueryExecutors(
       const [rows] = await emu.bigquery.query(sql);
       return rows as T[];
     },
+    // run() gives the executors requestId req-1 and taskId task-1 (executorContext).
+    exported: (result) => exportedRows(records, result, { requestId: 'req-1', taskId: 'task-1' }),
   };
   beforeAll(() => {
     // host:port, as BIGQUERY_EMULATOR_HOST is usually written.
@@ -140,6 +148,7 @@ export function useBigQueryExecutors(
       defaultProjectId: projectId,
       pricePerTiB: 6.25,
       pollIntervalSeconds: 30,
+      records: createRecordSink(records),
       ...options.executors,
     });
   });

@@ -12,8 +12,10 @@ import {
   createBigQueryClient,
   createBigQueryWarehouse,
 } from '../../../src/adapters/bigquery/bigquery-warehouse';
+import { createRecordSink } from '../../../src/app/record-sets';
 import { createBigQueryExecutors } from '../../../src/executors/bigquery';
 import { executorContext, executorNamed } from '../../helpers/executor-context';
+import { createMemoryRecordStore } from '../../helpers/memory-record-store';
 
 /** The emulator's clock: a job is DONE once it has moved MIN_JOB_MS past the job's creation. */
 const clock = { time: Date.parse('2026-05-01T09:00:00Z'), now: (): number => clock.time };
@@ -76,6 +78,7 @@ describe('long jobs', () => {
     const executors = createBigQueryExecutors({
       warehouse: createBigQueryWarehouse(createBigQueryClient(PROJECT, f.emu.emulator.url)),
       defaultProjectId: PROJECT,
+      records: createRecordSink(createMemoryRecordStore()),
     });
     const executor = executorNamed(executors, 'bigquery.delete');
     const done = await executor.poll?.({
@@ -103,8 +106,9 @@ describe('long jobs', () => {
     );
     expect(done).toMatchObject({
       outcome: 'succeeded',
-      output: { columns: ['name'], rows: [{ name: 'Ada' }, { name: 'Ada L' }], rowCount: 2 },
+      output: { records: { columns: ['name'], rowCount: 2 } },
     });
+    expect((await f.exported(done)).rows).toEqual([{ name: 'Ada' }, { name: 'Ada L' }]);
   });
 
   it('reports the bytes-billed cap when polled, changing nothing', async () => {

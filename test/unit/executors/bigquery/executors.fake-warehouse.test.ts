@@ -8,7 +8,10 @@ import type {
   WarehouseJob,
   WarehouseQuery,
 } from '../../../../src/ports/warehouse';
+import { createRecordSink } from '../../../../src/app/record-sets';
 import { executorContext, executorNamed } from '../../../helpers/executor-context';
+import { exportedRows } from '../../../helpers/exported-rows';
+import { createMemoryRecordStore } from '../../../helpers/memory-record-store';
 
 const MiB = 2 ** 20;
 const SUBJECT = "o'brien@example.com";
@@ -63,12 +66,14 @@ class FakeWarehouse implements Warehouse {
 
 function setup(quickWaitMs = 50) {
   const warehouse = new FakeWarehouse();
+  const records = createMemoryRecordStore();
   const executors = createBigQueryExecutors({
     warehouse,
     defaultProjectId: 'acme-prod',
     pricePerTiB: 6.25,
     pollIntervalSeconds: 45,
     quickWaitMs,
+    records: createRecordSink(records),
   });
   const byName = (name: string): Executor => executorNamed(executors, name);
   const ctx = (name: string, config: unknown, extra: Partial<ExecutorContext<unknown>> = {}) =>
@@ -78,7 +83,7 @@ function setup(quickWaitMs = 50) {
       taskId: 'contacts-delete',
       ...extra,
     });
-  return { warehouse, byName, ctx };
+  return { warehouse, byName, ctx, records };
 }
 
 const deleteConfig = { table: 'crm.contacts', column: 'email', identifier: 'email' };
@@ -224,7 +229,7 @@ describe('BigQuery executors over a fake warehouse', () => {
   });
 
   it('exports across pages and stops at maxRows', async () => {
-    const { warehouse, byName, ctx } = setup();
+    const { warehouse, byName, ctx, records } = setup();
     warehouse.resultRows = Array.from({ length: 12 }, (_, n) => ({ email: SUBJECT, n }));
     const result = await byName('bigquery.export').run(
       ctx('bigquery.export', {
@@ -234,7 +239,9 @@ describe('BigQuery executors over a fake warehouse', () => {
         maxRows: 10,
       }),
     );
-    expect(result.output).toEqual({
+    expect(
+      await exportedRows(records, result, { requestId: 'Req-1', taskId: 'contacts-delete' }),
+    ).toMatchObject({
       columns: ['email', 'n'],
       rows: warehouse.resultRows.slice(0, 10),
       rowCount: 10,
