@@ -7,12 +7,15 @@ import { installBodyErrorHandler, requestLogger, send, toHttpRequest } from './h
 /** The `api` function: the HTTP contract in docs (design note), over the use cases. */
 export const api: HttpFunction = async (req, res) => {
   installBodyErrorHandler(req);
-  const { deps, config } = getRuntime();
+  const { deps, config, records } = getRuntime();
   const log = requestLogger(deps.log, req);
   try {
     send(
       res,
-      await handleApi({ deps: { ...deps, log }, localMode: config.localMode }, toHttpRequest(req)),
+      await handleApi(
+        { deps: { ...deps, log }, records, localMode: config.localMode },
+        toHttpRequest(req),
+      ),
     );
   } catch (err) {
     send(res, errorResponse(err, log));

@@ -1,6 +1,12 @@
 import type { RegisterTaskInput } from '../../src/domain/model';
 
-/** The tasks `npm start` registers (idempotently), so a fresh stack has something to run. */
+const GiB = 2 ** 30;
+const BIGQUERY_RETRY = { minBackoffSeconds: 5, maxBackoffSeconds: 300, maxDoublings: 3 };
+
+/**
+ * The tasks `npm start` registers (idempotently), so a fresh stack has something to run. The
+ * `warehouse-*` ones run on the demo warehouse in the BigQuery emulator (demo-warehouse.ts).
+ */
 export const DEMO_TASKS: RegisterTaskInput[] = [
   {
     id: 'crm-contact-erasure',
@@ -59,5 +65,74 @@ export const DEMO_TASKS: RegisterTaskInput[] = [
     team: 'crm',
     description: 'Exports the contact record for a records request.',
     dataSource: 'crm',
+  },
+  {
+    id: 'warehouse-events-delete',
+    name: 'Delete analytics events',
+    jobType: 'deletion',
+    executor: 'bigquery.delete',
+    config: {
+      table: 'warehouse.events',
+      column: 'user_id',
+      identifier: 'userId',
+      maxBytesBilled: GiB,
+    },
+    timeoutSeconds: 120,
+    maxAttempts: 3,
+    retryPolicy: BIGQUERY_RETRY,
+    team: 'data-platform',
+    teamContact: 'data-platform@example.com',
+    description: "Deletes the subject's rows from warehouse.events.",
+    dataSource: 'bigquery',
+  },
+  {
+    id: 'warehouse-entries-owner-null',
+    name: 'Remove the owner of entries',
+    jobType: 'deletion',
+    executor: 'bigquery.nullify',
+    config: {
+      table: 'warehouse.entries',
+      columns: ['owner_id', 'owner_email'],
+      whereColumn: 'owner_id',
+      identifier: 'userId',
+      maxBytesBilled: GiB,
+    },
+    timeoutSeconds: 120,
+    maxAttempts: 3,
+    retryPolicy: BIGQUERY_RETRY,
+    team: 'data-platform',
+    description: 'Sets owner_id and owner_email to NULL in the entries the subject owns.',
+    dataSource: 'bigquery',
+  },
+  {
+    id: 'warehouse-contacts-export',
+    name: 'Export CRM contacts from the warehouse',
+    jobType: 'records',
+    executor: 'bigquery.export',
+    config: { table: 'warehouse.contacts', column: 'email', identifier: 'email' },
+    timeoutSeconds: 120,
+    maxAttempts: 3,
+    retryPolicy: BIGQUERY_RETRY,
+    team: 'data-platform',
+    description: "Returns the subject's rows of warehouse.contacts for the records package.",
+    dataSource: 'bigquery',
+  },
+  {
+    id: 'warehouse-events-export',
+    name: 'Export analytics events',
+    jobType: 'records',
+    executor: 'bigquery.export',
+    config: {
+      table: 'warehouse.events',
+      column: 'user_id',
+      identifier: 'userId',
+      selectColumns: ['event_name', 'ts', 'page'],
+    },
+    timeoutSeconds: 120,
+    maxAttempts: 3,
+    retryPolicy: BIGQUERY_RETRY,
+    team: 'data-platform',
+    description: "Returns the subject's events (name, time, page) for the records package.",
+    dataSource: 'bigquery',
   },
 ];

@@ -2,6 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { startCloudTasksEmulator } from '../../emulators/cloud-tasks';
+import {
+  startBigQueryEmulator,
+  type BigQueryEmulator,
+  type BigQueryEmulatorOptions,
+  type Seed,
+} from '../../emulators/bigquery';
+import { demoWarehouseSeed } from './demo-warehouse';
 import { startFirestoreEmulator } from '../../test/helpers/firestore-emulator';
 import { freePort } from '../../test/helpers/free-port';
 import { DEMO_TASKS } from './demo-tasks';
@@ -17,6 +24,13 @@ export interface LocalStackOptions {
   /** Every line the functions print (JSON logs), for tests that scan them. */
   onLogLine?: (line: string, fn: FunctionName) => void;
   registerDemoTasks?: boolean;
+  /**
+   * The BigQuery emulator (in this process, seeded with the demo warehouse): its job timing,
+   * streaming buffer and clock, and datasets to seed besides the demo warehouse.
+   */
+  bigQuery?: Pick<BigQueryEmulatorOptions, 'minJobMs' | 'streamingBufferSeconds' | 'clock'> & {
+    extraDatasets?: NonNullable<Seed['datasets']>;
+  };
 }
 
 export type FunctionName = 'api' | 'runTask' | 'dispatch';
@@ -29,6 +43,8 @@ export interface LocalStack {
   queuePath: string;
   firestoreHost: string;
   tasksEmulator: Awaited<ReturnType<typeof startCloudTasksEmulator>>;
+  /** Its `url` is the functions' BIGQUERY_EMULATOR_HOST. */
+  bigQueryEmulator: BigQueryEmulator;
   /** Stops and restarts one function process (fault tests). */
   restart(fn: FunctionName, signal?: NodeJS.Signals): Promise<void>;
   kill(fn: FunctionName, signal?: NodeJS.Signals): Promise<void>;
@@ -79,6 +95,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ],
     });
     cleanups.push(() => tasksEmulator.stop());
+    const { extraDatasets = [], ...bigQueryOptions } = options.bigQuery ?? {};
+    const demoSeed = demoWarehouseSeed();
+    const bigQueryEmulator = await startBigQueryEmulator({
+      projectId,
+      seed: { ...demoSeed, datasets: [...(demoSeed.datasets ?? []), ...extraDatasets] },
+      ...bigQueryOptions,
+    });
+    cleanups.push(() => bigQueryEmulator.stop());
 
     const ports: Record<FunctionName, number> = {
       api: options.apiPort === 0 ? await freePort() : (options.apiPort ?? 8080),
@@ -96,6 +120,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       SUBJECT_HASH_PEPPER: 'local-development-pepper-not-secret',
       FIRESTORE_EMULATOR_HOST: firestoreHost,
       CLOUD_TASKS_EMULATOR_HOST: `127.0.0.1:${tasksEmulator.grpcPort}`,
+      BIGQUERY_EMULATOR_HOST: bigQueryEmulator.url,
+      BIGQUERY_POLL_INTERVAL_SECONDS: '2',
       LOCAL_MODE: 'true',
       LEASE_GRACE_SECONDS: '10',
       METADATA_SERVER_DETECTION: 'none',
@@ -162,6 +188,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       queuePath,
       firestoreHost,
       tasksEmulator,
+      bigQueryEmulator,
       kill: killFn,
       start: startFn,
       restart: async (fn, signal) => {

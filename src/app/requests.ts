@@ -12,6 +12,7 @@ import {
 } from '../domain/model';
 import { CANCELLABLE_STATES, isOpenStatus } from '../domain/states';
 import { shortHash, subjectHash } from '../domain/subject';
+import { auditEstimateOf, type AuditEstimate } from '../executors/contract';
 import type { Page } from '../ports/request-store';
 import type { AppDeps } from './deps';
 import { queuedFields, queueInstances, sendToQueue } from './enqueue';
@@ -190,6 +191,16 @@ export interface InstanceView {
   advice?: string;
   skippedReason?: string;
   approval?: Instance['approval'];
+  /** Dry-run requests: what the instance's audit says a real run would do. */
+  estimate?: AuditEstimate;
+}
+
+/** A dry-run request's estimates, added up over the instances that gave one. */
+export interface DryRunEstimate {
+  instancesEstimated: number;
+  wouldAffectRows: number;
+  estimatedBytesBilled: number;
+  estimatedUsd: number;
 }
 
 export interface RequestView {
@@ -211,6 +222,8 @@ export interface RequestView {
   subjectIdentifiers: string[];
   counts: Request['counts'];
   cost: Request['cost'];
+  /** Dry-run requests only: the estimates of what a real run would do and cost. */
+  estimate?: DryRunEstimate;
   instances: InstanceView[];
 }
 
@@ -220,6 +233,7 @@ export function requestView(
   instances: readonly Instance[],
   now: Date,
   warningHours: number,
+  estimates: ReadonlyMap<string, AuditEstimate> = new Map(),
 ): RequestView {
   const summary = summarise(instances);
   const risk = isOpenStatus(summary.status)
@@ -243,6 +257,7 @@ export function requestView(
     subjectIdentifiers: Object.keys(request.subject).sort(),
     counts: summary.counts,
     cost: summary.cost,
+    ...(request.dryRun ? { estimate: addEstimates([...estimates.values()]) } : {}),
     instances: [...instances]
       .sort((a, b) => a.taskId.localeCompare(b.taskId))
       .map((i) => ({
@@ -263,7 +278,18 @@ export function requestView(
           'skippedReason',
           'approval',
         ]),
+        ...(estimates.has(i.taskId) ? { estimate: estimates.get(i.taskId) } : {}),
       })),
+  };
+}
+
+function addEstimates(estimates: readonly AuditEstimate[]): DryRunEstimate {
+  const usd = estimates.reduce((sum, e) => sum + e.estimatedUsd, 0);
+  return {
+    instancesEstimated: estimates.length,
+    wouldAffectRows: estimates.reduce((sum, e) => sum + e.wouldAffectRows, 0),
+    estimatedBytesBilled: estimates.reduce((sum, e) => sum + e.estimatedBytesBilled, 0),
+    estimatedUsd: Math.round(usd * 1e9) / 1e9,
   };
 }
 
@@ -280,7 +306,30 @@ export async function getRequestView(deps: AppDeps, id: string): Promise<Request
   const request = await deps.store.getRequest(id);
   if (request === null) throw new NotFoundError(`no request with id ${id}`);
   const instances = await deps.store.listInstances(id);
-  return requestView(request, instances, deps.clock.now(), deps.settings.overdueWarningHours);
+  const estimates = request.dryRun ? await dryRunEstimates(deps, id, instances) : undefined;
+  return requestView(
+    request,
+    instances,
+    deps.clock.now(),
+    deps.settings.overdueWarningHours,
+    estimates,
+  );
+}
+
+/** Each instance's estimate, from the output of its last run (read only for dry runs). */
+async function dryRunEstimates(
+  deps: AppDeps,
+  id: string,
+  instances: readonly Instance[],
+): Promise<Map<string, AuditEstimate>> {
+  const runs = new Map((await deps.store.listRuns(id)).map((r) => [r.runId, r]));
+  const estimates = new Map<string, AuditEstimate>();
+  for (const instance of instances) {
+    const run = instance.lastRun === undefined ? undefined : runs.get(instance.lastRun.runId);
+    const estimate = auditEstimateOf(run?.output);
+    if (estimate !== undefined) estimates.set(instance.taskId, estimate);
+  }
+  return estimates;
 }
 
 export async function listRequests(

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { auditTask } from '../app/audit';
 import type { AppDeps } from '../app/deps';
+import { getRecordsPackage } from '../app/records';
 import {
   approveRequest,
   cancelRequest,
@@ -13,12 +15,15 @@ import {
 import { getTask, registerTask, updateTask } from '../app/tasks';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../domain/errors';
 import { REQUEST_STATUSES } from '../domain/model';
+import type { RecordStore } from '../ports/record-store';
 import { header, type HttpRequest, type HttpResponse } from './types';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export interface ApiContext {
   deps: AppDeps;
+  /** Records packages, for GET /requests/:id/records. */
+  records: RecordStore;
   localMode: boolean;
 }
 
@@ -104,11 +109,33 @@ route('GET', '/requests/:id/runs', async ({ deps }, _req, p) =>
   ok({ runs: await listRuns(deps, p.id ?? '') }),
 );
 
+const recordsQuery = z
+  .object({
+    pageSize: z.coerce.number().int().min(1).max(5000).default(500),
+    pageToken: z.string().min(1).max(2000).optional(),
+  })
+  .strict();
+
+route('GET', '/requests/:id/records', async ({ deps, records }, req, p) => {
+  const parsed = recordsQuery.safeParse(req.query);
+  if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues, ['query']);
+  const { pageSize, pageToken } = parsed.data;
+  return ok(
+    await getRecordsPackage({ store: deps.store, records }, p.id ?? '', {
+      pageSize,
+      ...(pageToken === undefined ? {} : { pageToken }),
+    }),
+  );
+});
+
 route('GET', '/tasks', async ({ deps }) => ok({ tasks: await deps.store.listTasks() }));
 route('POST', '/tasks', async ({ deps }, req) => ok(await registerTask(deps, req.body), 201));
 route('GET', '/tasks/:id', async ({ deps }, _req, p) => ok(await getTask(deps, p.id ?? '')));
 route('PATCH', '/tasks/:id', async ({ deps }, req, p) =>
   ok(await updateTask(deps, p.id ?? '', req.body)),
+);
+route('POST', '/tasks/:id/audit', async ({ deps }, req, p) =>
+  ok(await auditTask(deps, p.id ?? '', req.body)),
 );
 
 /** Routes one API call. Throws typed errors; the caller maps them with `errorResponse`. */

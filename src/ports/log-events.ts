@@ -21,6 +21,7 @@ export const LOG_EVENTS = [
   'run.task_missing',
   'task.registered',
   'task.updated',
+  'task.audited',
   'dispatch.finished',
   'http.unavailable',
   'http.internal_error',

@@ -1,4 +1,5 @@
 import { BigQuery, type JobMetadata } from '@google-cloud/bigquery';
+import { PassThroughClient } from 'google-auth-library';
 import { RetryableError } from '../../domain/errors';
 import type {
   RowPage,
@@ -25,14 +26,15 @@ export interface BigQueryWarehouseOptions {
 
 /**
  * The official client: against the emulator when `emulatorHost` is given (`host:port` or a URL).
- * It sends no credentials to an emulator once ADC lookup fails; set
- * `METADATA_SERVER_DETECTION=none` so that it does not probe the metadata server first. The
+ * An emulator client sends no credentials at all (a PassThroughClient). Left to find
+ * credentials itself, the client takes a process with `K_SERVICE` set, such as a function
+ * under the local stack, for Cloud Run, and fails asking the metadata server for a token. The
  * client also reads `BIGQUERY_EMULATOR_HOST` itself and needs it to be a URL when set.
  */
 export function createBigQueryClient(projectId: string, emulatorHost?: string): BigQuery {
   if (emulatorHost === undefined || emulatorHost === '') return new BigQuery({ projectId });
   const apiEndpoint = /^https?:\/\//.test(emulatorHost) ? emulatorHost : `http://${emulatorHost}`;
-  return new BigQuery({ projectId, apiEndpoint });
+  return new BigQuery({ projectId, apiEndpoint, authClient: new PassThroughClient() });
 }
 
 /** The Warehouse port on BigQuery, over a client the caller made (a real or an emulator one). */
