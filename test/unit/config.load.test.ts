@@ -15,6 +15,7 @@ describe('loadConfig', () => {
     expect(c.queueId).toBe('dsr-tasks');
     expect(c.oidcAudience).toBe(base.RUN_TASK_URL);
     expect(c.localMode).toBe(false);
+    expect(c.bigQuery.quickWaitMs).toBe(2000);
   });
 
   it.each<[string, Record<string, string | undefined>, RegExp]>([
@@ -24,6 +25,8 @@ describe('loadConfig', () => {
     ['negative price', { BIGQUERY_PRICE_PER_TIB: '-1' }, /BIGQUERY_PRICE_PER_TIB/],
     ['bad bool', { LOCAL_MODE: 'yes' }, /LOCAL_MODE/],
     ['bad queue id', { TASKS_QUEUE: 'a/b' }, /TASKS_QUEUE/],
+    ['a quick wait over a minute', { BIGQUERY_QUICK_WAIT_MS: '60001' }, /BIGQUERY_QUICK_WAIT_MS/],
+    ['a negative quick wait', { BIGQUERY_QUICK_WAIT_MS: '-1' }, /BIGQUERY_QUICK_WAIT_MS/],
   ])('rejects %s', (_name, override, message) => {
     expect(() => loadConfig({ ...base, ...override })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, ...override })).toThrow(message);
