@@ -15,7 +15,7 @@ import {
 import { loadConfig, type Config } from '../src/config';
 import { createBigQueryExecutors } from '../src/executors/bigquery';
 import { builtInExecutors } from '../src/executors';
-import { systemClock } from '../src/ports/clock';
+import { systemClock, type Clock } from '../src/ports/clock';
 import type { RecordStore } from '../src/ports/record-store';
 
 /**
@@ -40,7 +40,9 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
   const config = loadConfig(env);
   const log = createStructuredLogger({ projectId: config.projectId, service: config.service });
   const db = new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
-  const store = createFirestoreStore(db);
+  const store = createFirestoreStore(db, {
+    operationTimeoutMs: config.storeTimeoutSeconds * 1000,
+  });
   const records = createFirestoreRecordStore(db);
   const queue = createCloudTasksQueue(createCloudTasksClient(config.cloudTasksEmulatorHost), {
     projectId: config.projectId,
@@ -75,6 +77,8 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
     dispatchDeadlineMarginSeconds: config.dispatchDeadlineMarginSeconds,
     leaseGraceSeconds: config.leaseGraceSeconds,
     dispatchPageSize: config.dispatchPageSize,
+    dispatchBudgetSeconds: config.dispatchBudgetSeconds,
+    rearmAfterSeconds: config.rearmAfterSeconds,
     overdueWarningHours: config.overdueWarningHours,
     duplicateWindowDays: config.duplicateWindowDays,
     streamingBufferRetrySeconds: config.bigQuery.streamingBufferRetrySeconds,
@@ -83,7 +87,13 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
   };
   return {
     config,
-    deps: { store, queue, clock: systemClock, log, executors, settings },
+    deps: { store, queue, clock: clockOf(config), log, executors, settings },
     records,
   };
+}
+
+/** The system clock; in local mode shifted by CLOCK_OFFSET_MS (loadConfig refuses it elsewhere). */
+function clockOf(config: Config): Clock {
+  const offset = config.clockOffsetMs;
+  return offset === 0 ? systemClock : { now: () => new Date(Date.now() + offset) };
 }

@@ -30,6 +30,10 @@ const schema = z.object({
   DISPATCH_DEADLINE_MARGIN_SECONDS: int(1, 300).default(30),
   LEASE_GRACE_SECONDS: int(1, 3600).default(60),
   DISPATCH_PAGE_SIZE: int(1, 1000).default(200),
+  DISPATCH_BUDGET_SECONDS: int(5, 1740).default(180),
+  REARM_AFTER_SECONDS: int(1, 86_400).default(900),
+  STORE_TIMEOUT_SECONDS: int(1, 120).default(10),
+  CLOCK_OFFSET_MS: z.coerce.number().int().default(0),
   OVERDUE_WARNING_HOURS: int(0, 24 * 60).default(72),
   DUPLICATE_WINDOW_DAYS: int(0, 3650).default(30),
   CLOUD_TASKS_EMULATOR_HOST: z.string().optional(),
@@ -60,6 +64,11 @@ export type Config = Readonly<{
   dispatchDeadlineMarginSeconds: number;
   leaseGraceSeconds: number;
   dispatchPageSize: number;
+  dispatchBudgetSeconds: number;
+  rearmAfterSeconds: number;
+  storeTimeoutSeconds: number;
+  /** Local and test mode only: shifts every function's clock (fault tests of windows and parking). */
+  clockOffsetMs: number;
   overdueWarningHours: number;
   duplicateWindowDays: number;
   cloudTasksEmulatorHost: string | undefined;
@@ -76,6 +85,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  if (e.CLOCK_OFFSET_MS !== 0 && !e.LOCAL_MODE) {
+    throw new ConfigError([
+      { path: 'CLOCK_OFFSET_MS', message: 'a clock offset is honoured only with LOCAL_MODE=true' },
+    ]);
+  }
   return {
     projectId: e.GOOGLE_CLOUD_PROJECT,
     location: e.LOCATION,
@@ -96,6 +110,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dispatchDeadlineMarginSeconds: e.DISPATCH_DEADLINE_MARGIN_SECONDS,
     leaseGraceSeconds: e.LEASE_GRACE_SECONDS,
     dispatchPageSize: e.DISPATCH_PAGE_SIZE,
+    dispatchBudgetSeconds: e.DISPATCH_BUDGET_SECONDS,
+    rearmAfterSeconds: e.REARM_AFTER_SECONDS,
+    storeTimeoutSeconds: e.STORE_TIMEOUT_SECONDS,
+    clockOffsetMs: e.CLOCK_OFFSET_MS,
     overdueWarningHours: e.OVERDUE_WARNING_HOURS,
     duplicateWindowDays: e.DUPLICATE_WINDOW_DAYS,
     cloudTasksEmulatorHost: e.CLOUD_TASKS_EMULATOR_HOST,

@@ -11,6 +11,10 @@ export interface AppSettings {
   dispatchDeadlineMarginSeconds: number;
   leaseGraceSeconds: number;
   dispatchPageSize: number;
+  /** Dispatch stops starting new pages after this long, so a backlog cannot blow its deadline. */
+  dispatchBudgetSeconds: number;
+  /** A queued, retrying or waiting instance whose delivery is this late gets its Cloud Task again. */
+  rearmAfterSeconds: number;
   overdueWarningHours: number;
   duplicateWindowDays: number;
   streamingBufferRetrySeconds: number;
@@ -34,6 +38,8 @@ export const DEFAULT_SETTINGS: AppSettings = {
   dispatchDeadlineMarginSeconds: 30,
   leaseGraceSeconds: 60,
   dispatchPageSize: 200,
+  dispatchBudgetSeconds: 180,
+  rearmAfterSeconds: 900,
   overdueWarningHours: 72,
   duplicateWindowDays: 30,
   streamingBufferRetrySeconds: 5400,

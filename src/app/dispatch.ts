@@ -1,100 +1,291 @@
 import { deadlineRisk } from '../domain/deadline';
-import type { Instance } from '../domain/model';
+import type { Instance, Request } from '../domain/model';
+import type { InstanceQuery, Page } from '../ports/request-store';
 import type { AppDeps } from './deps';
-import { queueInstances } from './enqueue';
+import { ENQUEUE_HORIZON_MS, queueInstances } from './enqueue';
 import { tasksById } from './requests';
 import { rollupRequest } from './rollup';
+import { expireLease, rearmLate } from './watchdog';
 
+/** The counts of one dispatch run: the `dispatch.finished` line and the HTTP answer. */
 export interface DispatchSummary {
+  /** Outbox instances handed to Cloud Tasks. */
   enqueued: number;
+  /** Cloud Tasks that could not be created (the instances stay in the outbox for the next run). */
   enqueueFailed: number;
+  /** Parked instances now within the horizon, and late instances whose Cloud Task was lost. */
+  rearmed: number;
+  /** Leases the watchdog expired: attempts recorded as abandoned, then retried or failed. */
+  expired: number;
+  /** Waiting instances whose poll task was lost, scheduled again. */
+  polled: number;
+  /** Requests whose stored status, counts or cost changed. */
   rolledUp: number;
   overdue: number;
   atRisk: number;
+  /** Instances or requests whose handling threw; each is logged, and the next run tries again. */
+  itemsFailed: number;
+  /** The time budget ran out before every phase was done; the next run carries on. */
+  budgetExhausted: boolean;
   durationMs: number;
 }
 
+/** How many instances of a page are handled at once. */
+const PAGE_CONCURRENCY = 16;
+/** The share of the budget the instance phases may use, so roll-up and deadlines always run. */
+const INSTANCE_PHASES_SHARE = 0.75;
+
 /**
- * The reconciler, run by Cloud Scheduler (locally by a timer). Every action is a guarded
- * transaction, so two runs at once do no harm. It works in pages so a backlog cannot blow
- * its own deadline.
+ * The reconciler, run by Cloud Scheduler (locally by a timer). In order: the watchdog (expired
+ * leases), the outbox (and parked instances that came within range), late deliveries (lost
+ * Cloud Tasks and polls), then each open request's roll-up and deadline. Every action is a
+ * guarded write and every Cloud Task name is deterministic, so two runs at once do no harm. It
+ * works in pages and stops starting new ones when its time budget is spent.
  */
 export async function dispatch(deps: AppDeps): Promise<DispatchSummary> {
   const started = deps.clock.now();
-  const summary: DispatchSummary = {
-    enqueued: 0,
-    enqueueFailed: 0,
-    rolledUp: 0,
-    overdue: 0,
-    atRisk: 0,
-    durationMs: 0,
+  const budgetMs = deps.settings.dispatchBudgetSeconds * 1000;
+  const elapsed = () => deps.clock.now().getTime() - started.getTime();
+  const run: DispatchRun = {
+    deps,
+    now: started,
+    summary: {
+      enqueued: 0,
+      enqueueFailed: 0,
+      rearmed: 0,
+      expired: 0,
+      polled: 0,
+      rolledUp: 0,
+      overdue: 0,
+      atRisk: 0,
+      itemsFailed: 0,
+      budgetExhausted: false,
+      durationMs: 0,
+    },
+    hasTime: (share) => {
+      if (elapsed() < budgetMs * share) return true;
+      run.summary.budgetExhausted = true;
+      return false;
+    },
   };
-  await enqueueOutbox(deps, summary);
-  await reconcileRequests(deps, summary);
-  summary.durationMs = deps.clock.now().getTime() - started.getTime();
-  deps.log.info('dispatch.finished', 'dispatch run finished', { ...summary });
+  await expireLeases(run);
+  await drainOutbox(run);
+  await rearmLateDeliveries(run);
+  await reconcileRequests(run);
+  const { summary } = run;
+  summary.durationMs = elapsed();
+  deps.log.log(
+    summary.budgetExhausted ? 'WARNING' : 'INFO',
+    'dispatch.finished',
+    summary.budgetExhausted
+      ? `dispatch run stopped at its ${deps.settings.dispatchBudgetSeconds} s budget; the next run carries on`
+      : 'dispatch run finished',
+    { ...summary },
+  );
   return summary;
 }
 
-async function enqueueOutbox(deps: AppDeps, summary: DispatchSummary): Promise<void> {
+interface DispatchRun {
+  deps: AppDeps;
+  /** One instant for the whole run, so every phase sees the same due times. */
+  now: Date;
+  summary: DispatchSummary;
+  /** Whether this share of the budget is still unspent (marks the run exhausted when not). */
+  hasTime(share: number): boolean;
+}
+
+/** Pages through a query while the budget lasts, handing each page to `handle`. */
+async function eachPage<T>(
+  run: DispatchRun,
+  share: number,
+  fetch: (cursor: string | undefined) => Promise<Page<T>>,
+  handle: (items: T[]) => Promise<void>,
+): Promise<void> {
   let cursor: string | undefined;
   do {
-    const page = await deps.store.queryInstances({
-      states: ['pending_enqueue'],
-      limit: deps.settings.dispatchPageSize,
-      cursor,
-    });
-    const byRequest = new Map<string, Instance[]>();
-    for (const i of page.items)
-      byRequest.set(i.requestId, [...(byRequest.get(i.requestId) ?? []), i]);
-    const tasks = await tasksById(deps, page.items);
-    for (const instances of byRequest.values()) {
-      const after = await queueInstances(deps, instances, tasks);
-      for (const i of after) {
-        if (i.state === 'queued') summary.enqueued += 1;
-        else summary.enqueueFailed += 1;
-      }
-    }
+    if (!run.hasTime(share)) return;
+    const page = await fetch(cursor);
+    await handle(page.items);
     cursor = page.nextCursor;
   } while (cursor !== undefined);
 }
 
-async function reconcileRequests(deps: AppDeps, summary: DispatchSummary): Promise<void> {
-  let cursor: string | undefined;
-  const now = deps.clock.now();
-  do {
-    const page = await deps.store.queryOpenRequests(deps.settings.dispatchPageSize, cursor);
-    for (const request of page.items) {
-      const updated = await rollupRequest(deps, request.id);
-      if (updated !== null && updated.updatedAt !== request.updatedAt) summary.rolledUp += 1;
-      const risk = deadlineRisk(new Date(request.dueAt), now, deps.settings.overdueWarningHours);
-      if (risk === 'ok') continue;
-      const log = deps.log.child({ labels: { requestId: request.id } });
-      const hoursLeft = Math.round((Date.parse(request.dueAt) - now.getTime()) / 36e5);
-      if (risk === 'overdue') {
-        summary.overdue += 1;
-        log.log('ERROR', 'request.overdue', `request is past its due date (${request.dueAt})`, {
-          dueAt: request.dueAt,
-          hoursLeft,
-          risk,
-          status: updated?.status ?? request.status,
-        });
-        if (!request.overdue)
-          await deps.store.updateRequest(request.id, (c) => (c.overdue ? null : { overdue: true }));
-      } else {
-        summary.atRisk += 1;
-        log.warn(
-          'request.overdue',
-          `request is due within ${deps.settings.overdueWarningHours} h (${request.dueAt})`,
-          {
-            dueAt: request.dueAt,
-            hoursLeft,
-            risk,
-            status: updated?.status ?? request.status,
-          },
-        );
+/** Instances matching `query`, page by page; each instance is handled on its own. */
+async function eachInstance(
+  run: DispatchRun,
+  query: Omit<InstanceQuery, 'limit' | 'cursor'>,
+  handle: (instance: Instance, task: Awaited<ReturnType<typeof tasksById>>) => Promise<void>,
+): Promise<void> {
+  const { deps } = run;
+  await eachPage(
+    run,
+    INSTANCE_PHASES_SHARE,
+    (cursor) =>
+      deps.store.queryInstances({
+        ...query,
+        limit: deps.settings.dispatchPageSize,
+        ...(cursor === undefined ? {} : { cursor }),
+      }),
+    async (items) => {
+      const tasks = await tasksById(deps, items);
+      await inParallel(items, (instance) =>
+        guarded(run, instance.requestId, instance.taskId, () => handle(instance, tasks)),
+      );
+    },
+  );
+}
+
+/** The watchdog: running instances whose lease has expired. */
+async function expireLeases(run: DispatchRun): Promise<void> {
+  const { deps, now, summary } = run;
+  await eachInstance(
+    run,
+    { states: ['running'], dueBefore: now, dueField: 'leaseExpiresAt' },
+    async (instance, tasks) => {
+      const outcome = await expireLease(deps, instance, tasks.get(instance.taskId), now);
+      if (!outcome.expired) return;
+      summary.expired += 1;
+      if (outcome.retry && outcome.enqueue === 'failed') summary.enqueueFailed += 1;
+    },
+  );
+}
+
+/**
+ * The outbox: `pending_enqueue` instances due within the Cloud Tasks horizon. That covers
+ * enqueues that failed (queue down at intake, approval or retry) and parked instances whose
+ * time has come within range; parked ones further out are not even read.
+ */
+async function drainOutbox(run: DispatchRun): Promise<void> {
+  const { deps, now, summary } = run;
+  const horizon = new Date(now.getTime() + ENQUEUE_HORIZON_MS);
+  await eachInstance(
+    run,
+    { states: ['pending_enqueue'], dueBefore: horizon, dueField: 'scheduleTime' },
+    async (instance, tasks) => {
+      const [result] = await queueInstances(deps, [instance], tasks);
+      if (result?.outcome === 'failed') summary.enqueueFailed += 1;
+      if (result?.outcome !== 'enqueued') return;
+      if (!result.rearmed) {
+        summary.enqueued += 1;
+        return;
       }
+      summary.rearmed += 1;
+      deps.log
+        .child({ labels: { requestId: instance.requestId, taskId: instance.taskId } })
+        .info('instance.rearmed', `parked instance enqueued for ${result.instance.scheduleTime}`, {
+          reason: 'parked',
+          scheduleTime: result.instance.scheduleTime,
+          cloudTaskName: result.instance.cloudTaskName,
+        });
+    },
+  );
+}
+
+/**
+ * Deliveries overdue by more than REARM_AFTER_SECONDS: queued (by scheduleTime), retrying and
+ * waiting (by nextAttemptAt). Their Cloud Task is created again under its own name, which is
+ * a no-op when it still exists.
+ */
+async function rearmLateDeliveries(run: DispatchRun): Promise<void> {
+  const { deps, now, summary } = run;
+  const late = new Date(now.getTime() - deps.settings.rearmAfterSeconds * 1000);
+  const queries: Omit<InstanceQuery, 'limit' | 'cursor'>[] = [
+    { states: ['queued'], dueBefore: late, dueField: 'scheduleTime' },
+    { states: ['retry_scheduled', 'waiting'], dueBefore: late, dueField: 'nextAttemptAt' },
+  ];
+  for (const query of queries) {
+    await eachInstance(run, query, async (instance, tasks) => {
+      const outcome = await rearmLate(deps, instance, tasks.get(instance.taskId), now);
+      if (outcome === 'failed') summary.enqueueFailed += 1;
+      if (outcome !== 'created') return;
+      if (instance.state === 'waiting') summary.polled += 1;
+      else summary.rearmed += 1;
+    });
+  }
+}
+
+/** Each open request: persist its roll-up, and log `request.overdue` near or past dueAt. */
+async function reconcileRequests(run: DispatchRun): Promise<void> {
+  const { deps, summary } = run;
+  await eachPage(
+    run,
+    1,
+    (cursor) => deps.store.queryOpenRequests(deps.settings.dispatchPageSize, cursor),
+    async (requests) => {
+      await inParallel(requests, (request) =>
+        guarded(run, request.id, undefined, async () => {
+          const updated = await rollupRequest(deps, request.id);
+          if (updated !== null && updated.updatedAt !== request.updatedAt) summary.rolledUp += 1;
+          await reportDeadline(run, request, updated);
+        }),
+      );
+    },
+  );
+}
+
+async function reportDeadline(
+  run: DispatchRun,
+  request: Request,
+  updated: Request | null,
+): Promise<void> {
+  const { deps, now, summary } = run;
+  const risk = deadlineRisk(new Date(request.dueAt), now, deps.settings.overdueWarningHours);
+  if (risk === 'ok') return;
+  const log = deps.log.child({ labels: { requestId: request.id } });
+  const hoursLeft = Math.round((Date.parse(request.dueAt) - now.getTime()) / 36e5);
+  const fields = {
+    dueAt: request.dueAt,
+    hoursLeft,
+    risk,
+    status: updated?.status ?? request.status,
+  };
+  if (risk === 'overdue') {
+    summary.overdue += 1;
+    log.log('ERROR', 'request.overdue', `request is past its due date (${request.dueAt})`, fields);
+    if (!request.overdue)
+      await deps.store.updateRequest(request.id, (c) => (c.overdue ? null : { overdue: true }));
+    return;
+  }
+  summary.atRisk += 1;
+  log.warn(
+    'request.overdue',
+    `request is due within ${deps.settings.overdueWarningHours} h (${request.dueAt})`,
+    fields,
+  );
+}
+
+/**
+ * Runs one item's handling; a failure is logged and counted instead of ending the run, so one
+ * bad document cannot stall dispatch. The item is looked at again by the next run.
+ */
+async function guarded(
+  run: DispatchRun,
+  requestId: string,
+  taskId: string | undefined,
+  work: () => Promise<void>,
+): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    run.summary.itemsFailed += 1;
+    run.deps.log
+      .child({ labels: { requestId, ...(taskId === undefined ? {} : { taskId }) } })
+      .error(
+        'dispatch.item_failed',
+        'dispatch could not handle this item; the next run retries',
+        err,
+      );
+  }
+}
+
+/** Handles the items PAGE_CONCURRENCY at a time. */
+async function inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
     }
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
+  };
+  await Promise.all(Array.from({ length: Math.min(PAGE_CONCURRENCY, items.length) }, worker));
 }

@@ -1,6 +1,7 @@
 import { coerceError } from '../domain/errors';
+import type { EnqueueInput } from '../ports/task-queue';
 import type { Instance, Task } from '../domain/model';
-import { nextWindowOpening } from '../domain/execution-window';
+import { nextTaskOpening } from '../domain/execution-window';
 import { shortHash } from '../domain/subject';
 import type { AppDeps } from './deps';
 
@@ -44,21 +45,19 @@ export const ENQUEUE_HORIZON_MS = 29 * 24 * 60 * 60 * 1000;
 
 /**
  * The fields an instance gets when it is handed to the queue for its next attempt: scheduled at
- * the next opening of the task's window (or `notBefore`, whichever is later). An opening beyond
- * the Cloud Tasks horizon parks the instance in `pending_enqueue`; dispatch re-arms it later.
+ * the task's next opening (its `notBefore`, then its window) at or after `notBefore`. An opening
+ * beyond the Cloud Tasks horizon parks the instance in `pending_enqueue`; dispatch re-arms it.
  */
 export function queuedFields(
   instance: Instance,
-  task: Pick<Task, 'executionWindow'>,
+  task: Pick<Task, 'executionWindow' | 'notBefore'>,
   now: Date,
   notBefore: Date = now,
-): Pick<Instance, 'state' | 'cloudTaskName' | 'scheduleTime'> {
-  const at = nextWindowOpening(
-    task.executionWindow,
-    notBefore.getTime() > now.getTime() ? notBefore : now,
-  );
+): Pick<Instance, 'state' | 'cloudTaskName' | 'scheduleTime' | 'parked'> {
+  const at = nextTaskOpening(task, notBefore.getTime() > now.getTime() ? notBefore : now);
+  const parked = at.getTime() - now.getTime() > ENQUEUE_HORIZON_MS;
   return {
-    state: at.getTime() - now.getTime() > ENQUEUE_HORIZON_MS ? 'pending_enqueue' : 'queued',
+    state: parked ? 'pending_enqueue' : 'queued',
     cloudTaskName: cloudTaskName(
       instance.requestId,
       instance.taskId,
@@ -66,92 +65,179 @@ export function queuedFields(
       instance.attempt + 1,
     ),
     scheduleTime: at.toISOString(),
+    // A patch key set to undefined removes the field.
+    parked: parked ? true : undefined,
+  };
+}
+
+/** One delivery of an instance: an attempt, or a poll of a waiting attempt. */
+export interface DeliverySpec {
+  attempt: number;
+  poll?: number;
+  /** When Cloud Tasks should deliver it (ISO); now when absent. */
+  at?: string;
+}
+
+/**
+ * The Cloud Task for one delivery. Its name is deterministic per (instance, series, attempt,
+ * poll), so creating it twice is answered ALREADY_EXISTS: a repeat is always harmless.
+ */
+export function runTaskInput(
+  instance: Pick<Instance, 'requestId' | 'taskId' | 'series'>,
+  task: Pick<Task, 'timeoutSeconds' | 'updatedAt'>,
+  marginSeconds: number,
+  delivery: DeliverySpec,
+): EnqueueInput {
+  const name = cloudTaskName(
+    instance.requestId,
+    instance.taskId,
+    instance.series,
+    delivery.attempt,
+  );
+  const body: RunTaskPayload = {
+    requestId: instance.requestId,
+    taskId: instance.taskId,
+    series: instance.series,
+    attempt: delivery.attempt,
+    taskVersion: task.updatedAt,
+    ...(delivery.poll === undefined ? {} : { poll: delivery.poll }),
+  };
+  return {
+    taskName: delivery.poll === undefined ? name : `${name}-p${delivery.poll}`,
+    ...(delivery.at === undefined ? {} : { scheduleTime: new Date(delivery.at) }),
+    dispatchDeadlineSeconds: dispatchDeadlineSeconds(task.timeoutSeconds, marginSeconds),
+    body,
   };
 }
 
 /**
- * Creates the Cloud Task of each `queued` instance (already marked, so a delivery always finds
- * its instance). An instance whose enqueue failed goes back to `pending_enqueue` — the outbox
- * that dispatch drains — unless a delivery has claimed it meanwhile. Never throws.
+ * The delivery an instance is waiting for, as it stands: the next attempt of a `queued` one,
+ * the redelivery of a `retry_scheduled` one, the next poll of a `waiting` one.
  */
-export async function sendToQueue(
-  deps: Pick<AppDeps, 'queue' | 'store' | 'clock' | 'log' | 'settings'>,
-  items: readonly { instance: Instance; task: Task }[],
-): Promise<Instance[]> {
-  return Promise.all(
-    items.map(async ({ instance, task }) => {
-      const name = instance.cloudTaskName;
-      if (instance.state !== 'queued' || name === undefined) return instance;
-      const payload: RunTaskPayload = {
-        requestId: instance.requestId,
-        taskId: instance.taskId,
-        series: instance.series,
-        attempt: instance.attempt + 1,
-        taskVersion: task.updatedAt,
+export function pendingDelivery(instance: Instance): DeliverySpec | undefined {
+  const at = (iso: string | undefined) => (iso === undefined ? {} : { at: iso });
+  switch (instance.state) {
+    case 'queued':
+      return { attempt: instance.attempt + 1, ...at(instance.scheduleTime) };
+    case 'retry_scheduled':
+      return { attempt: instance.attempt, ...at(instance.nextAttemptAt) };
+    case 'waiting':
+      return {
+        attempt: instance.attempt,
+        poll: instance.polls ?? 1,
+        ...at(instance.nextAttemptAt),
       };
-      try {
-        await deps.queue.enqueue({
-          taskName: name,
-          ...(instance.scheduleTime === undefined
-            ? {}
-            : { scheduleTime: new Date(instance.scheduleTime) }),
-          dispatchDeadlineSeconds: dispatchDeadlineSeconds(
-            task.timeoutSeconds,
-            deps.settings.dispatchDeadlineMarginSeconds,
-          ),
-          body: payload,
-        });
-        return instance;
-      } catch (thrown) {
-        const error = coerceError(thrown);
-        deps.log
-          .child({ labels: { requestId: instance.requestId, taskId: instance.taskId } })
-          .warn(
-            'instance.enqueue_failed',
-            `enqueue failed; dispatch will retry: ${error.message}`,
-            { cloudTaskName: name },
-          );
-        const reverted = await deps.store
-          .updateInstance(instance.requestId, instance.taskId, (current) =>
-            current.state === 'queued' && current.cloudTaskName === name
-              ? { state: 'pending_enqueue', updatedAt: deps.clock.now().toISOString() }
-              : null,
-          )
-          .catch(() => null);
-        return reverted ?? instance;
-      }
-    }),
-  );
+    default:
+      return undefined;
+  }
 }
 
-/** Moves `pending_enqueue` instances to `queued` (guarded) and sends them to the queue. */
+type QueueDeps = Pick<AppDeps, 'queue' | 'store' | 'clock' | 'log' | 'settings'>;
+
+/**
+ * Creates the Cloud Task of a `queued` instance (already marked, so a delivery always finds its
+ * instance). On failure the instance goes back to `pending_enqueue` — the outbox that dispatch
+ * drains — unless a delivery has claimed it meanwhile. Never throws.
+ */
+export async function sendQueued(
+  deps: QueueDeps,
+  instance: Instance,
+  task: Task,
+): Promise<{ instance: Instance; sent: boolean }> {
+  const delivery = pendingDelivery(instance);
+  if (instance.state !== 'queued' || delivery === undefined) return { instance, sent: false };
+  const input = runTaskInput(instance, task, deps.settings.dispatchDeadlineMarginSeconds, delivery);
+  try {
+    await deps.queue.enqueue(input);
+    return { instance, sent: true };
+  } catch (thrown) {
+    const error = coerceError(thrown);
+    deps.log
+      .child({ labels: { requestId: instance.requestId, taskId: instance.taskId } })
+      .warn('instance.enqueue_failed', `enqueue failed; dispatch will retry: ${error.message}`, {
+        cloudTaskName: input.taskName,
+      });
+    const reverted = await deps.store
+      .updateInstance(instance.requestId, instance.taskId, (current) =>
+        current.state === 'queued' && current.cloudTaskName === input.taskName
+          ? { state: 'pending_enqueue', updatedAt: deps.clock.now().toISOString() }
+          : null,
+      )
+      .catch(() => null);
+    return { instance: reverted ?? instance, sent: false };
+  }
+}
+
+/** Sends every `queued` instance of `items` to the queue; returns each instance as it now is. */
+export async function sendToQueue(
+  deps: QueueDeps,
+  items: readonly { instance: Instance; task: Task }[],
+): Promise<Instance[]> {
+  const sent = await Promise.all(
+    items.map(({ instance, task }) => sendQueued(deps, instance, task)),
+  );
+  return sent.map((s) => s.instance);
+}
+
+/** What one pass over the outbox did with an instance. */
+export type OutboxOutcome =
+  /** Marked `queued` and its Cloud Task created. */
+  | 'enqueued'
+  /** Its Cloud Task could not be created: back in `pending_enqueue`. */
+  | 'failed'
+  /** Its opening is beyond the horizon: (still) parked. */
+  | 'parked'
+  /** Not ours to send: no longer pending, its task is gone, or another run took it. */
+  | 'skipped';
+
+export interface OutboxResult {
+  instance: Instance;
+  outcome: OutboxOutcome;
+  /** It was parked until this pass moved it into range. */
+  rearmed: boolean;
+}
+
+/**
+ * Moves `pending_enqueue` instances to `queued` (a guarded write, so of two concurrent passes
+ * only one sends each instance) and creates their Cloud Tasks. An instance whose opening is
+ * beyond the horizon is parked instead.
+ */
 export async function queueInstances(
-  deps: Pick<AppDeps, 'queue' | 'store' | 'clock' | 'log' | 'settings'>,
+  deps: QueueDeps,
   instances: readonly Instance[],
   tasks: ReadonlyMap<string, Task>,
-): Promise<Instance[]> {
+): Promise<OutboxResult[]> {
   const now = deps.clock.now();
-  const marked = await Promise.all(
-    instances.map(async (instance) => {
+  const updatedAt = now.toISOString();
+  return Promise.all(
+    instances.map(async (instance): Promise<OutboxResult> => {
       const task = tasks.get(instance.taskId);
-      if (instance.state !== 'pending_enqueue' || task === undefined) return { instance, task };
-      const fields = queuedFields(instance, task, now);
-      if (fields.state !== 'queued') return { instance, task };
-      const next = await deps.store.updateInstance(
+      if (instance.state !== 'pending_enqueue' || task === undefined) {
+        return { instance, outcome: 'skipped', rearmed: false };
+      }
+      let wasParked = false;
+      let stillParked = false;
+      const marked = await deps.store.updateInstance(
         instance.requestId,
         instance.taskId,
-        (current) =>
-          current.state === 'pending_enqueue'
-            ? { ...queuedFields(current, task, now), updatedAt: now.toISOString() }
-            : null,
+        (current) => {
+          // A guarded write may run this more than once: decide from scratch each time.
+          wasParked = false;
+          stillParked = false;
+          if (current.state !== 'pending_enqueue') return null;
+          wasParked = current.parked === true;
+          const fields = queuedFields(current, task, now);
+          stillParked = fields.state !== 'queued';
+          // Parked already, for the same time: nothing to write.
+          if (stillParked && wasParked && current.scheduleTime === fields.scheduleTime) return null;
+          return { ...fields, updatedAt };
+        },
       );
-      return { instance: next ?? instance, task };
+      if (marked === null)
+        return { instance, outcome: stillParked ? 'parked' : 'skipped', rearmed: false };
+      if (marked.state !== 'queued') return { instance: marked, outcome: 'parked', rearmed: false };
+      const { instance: after, sent } = await sendQueued(deps, marked, task);
+      return { instance: after, outcome: sent ? 'enqueued' : 'failed', rearmed: wasParked && sent };
     }),
   );
-  const sendable = marked.filter(
-    (m): m is { instance: Instance; task: Task } =>
-      m.task !== undefined && m.instance.state === 'queued',
-  );
-  const sent = new Map((await sendToQueue(deps, sendable)).map((i) => [i.taskId, i]));
-  return marked.map((m) => sent.get(m.instance.taskId) ?? m.instance);
 }

@@ -85,6 +85,18 @@ export async function fileRequest(
   };
   const result = await deps.store.createRequest(request, instances);
   const log = deps.log.child({ labels: { requestId: id } });
+  // Every instance still `queued` is sent. On a repeat this heals an intake that stopped between
+  // its commit and its enqueue; a Cloud Task that exists already is refused by name, a no-op.
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const sent = await sendToQueue(
+    deps,
+    result.instances.flatMap((instance) => {
+      const task = byId.get(instance.taskId);
+      return task === undefined ? [] : [{ instance, task }];
+    }),
+  );
+  const sentById = new Map(sent.map((i) => [i.taskId, i]));
+  const stored = result.instances.map((i) => sentById.get(i.taskId) ?? i);
   if (!result.created) {
     log.info('request.deduplicated', 'repeated externalId: returning the existing request', {
       subjectHash: result.request.subjectHash,
@@ -93,7 +105,7 @@ export async function fileRequest(
       created: false,
       view: requestView(
         result.request,
-        result.instances,
+        stored,
         deps.clock.now(),
         deps.settings.overdueWarningHours,
       ),
@@ -108,16 +120,6 @@ export async function fileRequest(
     dryRun: request.dryRun,
     ...(duplicateOf === undefined ? {} : { duplicateOf }),
   });
-  const byId = new Map(tasks.map((t) => [t.id, t]));
-  const sent = await sendToQueue(
-    deps,
-    result.instances.flatMap((instance) => {
-      const task = byId.get(instance.taskId);
-      return task === undefined ? [] : [{ instance, task }];
-    }),
-  );
-  const sentById = new Map(sent.map((i) => [i.taskId, i]));
-  const stored = result.instances.map((i) => sentById.get(i.taskId) ?? i);
   return {
     created: true,
     view: requestView(result.request, stored, deps.clock.now(), deps.settings.overdueWarningHours),
@@ -396,7 +398,13 @@ export async function approveRequest(
     targets.map((t) =>
       deps.store.updateInstance(id, t.taskId, (current) =>
         current.state === 'pending_approval'
-          ? { state: 'pending_enqueue', approval: { actor: actor.identity, at }, updatedAt: at }
+          ? {
+              state: 'pending_enqueue',
+              // Due now: the outbox is read by scheduleTime, so an enqueue that never happens is found.
+              scheduleTime: at,
+              approval: { actor: actor.identity, at },
+              updatedAt: at,
+            }
           : null,
       ),
     ),
@@ -467,6 +475,7 @@ export async function retryInstance(
     }
     return {
       state: 'pending_enqueue',
+      scheduleTime: at,
       series: current.series + 1,
       attempt: 0,
       maxAttempts: task.maxAttempts,

@@ -15,13 +15,13 @@ import {
   type RunStatus,
   type Task,
 } from '../domain/model';
-import { nextWindowOpening } from '../domain/execution-window';
+import { nextTaskOpening } from '../domain/execution-window';
 import { backoffSeconds } from '../domain/retry-policy';
 import { CLAIMABLE_STATES, isTerminal } from '../domain/states';
 import type { ExecutorResult } from '../executors/contract';
 import type { Claim } from '../ports/request-store';
 import type { AppDeps } from './deps';
-import { cloudTaskName, dispatchDeadlineSeconds, type RunTaskPayload } from './enqueue';
+import { runTaskInput, type RunTaskPayload } from './enqueue';
 
 /** What Cloud Tasks told us about this delivery (X-CloudTasks-* headers). */
 export interface Delivery {
@@ -247,10 +247,7 @@ async function executeClaimed(
       const hinted = err instanceof RetryableError ? (err.retryAfterSeconds ?? 0) : 0;
       const delay = Math.max(backoffSeconds(task.retryPolicy, attempt - 1), hinted);
       // A retry that would fall outside the task's window waits for its next opening.
-      const next = nextWindowOpening(
-        task.executionWindow,
-        new Date(finishedAt.getTime() + delay * 1000),
-      );
+      const next = nextTaskOpening(task, new Date(finishedAt.getTime() + delay * 1000));
       retryAfterSeconds = Math.max(1, Math.ceil((next.getTime() - finishedAt.getTime()) / 1000));
       patch = {
         state: 'retry_scheduled',
@@ -319,7 +316,11 @@ async function executeClaimed(
     updatedAt: finishedAt.toISOString(),
   };
   const { applied } = await deps.store.finishAttempt(claim, run, finalPatch);
-  if (applied && patch.state === 'waiting') {
+  // Not applied: either an earlier try of this very write landed (the instance carries this
+  // run), or the watchdog expired the lease and moved the instance on (superseded).
+  const superseded =
+    !applied && (await deps.store.getInstance(requestId, taskId))?.lastRun?.runId !== runId;
+  if (!superseded && patch.state === 'waiting') {
     await schedulePoll(deps, task, { ...instance, ...finalPatch }, log);
   }
 
@@ -334,8 +335,9 @@ async function executeClaimed(
     willRetry,
     errorCode: run.error?.code,
     applied,
+    superseded,
   };
-  if (patch.state === 'failed') {
+  if (patch.state === 'failed' && !superseded) {
     log.log('ERROR', 'run.failed', `attempt ${attempt} failed terminally: ${message}`, {
       ...fields,
       advice: patch.advice,
@@ -350,6 +352,11 @@ async function executeClaimed(
 
   // The request document is not touched here: 50 instances may finish in the same second.
   // GET /requests/:id derives the status from the instances; dispatch persists the roll-up.
+  if (superseded) {
+    // The run is recorded beside the watchdog's `abandoned` one; this Cloud Task must not
+    // come back, since the instance has moved on to its next attempt (or failed).
+    return { status: 200, body: { result: 'superseded', requestId, taskId, runId } };
+  }
   if (willRetry) {
     return {
       status: 503,
@@ -420,26 +427,14 @@ async function schedulePoll(
   log: AppDeps['log'],
 ): Promise<void> {
   const poll = instance.polls ?? 1;
-  const payload: RunTaskPayload = {
-    requestId: instance.requestId,
-    taskId: instance.taskId,
-    series: instance.series,
-    attempt: instance.attempt,
-    taskVersion: task.updatedAt,
-    poll,
-  };
   try {
-    await deps.queue.enqueue({
-      taskName: `${cloudTaskName(instance.requestId, instance.taskId, instance.series, instance.attempt)}-p${poll}`,
-      ...(instance.nextAttemptAt === undefined
-        ? {}
-        : { scheduleTime: new Date(instance.nextAttemptAt) }),
-      dispatchDeadlineSeconds: dispatchDeadlineSeconds(
-        task.timeoutSeconds,
-        deps.settings.dispatchDeadlineMarginSeconds,
-      ),
-      body: payload,
-    });
+    await deps.queue.enqueue(
+      runTaskInput(instance, task, deps.settings.dispatchDeadlineMarginSeconds, {
+        attempt: instance.attempt,
+        poll,
+        ...(instance.nextAttemptAt === undefined ? {} : { at: instance.nextAttemptAt }),
+      }),
+    );
   } catch (err) {
     log.warn(
       'instance.enqueue_failed',

@@ -1,4 +1,4 @@
-import type { ExecutionWindow } from './model';
+import type { ExecutionWindow, Task } from './model';
 
 interface LocalTime {
   year: number;
@@ -28,6 +28,20 @@ export function nextWindowOpening(window: ExecutionWindow | undefined, at: Date)
     start,
     window.timeZone,
   );
+}
+
+/**
+ * The earliest instant at or after `at` when an attempt of `task` may start: not before the
+ * task's `notBefore`, then at the next opening of its window. Every schedule (first attempt,
+ * retry, re-arm) goes through this one function.
+ */
+export function nextTaskOpening(
+  task: Pick<Task, 'executionWindow' | 'notBefore'>,
+  at: Date,
+): Date {
+  const floor =
+    task.notBefore === undefined ? at : new Date(Math.max(at.getTime(), Date.parse(task.notBefore)));
+  return nextWindowOpening(task.executionWindow, floor);
 }
 
 export function isWindowOpen(window: ExecutionWindow | undefined, at: Date): boolean {

@@ -93,6 +93,12 @@ export const registerTaskSchema = z
     config: z.record(z.unknown()).default({}),
     requiredIdentifiers: z.array(identifierName).default([]),
     executionWindow: executionWindowSchema.optional(),
+    /**
+     * No attempt starts before this instant (a system frozen until a migration, a purge that
+     * must wait for backups to rotate). Beyond Cloud Tasks' 30-day horizon the instance is
+     * parked and dispatch re-arms it once in range.
+     */
+    notBefore: isoDate.optional(),
     timeoutSeconds: z.number().int().min(1).max(MAX_TASK_TIMEOUT_SECONDS).default(300),
     maxAttempts: z.number().int().min(1).max(100).default(5),
     retryPolicy: retryPolicySchema.default({}),
@@ -203,7 +209,13 @@ export interface Instance {
   maxAttempts: number;
   timeoutSeconds: number;
   cloudTaskName?: string;
+  /**
+   * When the next attempt is due to be delivered. Every `pending_enqueue` instance has one: the
+   * outbox is read by it (`scheduleTime <= now + horizon`).
+   */
   scheduleTime?: string;
+  /** Set while its scheduleTime is beyond Cloud Tasks' 30-day horizon; dispatch re-arms it. */
+  parked?: boolean;
   nextAttemptAt?: string;
   leaseExpiresAt?: string;
   waitingHandle?: string;

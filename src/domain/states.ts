@@ -6,7 +6,8 @@ const TRANSITIONS: Readonly<Record<InstanceState, readonly InstanceState[]>> = {
   pending_approval: ['pending_enqueue', 'cancelled'],
   pending_enqueue: ['queued', 'running', 'cancelled'],
   queued: ['running', 'pending_enqueue', 'cancelled'],
-  running: ['succeeded', 'failed', 'retry_scheduled', 'waiting'],
+  // queued / pending_enqueue: the dispatch watchdog requeues an attempt whose lease expired.
+  running: ['succeeded', 'failed', 'retry_scheduled', 'waiting', 'queued', 'pending_enqueue'],
   retry_scheduled: ['running', 'queued', 'pending_enqueue', 'failed', 'cancelled'],
   waiting: ['running', 'succeeded', 'failed', 'retry_scheduled'],
   succeeded: [],

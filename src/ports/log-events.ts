@@ -23,6 +23,7 @@ export const LOG_EVENTS = [
   'task.updated',
   'task.audited',
   'dispatch.finished',
+  'dispatch.item_failed',
   'http.unavailable',
   'http.internal_error',
   'http.config_error',

@@ -34,6 +34,7 @@ import {
   stripUndefined,
   toUpdateData,
 } from './codec';
+import { boundedMethods } from './availability';
 import { guardedWrite, isAlreadyExists, isGuardFailure, type GuardedStep } from './guarded-write';
 import { OpCounter, type FirestoreOpStats } from './op-counter';
 
@@ -55,7 +56,14 @@ const MAX_BATCH_WRITES = 500;
 export interface FirestoreStoreOptions {
   /** Runs of one guarded update before it gives up with a RetryableError. */
   maxGuardedAttempts?: number;
+  /**
+   * How long one store operation may take before it fails with a RetryableError
+   * (`store.unavailable`); an unreachable Firestore otherwise keeps a caller waiting for minutes.
+   */
+  operationTimeoutMs?: number;
 }
+
+export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
 
 export type FirestoreStore = RequestStore & {
   /** Firestore operations issued by this store since it was created or last reset. */
@@ -75,6 +83,8 @@ type OrderKey = { field: string | typeof ID; direction: 'asc' | 'desc' };
  * model. Guarded updates are single-document optimistic transactions (see guarded-write.ts);
  * a mutation that returns null writes nothing, and the method then returns null, as it does
  * for a missing document. Every operation is counted as Firestore bills it (see op-counter.ts).
+ * Every operation has a deadline, and an unreachable store surfaces as a RetryableError with
+ * code `store.unavailable` (see availability.ts), which the API answers 503.
  */
 export function createFirestoreStore(
   db: Firestore,
@@ -161,7 +171,7 @@ export function createFirestoreStore(
     return true;
   }
 
-  return {
+  const store: FirestoreStore = {
     stats: () => ops.snapshot(),
     resetStats: () => ops.reset(),
 
@@ -370,4 +380,8 @@ export function createFirestoreStore(
         cursor,
       ),
   };
+  return boundedMethods(store, opts.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS, [
+    'stats',
+    'resetStats',
+  ]);
 }

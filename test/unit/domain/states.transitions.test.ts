@@ -17,6 +17,8 @@ describe('instance state machine', () => {
     ['running', 'failed'],
     ['running', 'retry_scheduled'],
     ['running', 'waiting'],
+    ['running', 'queued'],
+    ['running', 'pending_enqueue'],
     ['retry_scheduled', 'running'],
     ['retry_scheduled', 'queued'],
     ['waiting', 'running'],
@@ -34,7 +36,6 @@ describe('instance state machine', () => {
     ['skipped', 'running'],
     ['pending_approval', 'running'],
     ['running', 'cancelled'],
-    ['running', 'queued'],
     ['failed', 'succeeded'],
     ['queued', 'succeeded'],
   ];
