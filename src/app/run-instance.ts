@@ -60,7 +60,8 @@ export class TaskTimeoutError extends RetryableError {
  * per attempt down to the claim and the finish.
  */
 const taskCache = new Map<string, Task>();
-const requestCache = new Map<string, Pick<Request, 'subject' | 'dryRun' | 'subjectHash'>>();
+type RequestCore = Pick<Request, 'subject' | 'dryRun' | 'subjectHash'>;
+const requestCache = new Map<string, RequestCore>();
 
 function remember<V>(cache: Map<string, V>, key: string, value: V): void {
   if (cache.size >= 1000) cache.clear();
@@ -90,6 +91,10 @@ export async function runInstance(
     body: { result, requestId, taskId, ...extra },
   });
 
+  // The request's subject is needed only once the claim holds; reading it alongside the task
+  // and the claim takes one round trip off every attempt's critical path.
+  const requestLoad = loadRequest(deps, requestId);
+  requestLoad.catch(() => undefined); // observed after the claim; a refused claim ignores it
   const task = await loadTask(deps, taskId, payload.taskVersion);
   if (task === null) {
     log.warn('run.task_missing', 'the task no longer exists; nothing to run');
@@ -149,13 +154,21 @@ export async function runInstance(
       outcome.instance === undefined ? {} : { state: outcome.instance.state },
     );
   }
-  return executeClaimed(deps, task, outcome.claim, delivery, polling ? payload.poll : undefined);
+  return executeClaimed(
+    deps,
+    task,
+    outcome.claim,
+    await requestLoad,
+    delivery,
+    polling ? payload.poll : undefined,
+  );
 }
 
 async function executeClaimed(
   deps: AppDeps,
   task: Task,
   claim: Claim,
+  request: RequestCore,
   delivery: Delivery,
   poll: number | undefined,
 ): Promise<RunAnswer> {
@@ -164,7 +177,6 @@ async function executeClaimed(
   const { requestId, taskId, attempt } = instance;
   const runId = newRunId(instance);
   const log = deps.log.child({ labels: { requestId, taskId, runId } });
-  const request = await loadRequest(deps, requestId);
   const executor = deps.executors.get(task.executor);
   const startedAt = deps.clock.now();
   log.info('run.started', `attempt ${attempt} of ${instance.maxAttempts} started`, {
@@ -398,10 +410,7 @@ async function loadTask(deps: AppDeps, taskId: string, version: string): Promise
   return task;
 }
 
-async function loadRequest(
-  deps: AppDeps,
-  requestId: string,
-): Promise<Pick<Request, 'subject' | 'dryRun' | 'subjectHash'>> {
+async function loadRequest(deps: AppDeps, requestId: string): Promise<RequestCore> {
   const cached = requestCache.get(requestId);
   if (cached !== undefined) return cached;
   const request = await deps.store.getRequest(requestId);
