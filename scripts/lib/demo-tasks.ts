@@ -1,7 +1,15 @@
 import type { RegisterTaskInput } from '../../src/domain/model';
 
 const GiB = 2 ** 30;
-const BIGQUERY_RETRY = { minBackoffSeconds: 5, maxBackoffSeconds: 300, maxDoublings: 3 };
+/** What the demo warehouse tasks have in common. */
+const WAREHOUSE_TASK = {
+  timeoutSeconds: 120,
+  maxAttempts: 3,
+  retryPolicy: { minBackoffSeconds: 5, maxBackoffSeconds: 300, maxDoublings: 3 },
+  team: 'data-platform',
+  teamContact: 'data-platform@example.com',
+  dataSource: 'bigquery',
+} satisfies Partial<RegisterTaskInput>;
 
 /**
  * The tasks `npm start` registers (idempotently), so a fresh stack has something to run. The
@@ -67,6 +75,7 @@ export const DEMO_TASKS: RegisterTaskInput[] = [
     dataSource: 'crm',
   },
   {
+    ...WAREHOUSE_TASK,
     id: 'warehouse-events-delete',
     name: 'Delete analytics events',
     jobType: 'deletion',
@@ -77,15 +86,10 @@ export const DEMO_TASKS: RegisterTaskInput[] = [
       identifier: 'userId',
       maxBytesBilled: GiB,
     },
-    timeoutSeconds: 120,
-    maxAttempts: 3,
-    retryPolicy: BIGQUERY_RETRY,
-    team: 'data-platform',
-    teamContact: 'data-platform@example.com',
     description: "Deletes the subject's rows from warehouse.events.",
-    dataSource: 'bigquery',
   },
   {
+    ...WAREHOUSE_TASK,
     id: 'warehouse-entries-owner-null',
     name: 'Remove the owner of entries',
     jobType: 'deletion',
@@ -97,27 +101,19 @@ export const DEMO_TASKS: RegisterTaskInput[] = [
       identifier: 'userId',
       maxBytesBilled: GiB,
     },
-    timeoutSeconds: 120,
-    maxAttempts: 3,
-    retryPolicy: BIGQUERY_RETRY,
-    team: 'data-platform',
     description: 'Sets owner_id and owner_email to NULL in the entries the subject owns.',
-    dataSource: 'bigquery',
   },
   {
+    ...WAREHOUSE_TASK,
     id: 'warehouse-contacts-export',
     name: 'Export CRM contacts from the warehouse',
     jobType: 'records',
     executor: 'bigquery.export',
     config: { table: 'warehouse.contacts', column: 'email', identifier: 'email' },
-    timeoutSeconds: 120,
-    maxAttempts: 3,
-    retryPolicy: BIGQUERY_RETRY,
-    team: 'data-platform',
     description: "Returns the subject's rows of warehouse.contacts for the records package.",
-    dataSource: 'bigquery',
   },
   {
+    ...WAREHOUSE_TASK,
     id: 'warehouse-events-export',
     name: 'Export analytics events',
     jobType: 'records',
@@ -128,11 +124,6 @@ export const DEMO_TASKS: RegisterTaskInput[] = [
       identifier: 'userId',
       selectColumns: ['event_name', 'ts', 'page'],
     },
-    timeoutSeconds: 120,
-    maxAttempts: 3,
-    retryPolicy: BIGQUERY_RETRY,
-    team: 'data-platform',
     description: "Returns the subject's events (name, time, page) for the records package.",
-    dataSource: 'bigquery',
   },
 ];

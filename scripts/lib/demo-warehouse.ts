@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Seed } from '../../emulators/bigquery';
 
 /**
@@ -26,7 +27,7 @@ type Row = Record<string, string | number | boolean | null>;
 
 /** The seed: pass it to `startBigQueryEmulator({ seed })`. */
 export function demoWarehouseSeed(): Seed {
-  const random = mulberry32(0x5eed_d5a);
+  const random = seededRandom('dsr-demo-warehouse');
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const at = (maxDays: number) =>
     new Date(T0 + Math.floor(random() * maxDays * 86_400) * 1000).toISOString();
@@ -131,14 +132,8 @@ export function demoWarehouseSeed(): Seed {
   };
 }
 
-/** A small seeded PRNG (mulberry32): the demo data is the same on every start. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+/** Numbers in [0, 1) from a hash of the seed and a counter: the same sequence on every start. */
+function seededRandom(seed: string): () => number {
+  let n = 0;
+  return () => createHash('sha256').update(`${seed}:${n++}`).digest().readUInt32BE(0) / 2 ** 32;
 }
