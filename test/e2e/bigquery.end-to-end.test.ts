@@ -279,6 +279,21 @@ describe('BigQuery tasks on the local stack', () => {
     expect(
       runs.filter((r) => (r.output as { audit?: unknown } | undefined)?.audit !== undefined),
     ).toHaveLength(2);
+
+    // A dry-run records request: its package holds the estimates, and no rows.
+    const records = await file({
+      ...example('records-request.json'),
+      externalId: 'ZD-48214-audit',
+      dryRun: true,
+    });
+    expect((await settled(records.id)).body.status).toBe('completed');
+    const pkg = await api<RecordsPackage>('GET', `/requests/${records.id}/records`);
+    expect(pkg.body.dryRun).toBe(true);
+    expect(pkg.body.tasks.find((t) => t.taskId === 'warehouse-contacts-export')).toMatchObject({
+      rows: [],
+      rowCount: 0,
+      estimate: { wouldAffectRows: await count('warehouse.contacts', 'email', EMAIL) },
+    });
     expect(await snapshot()).toEqual(before);
   });
 
