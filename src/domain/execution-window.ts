@@ -35,12 +35,11 @@ export function nextWindowOpening(window: ExecutionWindow | undefined, at: Date)
  * task's `notBefore`, then at the next opening of its window. Every schedule (first attempt,
  * retry, re-arm) goes through this one function.
  */
-export function nextTaskOpening(
-  task: Pick<Task, 'executionWindow' | 'notBefore'>,
-  at: Date,
-): Date {
+export function nextTaskOpening(task: Pick<Task, 'executionWindow' | 'notBefore'>, at: Date): Date {
   const floor =
-    task.notBefore === undefined ? at : new Date(Math.max(at.getTime(), Date.parse(task.notBefore)));
+    task.notBefore === undefined
+      ? at
+      : new Date(Math.max(at.getTime(), Date.parse(task.notBefore)));
   return nextWindowOpening(task.executionWindow, floor);
 }
 

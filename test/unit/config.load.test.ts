@@ -16,6 +16,15 @@ describe('loadConfig', () => {
     expect(c.oidcAudience).toBe(base.RUN_TASK_URL);
     expect(c.localMode).toBe(false);
     expect(c.bigQuery.quickWaitMs).toBe(2000);
+    expect(c.dispatchBudgetSeconds).toBe(180);
+    expect(c.rearmAfterSeconds).toBe(900);
+    expect(c.storeTimeoutSeconds).toBe(10);
+    expect(c.clockOffsetMs).toBe(0);
+  });
+
+  it('honours a clock offset in local mode only', () => {
+    const c = loadConfig({ ...base, LOCAL_MODE: 'true', CLOCK_OFFSET_MS: '-3600000' });
+    expect(c.clockOffsetMs).toBe(-3_600_000);
   });
 
   it.each<[string, Record<string, string | undefined>, RegExp]>([
@@ -27,6 +36,14 @@ describe('loadConfig', () => {
     ['bad queue id', { TASKS_QUEUE: 'a/b' }, /TASKS_QUEUE/],
     ['a quick wait over a minute', { BIGQUERY_QUICK_WAIT_MS: '60001' }, /BIGQUERY_QUICK_WAIT_MS/],
     ['a negative quick wait', { BIGQUERY_QUICK_WAIT_MS: '-1' }, /BIGQUERY_QUICK_WAIT_MS/],
+    ['a dispatch budget under 5 s', { DISPATCH_BUDGET_SECONDS: '4' }, /DISPATCH_BUDGET_SECONDS/],
+    ['a zero store timeout', { STORE_TIMEOUT_SECONDS: '0' }, /STORE_TIMEOUT_SECONDS/],
+    ['a zero re-arm delay', { REARM_AFTER_SECONDS: '0' }, /REARM_AFTER_SECONDS/],
+    [
+      'a clock offset outside local mode',
+      { CLOCK_OFFSET_MS: '60000' },
+      /CLOCK_OFFSET_MS: a clock offset is honoured only with LOCAL_MODE=true/,
+    ],
   ])('rejects %s', (_name, override, message) => {
     expect(() => loadConfig({ ...base, ...override })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, ...override })).toThrow(message);
