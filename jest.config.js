@@ -2,7 +2,9 @@
  * Jest projects, as in ../shared/conventions.md:
  * - unit: pure code, no I/O;
  * - integration: Firestore emulator plus our own Cloud Tasks and BigQuery emulators;
- * - e2e: the whole local stack.
+ * - e2e: the whole local stack;
+ * - faults: the fault suite, the whole local stack with its parts broken on purpose;
+ * - infra: Terraform checked against the code.
  */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
@@ -28,6 +30,7 @@ module.exports = {
     project('unit', ['<rootDir>/test/unit/**/*.test.ts']),
     project('integration', ['<rootDir>/test/integration/**/*.test.ts'], firestoreEmulator),
     project('e2e', ['<rootDir>/test/e2e/**/*.test.ts'], firestoreEmulator),
+    project('faults', ['<rootDir>/test/faults/**/*.test.ts'], firestoreEmulator),
     project('infra', ['<rootDir>/test/infra/**/*.test.ts']),
   ],
 };

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { startCloudTasksEmulator } from '../../emulators/cloud-tasks';
+import { pathToFileURL } from 'node:url';
+import { startCloudTasksEmulator, type Clock as TasksClock } from '../../emulators/cloud-tasks';
 import {
   startBigQueryEmulator,
   type BigQueryEmulator,
@@ -24,6 +25,8 @@ export interface LocalStackOptions {
   /** Every line the functions print (JSON logs), for tests that scan them. */
   onLogLine?: (line: string, fn: FunctionName) => void;
   registerDemoTasks?: boolean;
+  /** The Cloud Tasks emulator's clock (the fault suite shifts it along with CLOCK_OFFSET_MS). */
+  tasksClock?: TasksClock;
   /**
    * The BigQuery emulator (in this process, seeded with the demo warehouse): its job timing,
    * streaming buffer and clock, and datasets to seed besides the demo warehouse.
@@ -49,6 +52,8 @@ export interface LocalStack {
   restart(fn: FunctionName, signal?: NodeJS.Signals): Promise<void>;
   kill(fn: FunctionName, signal?: NodeJS.Signals): Promise<void>;
   start(fn: FunctionName): Promise<void>;
+  /** Changes the functions' environment from their next (re)start on (fault tests). */
+  setEnv(vars: Record<string, string>): void;
   dispatchNow(): Promise<unknown>;
   stop(): Promise<void>;
 }
@@ -77,6 +82,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const queuePath = `projects/${projectId}/locations/${LOCATION}/queues/${QUEUE}`;
     const tasksEmulator = await startCloudTasksEmulator({
+      ...(options.tasksClock === undefined ? {} : { clock: options.tasksClock }),
       grpcPort: 0,
       httpPort: 0,
       queues: [
@@ -129,10 +135,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const procs = new Map<FunctionName, ChildProcess>();
     const startFn = async (fn: FunctionName) => {
+      // tsx's loader in the function's own process (the tsx CLI would run it in a child, which
+      // a SIGKILL of the CLI leaves running).
       const child = spawn(
         process.execPath,
         [
-          join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+          '--import',
+          pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href,
           join(ROOT, 'functions/serve.ts'),
           fn,
           String(ports[fn]),
@@ -191,6 +200,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       bigQueryEmulator,
       kill: killFn,
       start: startFn,
+      setEnv: (vars) => void Object.assign(env, vars),
       restart: async (fn, signal) => {
         await killFn(fn, signal);
         await startFn(fn);

@@ -187,6 +187,8 @@ export interface InstanceView {
   series: number;
   cost: Instance['cost'];
   scheduleTime?: string;
+  /** Its scheduleTime is beyond Cloud Tasks' 30-day horizon; dispatch enqueues it once in range. */
+  parked?: boolean;
   nextAttemptAt?: string;
   lastRun?: Instance['lastRun'];
   lastError?: Instance['lastError'];
@@ -273,6 +275,7 @@ export function requestView(
         cost: i.cost,
         ...pick(i, [
           'scheduleTime',
+          'parked',
           'nextAttemptAt',
           'lastRun',
           'lastError',

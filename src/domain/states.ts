@@ -65,8 +65,9 @@ export function countStates(
  * A request's status is derived from its instances, never edited by hand:
  * - anything awaiting approval (and nothing else open) → awaiting_approval;
  * - anything still open → in_progress;
- * - all closed: every one cancelled → cancelled; any failed → completed_with_errors;
- *   otherwise completed (skipped and cancelled instances do not make it an error).
+ * - all closed: every one that applied (was not skipped) cancelled → cancelled; any failed →
+ *   completed_with_errors; otherwise completed (skipped and cancelled instances do not make it
+ *   an error).
  */
 export function rollupStatus(states: readonly InstanceState[]): RequestStatus {
   if (states.length === 0) return 'completed';
@@ -74,7 +75,8 @@ export function rollupStatus(states: readonly InstanceState[]): RequestStatus {
   if (open.length > 0) {
     return open.every((s) => s === 'pending_approval') ? 'awaiting_approval' : 'in_progress';
   }
-  if (states.every((s) => s === 'cancelled')) return 'cancelled';
+  const applied = states.filter((s) => s !== 'skipped');
+  if (applied.length > 0 && applied.every((s) => s === 'cancelled')) return 'cancelled';
   if (states.includes('failed')) return 'completed_with_errors';
   return 'completed';
 }

@@ -64,6 +64,8 @@ describe('request status roll-up', () => {
     [['pending_approval', 'succeeded'], 'awaiting_approval'],
     [['pending_approval', 'queued'], 'in_progress'],
     [['cancelled', 'cancelled'], 'cancelled'],
+    [['cancelled', 'skipped'], 'cancelled'],
+    [['skipped', 'skipped'], 'completed'],
     [['cancelled', 'succeeded'], 'completed'],
     [['retry_scheduled'], 'in_progress'],
     [['waiting'], 'in_progress'],
