@@ -94,7 +94,7 @@ describe('fault suite', () => {
       for (const id of ['dup-a', 'dup-b', 'dup-c'])
         await f.registerTask(task(id, 'fdup', { ms: 300 }));
       await f.pauseQueue();
-      const filed = await f.file({ fdup: 'd-1' });
+      const filed = await f.file({ fdup: 'subject-d1' });
       const tasks = (await f.queuedTasks()).filter((t) => t.name.includes(filed.id));
       expect(tasks).toHaveLength(3);
       const direct = await Promise.all(
@@ -121,7 +121,7 @@ describe('fault suite', () => {
       await f.registerTask(
         task('kill-a', 'fkill', { ms: 1500 }, { timeoutSeconds: 2, maxAttempts: 2 }),
       );
-      const filed = await f.file({ fkill: 'k-1' });
+      const filed = await f.file({ fkill: 'subject-k1' });
       await waitFor(
         () => f.events('run.started', filed.id).length,
         (n) => n === 1,
@@ -150,7 +150,10 @@ describe('fault suite', () => {
       await f.registerTask(task('qdown-a', 'fqdown', { ms: 50 }));
       await f.registerTask(task('qdown-b', 'fqdown', { ms: 50 }, { requiresApproval: true }));
       await f.queue.cut();
-      const filed = [await f.file({ fqdown: 'q-1' }), await f.file({ fqdown: 'q-2' })];
+      const filed = [
+        await f.file({ fqdown: 'subject-q1' }),
+        await f.file({ fqdown: 'subject-q2' }),
+      ];
       for (const r of filed) {
         expect(applicable(r).map((i) => [i.taskId, i.state])).toEqual([
           ['qdown-a', 'pending_enqueue'],
@@ -181,7 +184,11 @@ describe('fault suite', () => {
     'Firestore is unreachable during intake; the answer is 503, nothing is half-written, and the repeat is safe',
     async () => {
       await f.registerTask(task('sdown-a', 'fsdown', { ms: 50 }));
-      const body = { type: 'deletion', subject: { fsdown: 's-1' }, externalId: 'store-down-1' };
+      const body = {
+        type: 'deletion',
+        subject: { fsdown: 'subject-s1' },
+        externalId: 'store-down-1',
+      };
       const id = `x${shortHash(`deletion\nstore-down-1`, 31)}`;
       await f.store.cut();
       const started = Date.now();
@@ -221,7 +228,7 @@ describe('fault suite', () => {
       const hang = { timeoutSeconds: 1, maxAttempts: 2 };
       await f.registerTask(task('hang-late', 'fhang', { ms: 20_000, abortLagMs: 2000 }, hang));
       await f.registerTask(task('hang-ignore', 'fhang', { ms: 20_000, abortLagMs: -1 }, hang));
-      const filed = await f.file({ fhang: 'h-1' });
+      const filed = await f.file({ fhang: 'subject-h1' });
       const [done] = await f.settle([filed.id]);
       expect(done?.status).toBe('completed_with_errors');
       for (const instance of applicable(done)) {
@@ -262,7 +269,7 @@ describe('fault suite', () => {
           { teamContact: 'legacy-oncall@example.com' },
         ),
       );
-      const filed = await f.file({ fexhaust: 'e-1' });
+      const filed = await f.file({ fexhaust: 'subject-e1' });
       const [failed] = await f.settle([filed.id]);
       expect(failed?.status).toBe('completed_with_errors');
       expect(applicable(failed)[0]).toMatchObject({
@@ -312,7 +319,10 @@ describe('fault suite', () => {
     async () => {
       for (let i = 0; i < 5; i++) await f.registerTask(task(`conc-${i}`, 'fconc', { ms: 10 }));
       await f.queue.cut();
-      const ids = [(await f.file({ fconc: 'c-1' })).id, (await f.file({ fconc: 'c-2' })).id];
+      const ids = [
+        (await f.file({ fconc: 'subject-c1' })).id,
+        (await f.file({ fconc: 'subject-c2' })).id,
+      ];
       await f.queue.restore();
       const pairs: number[][] = [];
       await waitFor(
@@ -340,9 +350,9 @@ describe('fault suite', () => {
     'the same subject and type filed again while the first is open, and once more with an externalId',
     async () => {
       await f.registerTask(task('dupreq-a', 'fdupreq', { ms: 10 }));
-      const first = await f.file({ fdupreq: 'same-person' });
-      const second = await f.file({ fdupreq: 'same-person' });
-      const third = await f.file({ fdupreq: 'same-person' }, { externalId: 'dupreq-3' });
+      const first = await f.file({ fdupreq: 'subject-same-person' });
+      const second = await f.file({ fdupreq: 'subject-same-person' });
+      const third = await f.file({ fdupreq: 'subject-same-person' }, { externalId: 'dupreq-3' });
       expect(first.duplicateOf).toBeUndefined();
       expect(second.duplicateOf).toBe(first.id);
       expect(third.duplicateOf).toBe(first.id);
@@ -378,8 +388,8 @@ describe('fault suite', () => {
           },
         ),
       );
-      const kept = await f.file({ fwindow: 'w-1' });
-      const dropped = await f.file({ fwindow: 'w-2' });
+      const kept = await f.file({ fwindow: 'subject-w1' });
+      const dropped = await f.file({ fwindow: 'subject-w2' });
       for (const r of [kept, dropped]) {
         expect(applicable(r)[0]).toMatchObject({
           state: 'queued',
@@ -416,7 +426,7 @@ describe('fault suite', () => {
       await f.registerTask(
         task('parked-a', 'fparked', { ms: 10 }, { notBefore: notBefore.toISOString() }),
       );
-      const filed = await f.file({ fparked: 'p-1' });
+      const filed = await f.file({ fparked: 'subject-p1' });
       expect(applicable(filed)[0]).toMatchObject({
         state: 'pending_enqueue',
         parked: true,
@@ -441,4 +451,10 @@ describe('fault suite', () => {
       return `parked (pending_enqueue, scheduleTime 40 days out, not sent to Cloud Tasks); dispatch left it until in range, then re-armed it (instance.rearmed) and it ran at notBefore; completed; ${tallyText(tally)}`;
     },
   );
+
+  it('never logs a subject identifier, whatever failed', () => {
+    // Declared last, so it runs after every case, over every line they made the functions write.
+    expect(f.logs.length).toBeGreaterThan(100);
+    expect(f.logs.filter((l) => JSON.stringify(l).includes('subject-'))).toEqual([]);
+  });
 });
