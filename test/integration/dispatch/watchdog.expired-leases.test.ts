@@ -1,6 +1,8 @@
 import { dispatch } from '../../../src/app/dispatch';
+import { runInstance } from '../../../src/app/run-instance';
 import { cloudTaskName } from '../../../src/app/enqueue';
 import { abandonedRunId } from '../../../src/app/watchdog';
+import { waitFor } from '../../helpers/wait-for';
 import { aRun } from '../firestore/fixture';
 import { after, aTask, T0, useDispatchFixture } from './harness';
 
@@ -167,5 +169,35 @@ describe('dispatch watchdog: expired leases', () => {
       [3, false],
     ]);
     expect(f.queue.created).toHaveLength(2);
+  });
+
+  it('answers a late handler 200 "superseded", so its Cloud Task ends, and records its run', async () => {
+    const slow = aTask('slow', { executor: 'demo.sleep', config: { ms: 1500 }, timeoutSeconds: 30 });
+    await f.seed('r1', slow, { state: 'queued' });
+    const deps = f.deps();
+    const answer = runInstance(
+      deps,
+      { requestId: 'r1', taskId: 'slow', series: 1, attempt: 1, taskVersion: slow.updatedAt },
+      { taskName: cloudTaskName('r1', 'slow', 1, 1), retryCount: 0 },
+    );
+    // While the executor sleeps, its lease (claimed at T0 for 30 + 10 s) runs out.
+    await waitFor(
+      () => f.store.store.getInstance('r1', 'slow'),
+      (i) => i?.state === 'running',
+      { what: 'the claim' },
+    );
+    f.now = new Date(Date.parse(after(41)));
+    expect((await dispatch(deps)).expired).toBe(1);
+
+    expect(await answer).toMatchObject({ status: 200, body: { result: 'superseded' } });
+    expect(await f.store.store.getInstance('r1', 'slow')).toMatchObject({
+      state: 'queued',
+      cloudTaskName: cloudTaskName('r1', 'slow', 1, 2),
+    });
+    expect((await f.store.store.listRuns('r1')).map((r) => [r.attempt, r.status]).sort()).toEqual([
+      [1, 'abandoned'],
+      [1, 'succeeded'],
+    ]);
+    expect(f.events('run.failed')).toEqual([]);
   });
 });

@@ -7,26 +7,14 @@ import {
 } from '../../../src/app/enqueue';
 import { nextTaskOpening } from '../../../src/domain/execution-window';
 import type { Instance } from '../../../src/domain/model';
+import { anInstance } from '../../integration/firestore/fixture';
 
 const now = new Date('2030-03-01T12:00:00.000Z');
 const DAY = 86_400_000;
 
-const instance = (overrides: Partial<Instance> = {}): Instance => ({
-  requestId: 'r1',
-  taskId: 't1',
-  taskName: 'task t1',
-  executor: 'noop',
-  jobType: 'deletion',
-  state: 'pending_enqueue',
-  attempt: 0,
-  totalAttempts: 0,
-  series: 1,
-  maxAttempts: 3,
-  timeoutSeconds: 60,
-  cost: { bytesBilled: 0, usd: 0 },
-  updatedAt: now.toISOString(),
-  ...overrides,
-});
+// The builder the store tests use (plain data; importing it does no I/O).
+const instance = (overrides: Partial<Instance> = {}): Instance =>
+  anInstance('r1', 't1', { state: 'pending_enqueue', ...overrides });
 
 describe('nextTaskOpening', () => {
   it('is the instant itself without a window or notBefore', () => {
