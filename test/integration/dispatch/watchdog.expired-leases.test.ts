@@ -172,7 +172,11 @@ describe('dispatch watchdog: expired leases', () => {
   });
 
   it('answers a late handler 200 "superseded", so its Cloud Task ends, and records its run', async () => {
-    const slow = aTask('slow', { executor: 'demo.sleep', config: { ms: 1500 }, timeoutSeconds: 30 });
+    const slow = aTask('slow', {
+      executor: 'demo.sleep',
+      config: { ms: 1500 },
+      timeoutSeconds: 30,
+    });
     await f.seed('r1', slow, { state: 'queued' });
     const deps = f.deps();
     const answer = runInstance(
