@@ -81,6 +81,8 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
     rearmAfterSeconds: config.rearmAfterSeconds,
     overdueWarningHours: config.overdueWarningHours,
     duplicateWindowDays: config.duplicateWindowDays,
+    piiRetentionDays: config.piiRetentionDays,
+    recordRetentionDays: config.recordRetentionDays,
     streamingBufferRetrySeconds: config.bigQuery.streamingBufferRetrySeconds,
     pollIntervalSeconds: config.bigQuery.pollIntervalSeconds,
     timeTravelDays: config.bigQuery.timeTravelDays,

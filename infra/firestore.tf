@@ -58,6 +58,11 @@ locals {
       query_scope = "COLLECTION"
       fields      = [{ field_path = "subjectHash", order = "ASCENDING" }, { field_path = "type", order = "ASCENDING" }, { field_path = "createdAt", order = "DESCENDING" }]
     }
+    requests_minimised_completed_at = {
+      collection  = "requests"
+      query_scope = "COLLECTION"
+      fields      = [{ field_path = "minimised", order = "ASCENDING" }, { field_path = "completedAt", order = "ASCENDING" }]
+    }
   }
 
   # Single-field indexes are automatic for collection queries only; these collection-group
@@ -80,8 +85,20 @@ locals {
 
   # Collections whose documents hold or point at subject data. A document whose TTL field holds
   # a timestamp is deleted by Firestore after that time (usually within 24 h); documents
-  # without the field are kept. TTL does not cascade, hence one policy per level.
-  ttl_collections = ["requests", "instances", "runs"]
+  # without the field are kept. TTL does not cascade, hence one policy per level:
+  #   requests/{r}, requests/{r}/instances/{t}, .../instances/{t}/runs/{run},
+  #   .../instances/{t}/records/{chunk} (a records package, src/adapters/firestore/firestore-record-store.ts).
+  ttl_collections = ["requests", "instances", "runs", "records"]
+
+  # Fields never queried whose values are large: exempt from Firestore's automatic single-field
+  # indexes (an empty index_config), so a write does not index up to 512 KiB of bytes.
+  #   records.data: a records package chunk (NDJSON, at most MAX_RECORD_CHUNK_BYTES).
+  firestore_index_exemptions = {
+    records_data = {
+      collection = "records"
+      field      = "data"
+    }
+  }
 }
 
 resource "google_firestore_index" "composite" {
@@ -130,5 +147,15 @@ resource "google_firestore_field" "ttl" {
   field      = var.firestore_ttl_field
 
   ttl_config {}
+  index_config {}
+}
+
+resource "google_firestore_field" "index_exemption" {
+  for_each = local.firestore_index_exemptions
+
+  database   = google_firestore_database.main.name
+  collection = each.value.collection
+  field      = each.value.field
+
   index_config {}
 }

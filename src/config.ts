@@ -36,6 +36,8 @@ const schema = z.object({
   CLOCK_OFFSET_MS: z.coerce.number().int().default(0),
   OVERDUE_WARNING_HOURS: int(0, 24 * 60).default(72),
   DUPLICATE_WINDOW_DAYS: int(0, 3650).default(30),
+  PII_RETENTION_DAYS: int(1, 3650).default(30),
+  RECORD_RETENTION_DAYS: int(0, 36_500).default(1095),
   CLOUD_TASKS_EMULATOR_HOST: z.string().optional(),
   BIGQUERY_EMULATOR_HOST: z.string().optional(),
   LOCAL_MODE: bool.default('false'),
@@ -71,6 +73,10 @@ export type Config = Readonly<{
   clockOffsetMs: number;
   overdueWarningHours: number;
   duplicateWindowDays: number;
+  /** Days after a request closes before dispatch strips its subject and records package. */
+  piiRetentionDays: number;
+  /** Days the minimised proof (request, instances, runs) is kept before Firestore's TTL deletes it; 0 keeps it. */
+  recordRetentionDays: number;
   cloudTasksEmulatorHost: string | undefined;
   localMode: boolean;
   service: { name: string; revision: string };
@@ -116,6 +122,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     clockOffsetMs: e.CLOCK_OFFSET_MS,
     overdueWarningHours: e.OVERDUE_WARNING_HOURS,
     duplicateWindowDays: e.DUPLICATE_WINDOW_DAYS,
+    piiRetentionDays: e.PII_RETENTION_DAYS,
+    recordRetentionDays: e.RECORD_RETENTION_DAYS,
     cloudTasksEmulatorHost: e.CLOUD_TASKS_EMULATOR_HOST,
     localMode: e.LOCAL_MODE,
     service: { name: e.K_SERVICE ?? 'local', revision: e.K_REVISION ?? 'local' },

@@ -17,6 +17,10 @@ export interface AppSettings {
   rearmAfterSeconds: number;
   overdueWarningHours: number;
   duplicateWindowDays: number;
+  /** Days after a request closes before dispatch minimises it (subject and records removed). */
+  piiRetentionDays: number;
+  /** Days a minimised request's proof is kept before the TTL deletes it; 0 keeps it for ever. */
+  recordRetentionDays: number;
   streamingBufferRetrySeconds: number;
   pollIntervalSeconds: number;
   timeTravelDays: number;
@@ -42,6 +46,8 @@ export const DEFAULT_SETTINGS: AppSettings = {
   rearmAfterSeconds: 900,
   overdueWarningHours: 72,
   duplicateWindowDays: 30,
+  piiRetentionDays: 30,
+  recordRetentionDays: 1095,
   streamingBufferRetrySeconds: 5400,
   pollIntervalSeconds: 30,
   timeTravelDays: 7,

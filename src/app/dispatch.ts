@@ -1,4 +1,5 @@
 import { deadlineRisk } from '../domain/deadline';
+import { isOpenStatus } from '../domain/states';
 import type { Instance, Request } from '../domain/model';
 import type { InstanceQuery, Page } from '../ports/request-store';
 import type { AppDeps } from './deps';
@@ -21,6 +22,8 @@ export interface DispatchSummary {
   polled: number;
   /** Requests whose stored status, counts or cost changed. */
   rolledUp: number;
+  /** Closed requests whose subject and records package were removed (PII minimisation). */
+  minimised: number;
   overdue: number;
   atRisk: number;
   /** Instances or requests whose handling threw; each is logged, and the next run tries again. */
@@ -56,6 +59,7 @@ export async function dispatch(deps: AppDeps): Promise<DispatchSummary> {
       expired: 0,
       polled: 0,
       rolledUp: 0,
+      minimised: 0,
       overdue: 0,
       atRisk: 0,
       itemsFailed: 0,
@@ -72,6 +76,7 @@ export async function dispatch(deps: AppDeps): Promise<DispatchSummary> {
   await drainOutbox(run);
   await rearmLateDeliveries(run);
   await reconcileRequests(run);
+  await minimiseClosedRequests(run);
   const { summary } = run;
   summary.durationMs = elapsed();
   deps.log.log(
@@ -217,6 +222,67 @@ async function reconcileRequests(run: DispatchRun): Promise<void> {
           const updated = await rollupRequest(deps, request.id);
           if (updated !== null && updated.updatedAt !== request.updatedAt) summary.rolledUp += 1;
           await reportDeadline(run, request, updated);
+        }),
+      );
+    },
+  );
+}
+
+/**
+ * PII minimisation: PII_RETENTION_DAYS after a request closed, its subject identifiers (only
+ * their kinds stay) and its records package go; the subjectHash, instances and runs stay as the
+ * proof of what ran. With RECORD_RETENTION_DAYS > 0 that proof then gets a TTL time, after which
+ * Firestore deletes the request and everything under it.
+ */
+async function minimiseClosedRequests(run: DispatchRun): Promise<void> {
+  const { deps, now, summary } = run;
+  const day = 86_400_000;
+  const closedBefore = new Date(now.getTime() - deps.settings.piiRetentionDays * day);
+  const keepDays = deps.settings.recordRetentionDays;
+  const retainUntil = keepDays > 0 ? new Date(now.getTime() + keepDays * day) : undefined;
+  await eachPage(
+    run,
+    1,
+    (cursor) =>
+      deps.store.queryRequestsToMinimise(
+        closedBefore.toISOString(),
+        deps.settings.dispatchPageSize,
+        cursor,
+      ),
+    async (requests) => {
+      await inParallel(requests, (request) =>
+        guarded(run, request.id, undefined, async () => {
+          const done = await deps.store.minimiseRequest(
+            request.id,
+            (current) =>
+              // A retried instance reopens a request: only a request still closed is minimised.
+              current.minimised === true ||
+              isOpenStatus(current.status) ||
+              current.completedAt === undefined ||
+              current.completedAt > closedBefore.toISOString()
+                ? null
+                : {
+                    subject: {},
+                    notes: undefined, // free text may name the subject
+                    subjectKinds: Object.keys(current.subject).sort(),
+                    minimised: true,
+                    minimisedAt: now.toISOString(),
+                    ...(retainUntil === undefined
+                      ? {}
+                      : { retainUntil: retainUntil.toISOString() }),
+                    updatedAt: now.toISOString(),
+                  },
+            retainUntil,
+          );
+          if (done === null) return;
+          summary.minimised += 1;
+          deps.log
+            .child({ labels: { requestId: request.id } })
+            .info('request.minimised', 'subject identifiers and records package removed', {
+              subjectHash: done.subjectHash,
+              completedAt: done.completedAt,
+              retainUntil: done.retainUntil ?? null,
+            });
         }),
       );
     },

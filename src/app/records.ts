@@ -1,4 +1,4 @@
-import { NotFoundError, ValidationError } from '../domain/errors';
+import { GoneError, NotFoundError, ValidationError } from '../domain/errors';
 import type { Instance, Request, Run } from '../domain/model';
 import { isOpenStatus } from '../domain/states';
 import { auditEstimateOf, recordsOutputOf, type AuditEstimate } from '../executors/contract';
@@ -67,6 +67,12 @@ export async function getRecordsPackage(
   if (request.type !== 'records') {
     throw new NotFoundError(
       `request ${requestId} is a ${request.type} request: only records requests have a records package`,
+    );
+  }
+  if (request.minimised === true) {
+    throw new GoneError(
+      `the records package of request ${requestId} was deleted at ${request.minimisedAt ?? 'an earlier date'}, PII_RETENTION_DAYS after the request closed`,
+      'records_deleted',
     );
   }
   const [instances, runs] = await Promise.all([

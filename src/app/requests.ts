@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { computeDueAt, deadlineRisk } from '../domain/deadline';
-import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
+import { ConflictError, GoneError, NotFoundError, ValidationError } from '../domain/errors';
 import {
   fileRequestSchema,
   zeroCost,
@@ -79,6 +79,7 @@ export async function fileRequest(
     dryRun: input.dryRun,
     ...summarise(instances),
     overdue: false,
+    minimised: false,
     createdAt: iso,
     updatedAt: iso,
     createdBy: actor.identity,
@@ -224,6 +225,10 @@ export interface RequestView {
   completedAt?: string;
   /** The identifier names only; the values are not echoed back. */
   subjectIdentifiers: string[];
+  /** Set once dispatch removed the subject's identifiers, notes and records package. */
+  minimisedAt?: string;
+  /** When the minimised request and its runs are deleted for good (Firestore TTL). */
+  retainUntil?: string;
   counts: Request['counts'];
   cost: Request['cost'];
   /** Dry-run requests only: the estimates of what a real run would do and cost. */
@@ -258,7 +263,9 @@ export function requestView(
     ...(request.duplicateOf === undefined ? {} : { duplicateOf: request.duplicateOf }),
     createdAt: request.createdAt,
     ...(request.completedAt === undefined ? {} : { completedAt: request.completedAt }),
-    subjectIdentifiers: Object.keys(request.subject).sort(),
+    subjectIdentifiers: request.subjectKinds ?? Object.keys(request.subject).sort(),
+    ...(request.minimisedAt === undefined ? {} : { minimisedAt: request.minimisedAt }),
+    ...(request.retainUntil === undefined ? {} : { retainUntil: request.retainUntil }),
     counts: summary.counts,
     cost: summary.cost,
     ...(request.dryRun ? { estimate: addEstimates([...estimates.values()]) } : {}),
@@ -462,7 +469,13 @@ export async function retryInstance(
   taskId: string,
   actor: Actor,
 ): Promise<RequestView> {
-  await requireRequest(deps, id);
+  const request = await requireRequest(deps, id);
+  if (request.minimised === true) {
+    throw new GoneError(
+      `request ${id} was minimised at ${request.minimisedAt ?? 'an earlier date'}: its subject identifiers are gone, so nothing can run for it again; file a new request`,
+      'request_minimised',
+    );
+  }
   const existing = await deps.store.getInstance(id, taskId);
   if (existing === null)
     throw new NotFoundError(`request ${id} has no instance for task ${taskId}`);

@@ -58,6 +58,15 @@ export class ConflictError extends AppError {
   }
 }
 
+/** What was asked for existed but has been removed for good (e.g. minimised personal data). */
+export class GoneError extends AppError {
+  readonly code: string;
+  constructor(message: string, code = 'gone') {
+    super(message);
+    this.code = code;
+  }
+}
+
 /** Bad input. Carries field-level issues; maps to HTTP 400. */
 export class ValidationError extends AppError {
   readonly code: string;

@@ -182,6 +182,15 @@ export interface Request {
   updatedAt: string;
   createdBy: string;
   completedAt?: string;
+  /**
+   * False until dispatch minimises the closed request: its subject identifiers are then removed
+   * (only their kinds stay, in `subjectKinds`) and its records package deleted.
+   */
+  minimised?: boolean;
+  minimisedAt?: string;
+  subjectKinds?: string[];
+  /** When Firestore's TTL policy deletes the minimised request and everything under it. */
+  retainUntil?: string;
   counts: Partial<Record<InstanceState, number>>;
   cost: Cost;
 }

@@ -2,6 +2,7 @@ import {
   AppError,
   ConfigError,
   ConflictError,
+  GoneError,
   coerceError,
   NotFoundError,
   PayloadTooLargeError,
@@ -27,6 +28,7 @@ export function errorResponse(thrown: unknown, log: Logger): HttpResponse {
     return { status: 400, body: body(err.code, err.message, err.issues) };
   if (err instanceof NotFoundError) return { status: 404, body: body(err.code, err.message) };
   if (err instanceof ConflictError) return { status: 409, body: body(err.code, err.message) };
+  if (err instanceof GoneError) return { status: 410, body: body(err.code, err.message) };
   if (err instanceof PayloadTooLargeError)
     return { status: 413, body: body(err.code, err.message) };
   if (err instanceof RetryableError) {

@@ -9,6 +9,7 @@ export const LOG_EVENTS = [
   'request.cancelled',
   'request.status_changed',
   'request.overdue',
+  'request.minimised',
   'instance.enqueue_failed',
   'instance.retried',
   'instance.abandoned',

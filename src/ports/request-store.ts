@@ -97,4 +97,22 @@ export interface RequestStore {
   listRuns(requestId: string): Promise<Run[]>;
 
   queryOpenRequests(limit: number, cursor?: string): Promise<Page<Request>>;
+
+  /** Requests not yet minimised that closed at or before `closedBefore` (ISO), oldest first. */
+  queryRequestsToMinimise(
+    closedBefore: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<Request>>;
+  /**
+   * PII minimisation of one request. `mutate` decides on the current request (null declines,
+   * and nothing is touched). Otherwise its records package chunks are deleted, its instances and
+   * runs get the TTL time `expireAt` (when given), and last the request is patched, guarded,
+   * with the TTL time too. Repeating it after a partial run finishes the job.
+   */
+  minimiseRequest(
+    requestId: string,
+    mutate: (current: Request) => Partial<Request> | null,
+    expireAt?: Date,
+  ): Promise<Request | null>;
 }

@@ -36,6 +36,21 @@ export function toUpdateData<T extends object>(patch: Partial<T>): UpdateData<T>
   return out as UpdateData<T>;
 }
 
+/**
+ * The TTL field Firestore's policy deletes a document after (infra: `firestore_ttl_field`). It
+ * must be a Timestamp, so it is the one stored field that is not an ISO string; it belongs to
+ * storage, not to the model, and reads drop it.
+ */
+export const TTL_FIELD = 'expireAt';
+
+/** A stored document as the model sees it: without the TTL field. */
+export function fromStored<T>(data: unknown): T {
+  if (!isPlainObject(data) || !(TTL_FIELD in data)) return data as T;
+  const copy = { ...data };
+  delete copy[TTL_FIELD];
+  return copy as T;
+}
+
 /** `{ ...current, ...patch }` as it will be stored. */
 export function applyPatch<T extends object>(current: T, patch: Partial<T>): T {
   return stripUndefined({ ...current, ...patch });

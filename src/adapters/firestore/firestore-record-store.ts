@@ -7,7 +7,7 @@ import {
 import { COLLECTIONS } from './firestore-store';
 
 /** The subcollection of an instance that holds its records packages' chunks. */
-export const RECORDS_COLLECTION = 'records';
+export const RECORDS_COLLECTION = COLLECTIONS.records;
 
 /** A commit carries at most 10 MiB; stay well below it. */
 const MAX_BATCH_BYTES = 8 * 2 ** 20;

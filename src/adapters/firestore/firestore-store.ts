@@ -1,5 +1,6 @@
 import {
   FieldPath,
+  Timestamp,
   type CollectionReference,
   type DocumentReference,
   type Firestore,
@@ -30,9 +31,11 @@ import {
   decodeCursor,
   encodeClaimToken,
   encodeCursor,
+  fromStored,
   invalidCursor,
   stripUndefined,
   toUpdateData,
+  TTL_FIELD,
 } from './codec';
 import { boundedMethods } from './availability';
 import { guardedWrite, isAlreadyExists, isGuardFailure, type GuardedStep } from './guarded-write';
@@ -44,6 +47,8 @@ export const COLLECTIONS = {
   requests: 'requests',
   instances: 'instances',
   runs: 'runs',
+  /** Records package chunks, under an instance (firestore-record-store.ts). */
+  records: 'records',
 } as const;
 
 /** Instance states that keep a request open. */
@@ -104,13 +109,13 @@ export function createFirestoreStore(
   async function lookup<T>(ref: DocumentReference): Promise<T | null> {
     const snap = await ref.get();
     ops.lookups(1);
-    return snap.exists ? (snap.data() as T) : null;
+    return snap.exists ? fromStored<T>(snap.data()) : null;
   }
 
   async function all<T>(query: Query): Promise<T[]> {
     const snap = await query.get();
     ops.query(snap.size);
-    return snap.docs.map((d) => d.data() as T);
+    return snap.docs.map((d) => fromStored<T>(d.data()));
   }
 
   /** The document a cursor names; a path that is not one is a forged cursor. */
@@ -140,7 +145,7 @@ export function createFirestoreStore(
     const size = Math.max(1, Math.floor(limit));
     const snap: QuerySnapshot = await q.limit(size).get();
     ops.query(snap.size);
-    const items = snap.docs.map((d) => d.data() as T);
+    const items = snap.docs.map((d) => fromStored<T>(d.data()));
     const last = snap.docs[snap.size - 1];
     if (snap.size < size || last === undefined) return { items };
     const keys = order.map(({ field }) =>
@@ -371,6 +376,56 @@ export function createFirestoreStore(
 
     listRuns: (requestId) =>
       all<Run>(db.collectionGroup(COLLECTIONS.runs).where('requestId', '==', requestId)),
+
+    queryRequestsToMinimise: (closedBefore, limit, cursor) =>
+      page<Request>(
+        requests.where('minimised', '==', false).where('completedAt', '<=', closedBefore),
+        [
+          { field: 'completedAt', direction: 'asc' },
+          { field: ID, direction: 'asc' },
+        ],
+        limit,
+        cursor,
+      ),
+
+    async minimiseRequest(requestId, mutate, expireAt) {
+      const ref = requests.doc(requestId);
+      const current = await lookup<Request>(ref);
+      if (current === null || mutate(current) === null) return null;
+      // Everything under the request first, the request last: the request's `minimised` flag is
+      // the mark of a finished job, so a run cut short is simply done again by the next dispatch.
+      const ttl =
+        expireAt === undefined ? undefined : { [TTL_FIELD]: Timestamp.fromDate(expireAt) };
+      const writes: ((batch: WriteBatch) => void)[] = [];
+      const instances = await instancesOf(requestId).get();
+      ops.query(instances.size);
+      for (const instance of instances.docs) {
+        const [runs, records] = await Promise.all([
+          instance.ref.collection(COLLECTIONS.runs).select().get(),
+          instance.ref.collection(COLLECTIONS.records).select().get(),
+        ]);
+        ops.query(runs.size);
+        ops.query(records.size);
+        for (const chunk of records.docs) writes.push((b) => b.delete(chunk.ref));
+        if (ttl !== undefined) {
+          writes.push((b) => b.update(instance.ref, ttl));
+          for (const run of runs.docs) writes.push((b) => b.update(run.ref, ttl));
+        }
+      }
+      for (let i = 0; i < writes.length; i += MAX_BATCH_WRITES) {
+        const batch = db.batch();
+        const slice = writes.slice(i, i + MAX_BATCH_WRITES);
+        for (const write of slice) write(batch);
+        await batch.commit();
+        ops.committed(slice.length);
+      }
+      return guardedWrite<Request, Request | null>(guard, ref, (latest) =>
+        patchStep(latest, (r) => {
+          const patch = mutate(r);
+          return patch === null ? null : ({ ...patch, ...ttl });
+        }),
+      ).then((r) => (r === null ? null : fromStored<Request>(r)));
+    },
 
     queryOpenRequests: (limit, cursor) =>
       page<Request>(

@@ -6,7 +6,7 @@ import {
   type WriteBatch,
 } from '@google-cloud/firestore';
 import { RetryableError } from '../../domain/errors';
-import { toUpdateData } from './codec';
+import { fromStored, toUpdateData } from './codec';
 import type { OpCounter } from './op-counter';
 
 /** What one run of a guarded update decided, given the document as read. */
@@ -49,7 +49,7 @@ export async function guardedWrite<T extends object, R>(
     }
     const snap = await ref.get();
     ops.lookups(1);
-    const step = decide(snap.exists ? (snap.data() as T) : null);
+    const step = decide(snap.exists ? fromStored<T>(snap.data()) : null);
     if (!('update' in step)) return step.result;
     if (snap.updateTime === undefined) throw new Error(`read of ${ref.path} has no update time`);
     // An empty patch changes nothing, so there is nothing to guard (Firestore refuses it too).

@@ -57,6 +57,12 @@ export const COMPOSITE_INDEXES: readonly CompositeIndex[] = [
   requestsNewestFirst('listRequests (overdue)', 'overdue'),
   requestsNewestFirst('listRequests (status and overdue)', 'status', 'overdue'),
   requestsNewestFirst('findRequestsBySubject', 'subjectHash', 'type'),
+  {
+    collectionGroup: 'requests',
+    queryScope: 'COLLECTION',
+    fields: [asc('minimised'), asc('completedAt')],
+    usedBy: ['queryRequestsToMinimise'],
+  },
 ];
 
 export const FIELD_OVERRIDES: readonly FieldOverride[] = [

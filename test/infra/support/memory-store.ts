@@ -151,5 +151,19 @@ export function createMemoryStore(): RequestStore {
         limit,
       );
     },
+    async queryRequestsToMinimise(closedBefore, limit) {
+      return page(
+        [...requests.values()].filter((r) => r.minimised === false && r.completedAt !== undefined && r.completedAt <= closedBefore),
+        limit,
+      );
+    },
+    async minimiseRequest(requestId, mutate) {
+      const current = requests.get(requestId);
+      const patch = current === undefined ? null : mutate(copy(current));
+      if (current === undefined || patch === null) return null;
+      const next = { ...current, ...patch };
+      requests.set(requestId, next);
+      return copy(next);
+    },
   };
 }
