@@ -52,7 +52,7 @@ export async function auditTask(deps: AppDeps, taskId: string, body: unknown): P
   }
   const executor = deps.executors.get(task.executor);
   const config = deps.executors.parseConfig(task.executor, task.config);
-  const log = deps.log.child({ labels: { taskId } });
+  const log = deps.log.child({ labels: { taskId }, redact: subject });
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), task.timeoutSeconds * 1000);
   const started = deps.clock.now();
@@ -79,7 +79,7 @@ export async function auditTask(deps: AppDeps, taskId: string, body: unknown): P
   }
   const durationMs = deps.clock.now().getTime() - started.getTime();
   const estimate = auditEstimateOf(result.output) ?? null;
-  // Not the executor's message: an http.request endpoint may hold the subject in its path.
+  // Not the executor's message: what an executor reports is not vouched free of the subject.
   log.info('task.audited', `task ${taskId} audited (dry run; nothing changed)`, {
     executor: task.executor,
     subjectHash: subjectHash(subject, deps.settings.subjectHashPepper),

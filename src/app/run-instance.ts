@@ -18,6 +18,7 @@ import {
 import { nextTaskOpening } from '../domain/execution-window';
 import { backoffSeconds } from '../domain/retry-policy';
 import { CLAIMABLE_STATES, isTerminal } from '../domain/states';
+import { identifierRedactor } from '../domain/subject';
 import type { ExecutorResult } from '../executors/contract';
 import type { Claim } from '../ports/request-store';
 import type { AppDeps } from './deps';
@@ -176,7 +177,8 @@ async function executeClaimed(
   const pollHandle = poll === undefined ? undefined : instance.waitingHandle;
   const { requestId, taskId, attempt } = instance;
   const runId = newRunId(instance);
-  const log = deps.log.child({ labels: { requestId, taskId, runId } });
+  // Every line of this run, the executor's own included, has the subject's values redacted.
+  const log = deps.log.child({ labels: { requestId, taskId, runId }, redact: request.subject });
   const executor = deps.executors.get(task.executor);
   const startedAt = deps.clock.now();
   log.info('run.started', `attempt ${attempt} of ${instance.maxAttempts} started`, {
@@ -228,6 +230,9 @@ async function executeClaimed(
   const finishedAt = deps.clock.now();
   const durationMs = finishedAt.getTime() - startedAt.getTime();
   const cost = result?.cost ?? zeroCost();
+  // Executors should not quote the subject in what they report; if one does, the run record
+  // (which the API shows and lines are logged from) keeps the kind, not the value.
+  const redact = identifierRedactor(request.subject);
   let status: RunStatus;
   let patch: Partial<Instance>;
   let message: string;
@@ -236,11 +241,11 @@ async function executeClaimed(
 
   if (result !== undefined && result.outcome !== 'waiting') {
     status = result.outcome;
-    message = result.message;
+    message = redact(result.message);
     patch = { state: 'succeeded' };
   } else if (result !== undefined) {
     status = 'waiting';
-    message = result.message;
+    message = redact(result.message);
     const pollAfter = result.pollAfterSeconds ?? deps.settings.pollIntervalSeconds;
     patch = {
       state: 'waiting',
@@ -251,7 +256,7 @@ async function executeClaimed(
   } else {
     const err = failure ?? new Error('executor returned nothing');
     status = err instanceof TaskTimeoutError ? 'timed_out' : 'failed';
-    message = err.message;
+    message = redact(err.message);
     const code = errorCode(err);
     const retryable = isRetryable(err);
     if (retryable && attempt < instance.maxAttempts) {
@@ -290,12 +295,14 @@ async function executeClaimed(
     finishedAt: finishedAt.toISOString(),
     durationMs,
     cost,
-    ...(failure === undefined
-      ? {}
-      : { error: { code: errorCode(failure), message: failure.message } }),
+    // A failure leaves no result: its message is the run's.
+    ...(failure === undefined ? {} : { error: { code: errorCode(failure), message } }),
     delivery,
     evidence: {
       ...(result?.evidence ?? {}),
+      ...(result?.evidence?.touched === undefined
+        ? {}
+        : { touched: result.evidence.touched.map(redact) }),
       ...(result?.affectedRows === undefined ? {} : { affectedRows: result.affectedRows }),
       bytesBilled: cost.bytesBilled,
       ...(instance.approval === undefined ? {} : { approvedBy: instance.approval.actor }),

@@ -24,3 +24,36 @@ function normalise(key: string, value: string): string {
 export function shortHash(text: string, length = 12): string {
   return createHash('sha256').update(text).digest('hex').slice(0, length);
 }
+
+/**
+ * Replaces each of the subject's identifier values in a text, as given and URL-encoded, with
+ * `[redacted:<kind>]`. A second line of defence for logs and run records: code should not put
+ * an identifier there in the first place.
+ */
+export function identifierRedactor(subject: Readonly<Subject>): (text: string) => string {
+  const kinds = new Map<string, string>();
+  for (const [kind, value] of Object.entries(subject)) {
+    for (const form of [value, uriEncoded(value)]) {
+      if (form !== undefined && form !== '' && !kinds.has(form)) kinds.set(form, kind);
+    }
+  }
+  if (kinds.size === 0) return (text) => text;
+  // One pass, longest value first: a value that holds another is replaced whole, and a marker
+  // already written is never matched again.
+  const pattern = new RegExp(
+    [...kinds.keys()]
+      .sort((a, b) => b.length - a.length)
+      .map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('|'),
+    'g',
+  );
+  return (text) => text.replace(pattern, (found) => `[redacted:${kinds.get(found) ?? 'id'}]`);
+}
+
+function uriEncoded(value: string): string | undefined {
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    return undefined; // a lone surrogate: no URL could carry it
+  }
+}

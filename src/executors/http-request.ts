@@ -44,7 +44,7 @@ export function createHttpRequestExecutor(
     requiredIdentifiers: (config) => placeholders(config),
     async run({ config, subject, signal, dryRun }) {
       const url = fill(config.url, subject, encodeURIComponent);
-      const endpoint = `${config.method} ${new URL(url).origin}${new URL(url).pathname}`;
+      const endpoint = endpointOf(config.method, config.url);
       if (dryRun) {
         return {
           outcome: 'succeeded',
@@ -78,12 +78,14 @@ export function createHttpRequestExecutor(
         response = await fetchImpl(url, { method: config.method, headers, body, signal });
       } catch (err) {
         if (signal.aborted) throw err;
-        throw new RetryableError(`could not reach ${endpoint}: ${(err as Error).message}`, {
+        // Neither the error's message nor the error itself: fetch quotes the filled URL in
+        // some of them ("Failed to parse URL from ...").
+        throw new RetryableError(`could not reach ${endpoint} (${failureCode(err)})`, {
           code: 'http.unreachable',
-          cause: err,
         });
       }
-      // Drain so the connection can be reused; the body is not evidence (it may hold PII).
+      // Drain so the connection can be reused. Only the status is recorded, never the body or
+      // headers: a third party may echo the subject back.
       await response.arrayBuffer().catch(() => undefined);
       const evidence = { touched: [endpoint] };
       const s = response.status;
@@ -115,6 +117,24 @@ export function createHttpRequestExecutor(
       );
     },
   });
+}
+
+/**
+ * How messages, evidence and errors name the endpoint: the method, origin and path of the URL
+ * template with its placeholders unfilled (no credentials, query or fragment). The filled URL
+ * holds the subject, and what is recorded of a run ends up in log lines.
+ */
+function endpointOf(method: string, urlTemplate: string): string {
+  const [, scheme = '', host = '', path = ''] =
+    /^(https?:\/\/)(?:[^@/?#]*@)?([^/?#]*)([^?#]*)/i.exec(urlTemplate) ?? [];
+  return `${method} ${scheme}${host}${path === '' ? '/' : path}`;
+}
+
+/** The network error's code (ECONNREFUSED, ENOTFOUND, ...), or the error's name. */
+function failureCode(err: unknown): string {
+  const code = (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+  if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,40}$/.test(code)) return code;
+  return err instanceof Error ? err.name : 'unknown error';
 }
 
 function placeholders(config: HttpRequestConfig): string[] {

@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack';
 import type { RequestView } from '../../src/app/requests';
 import type { Run } from '../../src/domain/model';
+import { startEchoingPartner } from '../helpers/echoing-partner';
 import { call, type ErrorAnswer } from '../helpers/http';
 import { checkLogLinesAgainstMetrics, logMetricsOf } from '../infra/support/log-metrics';
 import { loadModule } from '../infra/support/terraform';
 import { waitFor } from '../helpers/wait-for';
 
 const TEN_MIB = { bytesBilled: 10 * 2 ** 20, usd: 0.000059605 };
+/** The subject of the http.request test, whose email goes into a partner's URL. */
+const PARTNER_EMAIL = 'partner.subject+e2e@example.com';
 
 const example = (name: string) =>
   JSON.parse(readFileSync(join(__dirname, '../../examples', name), 'utf8')) as Record<
@@ -254,6 +257,39 @@ describe('the pipeline on the local stack', () => {
     });
   });
 
+  it('names an http.request endpoint by its URL template, never by the email it sent', async () => {
+    const partner = await startEchoingPartner();
+    const task = {
+      id: 'partner-erasure',
+      name: 'Erase at a partner that refuses',
+      jobType: 'deletion',
+      executor: 'http.request',
+      config: { url: `http://127.0.0.1:${partner.port}/answer/400/users/{{subject.email}}` },
+      maxAttempts: 1,
+    };
+    try {
+      expect((await api('POST', '/tasks', task)).status).toBe(201);
+      const filed = await api('POST', '/requests', {
+        type: 'deletion',
+        subject: { email: PARTNER_EMAIL },
+        externalId: 'partner-1',
+      });
+      expect((await settled(filed.body.id)).body.status).toBe('completed_with_errors');
+      expect(partner.received.map((r) => r.url)).toEqual([
+        `/answer/400/users/${encodeURIComponent(PARTNER_EMAIL)}`,
+      ]);
+      const run = (await runsOf(filed.body.id)).find((r) => r.taskId === task.id);
+      expect(run).toMatchObject({ status: 'failed', error: { code: 'http.400' } });
+      expect(run?.message).toContain(
+        `POST http://127.0.0.1:${partner.port}/answer/400/users/{{subject.email}} answered 400`,
+      );
+    } finally {
+      // Later requests with an email must not pick the task up.
+      await api('PATCH', `/tasks/${task.id}`, { active: false });
+      await partner.stop();
+    }
+  });
+
   it('writes every field the log-based metrics in infra/ read, with the right type', async () => {
     await stack.dispatchNow();
     const problems = checkLogLinesAgainstMetrics(logMetricsOf(await loadModule()), logLines, {
@@ -273,9 +309,10 @@ describe('the pipeline on the local stack', () => {
   it('never logs a raw subject identifier', () => {
     expect(logLines.length).toBeGreaterThan(20);
     const subject = example('deletion-request.json').subject as Record<string, string>;
-    const leaks = logLines.filter(
-      (line) => Object.values(subject).some((v) => line.includes(v)) || line.includes('L-991'),
-    );
+    const identifiers = [...Object.values(subject), 'L-991', PARTNER_EMAIL];
+    // The http.request task sent the email URL-encoded: that form must not leak either.
+    const forms = [...identifiers, ...identifiers.map(encodeURIComponent)];
+    const leaks = logLines.filter((line) => forms.some((v) => line.includes(v)));
     expect(leaks).toEqual([]);
   });
 });

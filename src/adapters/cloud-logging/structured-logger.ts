@@ -1,3 +1,4 @@
+import { identifierRedactor } from '../../domain/subject';
 import type { LogFields, LogLabels, Logger, Severity } from '../../ports/logger';
 
 const ERROR_EVENT_TYPE =
@@ -20,20 +21,24 @@ const RANK: Record<Severity, number> = { DEBUG: 0, INFO: 1, NOTICE: 2, WARNING: 
 export function createStructuredLogger(options: StructuredLoggerOptions): Logger {
   const write = options.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const min = RANK[options.minSeverity ?? 'DEBUG'];
-  return build({ labels: {}, trace: undefined, spanId: undefined });
+  return build({ labels: {}, trace: undefined, spanId: undefined, identifiers: {} });
 
-  function build(ctx: {
-    labels: LogLabels;
-    trace: string | undefined;
-    spanId: string | undefined;
-  }): Logger {
+  function build(
+    ctx: {
+      labels: LogLabels;
+      trace: string | undefined;
+      spanId: string | undefined;
+      identifiers: Readonly<Record<string, string>>;
+    },
+    redact?: (text: string) => string,
+  ): Logger {
     const emit = (severity: Severity, event: string, message: string, fields: LogFields = {}) => {
       if (RANK[severity] < min) return;
       const entry: Record<string, unknown> = {
         severity,
-        message,
+        message: redact === undefined ? message : redact(message),
         event,
-        ...fields,
+        ...(redact === undefined ? fields : (redactStrings(fields, redact) as LogFields)),
         time: new Date().toISOString(),
       };
       if (Object.keys(ctx.labels).length > 0) {
@@ -59,12 +64,24 @@ export function createStructuredLogger(options: StructuredLoggerOptions): Logger
           errorCode: (err as { code?: unknown }).code,
         });
       },
-      child: (bindings) =>
-        build({
-          labels: { ...ctx.labels, ...bindings.labels },
-          trace: bindings.trace ?? ctx.trace,
-          spanId: bindings.spanId ?? ctx.spanId,
-        }),
+      child: (bindings) => {
+        const identifiers =
+          bindings.redact === undefined
+            ? ctx.identifiers
+            : { ...ctx.identifiers, ...bindings.redact };
+        return build(
+          {
+            labels: { ...ctx.labels, ...bindings.labels },
+            trace: bindings.trace ?? ctx.trace,
+            spanId: bindings.spanId ?? ctx.spanId,
+            identifiers,
+          },
+          // Built once per subject-bound child; a line without one pays nothing.
+          bindings.redact === undefined || Object.keys(identifiers).length === 0
+            ? redact
+            : identifierRedactor(identifiers),
+        );
+      },
     };
   }
 }
@@ -73,6 +90,18 @@ function stringLabels(labels: LogLabels): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(labels)) if (v !== undefined) out[k] = String(v);
   return out;
+}
+
+/** Every string in plain objects and arrays (and errors' messages) passed through `redact`. */
+function redactStrings(value: unknown, redact: (text: string) => string): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (value instanceof Error) return { name: value.name, message: redact(value.message) };
+  if (Array.isArray(value)) return value.map((v) => redactStrings(v, redact));
+  if (value === null || typeof value !== 'object') return value;
+  const proto: unknown = Object.getPrototypeOf(value);
+  // Anything else (a Date, say) serialises through its own toJSON.
+  if (proto !== Object.prototype && proto !== null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactStrings(v, redact)]));
 }
 
 function jsonReplacer(_key: string, value: unknown): unknown {
