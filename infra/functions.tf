@@ -24,6 +24,16 @@ locals {
     OVERDUE_WARNING_HOURS     = var.overdue_warning_hours
   }
 
+  # DISPATCH_BUDGET_SECONDS: dispatch stops starting new pages after this long. The rest of its
+  # timeout is left for the page in hand (up to DISPATCH_PAGE_SIZE items, each bounded by
+  # STORE_TIMEOUT_SECONDS per Firestore call) and the dispatch.finished line. Only dispatch
+  # reads it. With the default 240 s timeout this is 180 s, the code's own default.
+  dispatch_budget_headroom_seconds = 60
+  dispatch_budget_seconds          = var.dispatch_timeout_seconds - local.dispatch_budget_headroom_seconds
+  dispatch_env = {
+    DISPATCH_BUDGET_SECONDS = local.dispatch_budget_seconds
+  }
+
   # Secret Manager references, resolved by Cloud Run at instance start: values never reach
   # Terraform variables or state.
   function_secrets = {
@@ -73,7 +83,9 @@ module "api" {
   build_service_account = google_service_account.build.id
   service_account_email = google_service_account.api.email
 
-  timeout_seconds                  = 60
+  # POST /tasks/:id/audit runs an executor synchronously under the task's timeoutSeconds (up to
+  # MAX_TASK_TIMEOUT_SECONDS, 1740 s): the api must wait that long. See var.api_timeout_seconds.
+  timeout_seconds                  = var.api_timeout_seconds
   max_instance_count               = var.api_max_instances
   max_instance_request_concurrency = 40
   available_cpu                    = "1"
@@ -147,7 +159,7 @@ module "dispatch" {
   available_cpu                    = "1"
   available_memory                 = "512Mi"
 
-  environment_variables        = local.function_env
+  environment_variables        = merge(local.function_env, local.dispatch_env)
   secret_environment_variables = local.function_secrets
   invoker_members              = ["serviceAccount:${google_service_account.scheduler.email}"]
 

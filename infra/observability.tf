@@ -18,9 +18,11 @@ locals {
   log_metric_prefix = "logging.googleapis.com/user"
 
   # The lines each group of metrics reads.
-  run_lines_filter      = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=(\"run.finished\" OR \"run.failed\")"
-  dispatch_lines_filter = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"dispatch.finished\""
-  deadline_lines_filter = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"request.overdue\""
+  run_lines_filter       = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=(\"run.finished\" OR \"run.failed\")"
+  dispatch_lines_filter  = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"dispatch.finished\""
+  deadline_lines_filter  = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"request.overdue\""
+  abandoned_lines_filter = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"instance.abandoned\""
+  rearmed_lines_filter   = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"instance.rearmed\""
 
   # What each dispatch.finished line counts, one distribution per field.
   dispatch_counts = {
@@ -35,6 +37,30 @@ locals {
       unit         = "1"
       display_name = "DSR dispatch enqueue failures"
       description  = "Outbox instances each dispatch run could not enqueue (enqueueFailed); they stay pending_enqueue for the next run."
+    }
+    rearmed = {
+      field        = "rearmed"
+      unit         = "1"
+      display_name = "DSR dispatch re-armed"
+      description  = "Instances each dispatch run re-armed (rearmed): parked ones now within the Cloud Tasks horizon, and queued or retrying ones whose Cloud Task was lost."
+    }
+    expired = {
+      field        = "expired"
+      unit         = "1"
+      display_name = "DSR dispatch expired leases"
+      description  = "Leases the watchdog expired in each dispatch run (expired): attempts recorded as abandoned, then retried or failed."
+    }
+    polled = {
+      field        = "polled"
+      unit         = "1"
+      display_name = "DSR dispatch polls re-created"
+      description  = "Waiting instances (long BigQuery jobs) whose lost poll task each dispatch run created again (polled)."
+    }
+    items_failed = {
+      field        = "itemsFailed"
+      unit         = "1"
+      display_name = "DSR dispatch items failed"
+      description  = "Instances or requests whose handling threw in each dispatch run (itemsFailed); each is a dispatch.item_failed error line, and the next run tries again."
     }
     overdue = {
       field        = "overdue"
@@ -79,7 +105,7 @@ locals {
 
 resource "google_logging_metric" "run_outcomes" {
   name        = "dsr_run_outcomes"
-  description = "Finished attempts by outcome, task and job type. event=run.failed is a terminal failure; run.finished with will_retry=true is a retry."
+  description = "Finished attempts by outcome, task and job type, from run-task and from dispatch's watchdog (outcome abandoned). event=run.failed is a terminal failure; run.finished with will_retry=true is a retry."
   filter      = local.run_lines_filter
 
   metric_descriptor {
@@ -96,7 +122,7 @@ resource "google_logging_metric" "run_outcomes" {
     labels {
       key         = "outcome"
       value_type  = "STRING"
-      description = "succeeded, not_found, waiting, failed or timed_out."
+      description = "succeeded, not_found, waiting, failed, timed_out, or abandoned (written by dispatch's watchdog when a lease expired)."
     }
     labels {
       key         = "will_retry"
@@ -261,6 +287,16 @@ resource "google_logging_metric" "dispatch_runs" {
     value_type   = "INT64"
     unit         = "1"
     display_name = "DSR dispatch runs"
+
+    labels {
+      key         = "budget_exhausted"
+      value_type  = "BOOL"
+      description = "The run stopped at DISPATCH_BUDGET_SECONDS before every phase was done (budgetExhausted); the next run carries on."
+    }
+  }
+
+  label_extractors = {
+    budget_exhausted = "EXTRACT(jsonPayload.budgetExhausted)"
   }
 }
 
@@ -286,6 +322,62 @@ resource "google_logging_metric" "dispatch_counts" {
       growth_factor      = 2
       scale              = 1
     }
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# The watchdog and re-arming (instance.abandoned, instance.rearmed; written by dispatch)
+# ---------------------------------------------------------------------------------------------
+
+resource "google_logging_metric" "instances_abandoned" {
+  name        = "dsr_instances_abandoned"
+  description = "Attempts the watchdog recorded as abandoned: run-task did not record a result before the lease (timeoutSeconds + LEASE_GRACE_SECONDS) expired."
+  filter      = local.abandoned_lines_filter
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "DSR abandoned attempts"
+
+    labels {
+      key         = "task_id"
+      value_type  = "STRING"
+      description = "The registered task."
+    }
+    labels {
+      key         = "job_type"
+      value_type  = "STRING"
+      description = "deletion or records."
+    }
+  }
+
+  label_extractors = {
+    task_id  = "EXTRACT(labels.taskId)"
+    job_type = "EXTRACT(jsonPayload.jobType)"
+  }
+}
+
+resource "google_logging_metric" "instances_rearmed" {
+  name        = "dsr_instances_rearmed"
+  description = "Instances dispatch handed to Cloud Tasks again: parked ones now within the horizon, and deliveries late by REARM_AFTER_SECONDS whose Cloud Task was lost."
+  filter      = local.rearmed_lines_filter
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "DSR re-armed instances"
+
+    labels {
+      key         = "reason"
+      value_type  = "STRING"
+      description = "parked (its time came within 29 days), lost_task (a queued or retrying attempt's Cloud Task was missing) or lost_poll (a waiting job's poll task was missing)."
+    }
+  }
+
+  label_extractors = {
+    reason = "EXTRACT(jsonPayload.reason)"
   }
 }
 
@@ -354,7 +446,9 @@ resource "google_logging_metric" "request_hours_left" {
 # ---------------------------------------------------------------------------------------------
 
 # Keyed on the Error Reporting type rather than a list of events, so an error event added to
-# the code later is counted without a change here.
+# the code later is counted without a change here: http.internal_error and http.config_error
+# (a function's unhandled or configuration error), dispatch.item_failed (one instance or request
+# that dispatch could not handle), and any later one.
 resource "google_logging_metric" "errors" {
   name        = "dsr_errors"
   description = "Error lines (ReportedErrorEvent) by service and event."
@@ -495,6 +589,61 @@ resource "google_monitoring_alert_policy" "dispatch_missing" {
     links {
       display_name = "Runbook: dispatch is not running"
       url          = "${local.runbook}#dispatch-is-not-running"
+    }
+  }
+}
+
+# One abandoned attempt is ordinary (a deploy or a scale-down killed a handler) and is retried
+# by itself. Abandonments in every hour for abandoned_alert_hours mean run-task keeps dying, or
+# keeps failing to record its results, and someone should look before attempts run out.
+resource "google_monitoring_alert_policy" "attempts_abandoned" {
+  display_name          = "dsr ${var.environment}: attempts keep being abandoned"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "instance.abandoned in every hour for ${var.abandoned_alert_hours} h"
+
+    condition_threshold {
+      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_prefix}/${google_logging_metric.instances_abandoned.name}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "${var.abandoned_alert_hours * 3600}s"
+
+      # The sum over a sliding hour stays above 0 only while abandonments keep coming.
+      aggregations {
+        alignment_period     = "3600s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    subject   = "dsr-taskrunner: run-task attempts keep being abandoned"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      Dispatch's watchdog has recorded abandoned attempts (`instance.abandoned`) in every hour
+      for ${var.abandoned_alert_hours} hours: run-task handlers stop before recording their
+      result (crashes, out of memory, killed instances, Firestore unreachable at the finish).
+      Each is retried up to the task's `maxAttempts`, then fails with code `abandoned`. The
+      dashboard tile "Abandoned attempts by task" shows which task.
+
+      Runbook: [Attempts keep being abandoned](${local.runbook}#attempts-keep-being-abandoned)
+    EOT
+
+    links {
+      display_name = "Runbook: attempts keep being abandoned"
+      url          = "${local.runbook}#attempts-keep-being-abandoned"
     }
   }
 }
@@ -683,9 +832,11 @@ resource "google_monitoring_alert_policy" "cost_over_budget" {
 
 resource "google_monitoring_dashboard" "operations" {
   dashboard_json = templatefile("${path.module}/dashboards/operations.json.tftpl", {
-    environment = var.environment
-    project_id  = var.project_id
-    queue_id    = google_cloud_tasks_queue.runs.name
+    environment         = var.environment
+    project_id          = var.project_id
+    queue_id            = google_cloud_tasks_queue.runs.name
+    dispatch_budget_ms  = local.dispatch_budget_seconds * 1000
+    dispatch_timeout_ms = var.dispatch_timeout_seconds * 1000
   })
 
   # The tiles read these metrics; create them first so the dashboard never shows "no such metric".
@@ -696,6 +847,8 @@ resource "google_monitoring_dashboard" "operations" {
     google_logging_metric.run_bytes_billed,
     google_logging_metric.dispatch_runs,
     google_logging_metric.dispatch_counts,
+    google_logging_metric.instances_abandoned,
+    google_logging_metric.instances_rearmed,
     google_logging_metric.requests_overdue,
     google_logging_metric.request_hours_left,
     google_logging_metric.errors,

@@ -142,14 +142,25 @@ variable "run_task_timeout_seconds" {
   }
 }
 
+variable "api_timeout_seconds" {
+  description = "The api function's request timeout. POST /tasks/:id/audit runs the task's executor synchronously under the task's timeoutSeconds (at most 1740 s, MAX_TASK_TIMEOUT_SECONDS), so this must cover that plus a margin to answer."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.api_timeout_seconds >= 1770 && var.api_timeout_seconds <= 3600
+    error_message = "api_timeout_seconds must be between 1770 (the longest audit, 1740 s, plus 30 s to answer) and 3600 (the HTTP function maximum)."
+  }
+}
+
 variable "dispatch_timeout_seconds" {
-  description = "dispatch's request timeout. Dispatch works in pages, so it should end well within its interval."
+  description = "dispatch's request timeout. Dispatch works in pages and stops starting new ones after DISPATCH_BUDGET_SECONDS, which Terraform sets to this minus 60 s (local.dispatch_budget_seconds), so a run ends well within its interval."
   type        = number
   default     = 240
 
   validation {
-    condition     = var.dispatch_timeout_seconds >= 60 && var.dispatch_timeout_seconds <= 1770
-    error_message = "dispatch_timeout_seconds must be between 60 and 1770 (Cloud Scheduler waits at most 1800 s)."
+    condition     = var.dispatch_timeout_seconds >= 120 && var.dispatch_timeout_seconds <= 1770
+    error_message = "dispatch_timeout_seconds must be between 120 (a 60 s budget plus 60 s to finish the page in hand) and 1770 (Cloud Scheduler waits at most 1800 s)."
   }
 }
 
@@ -352,6 +363,17 @@ variable "queue_backlog_duration_seconds" {
   validation {
     condition     = var.queue_backlog_duration_seconds >= 60 && var.queue_backlog_duration_seconds % 60 == 0
     error_message = "queue_backlog_duration_seconds must be a whole number of minutes, at least 60."
+  }
+}
+
+variable "abandoned_alert_hours" {
+  description = "Alert when the watchdog records abandoned attempts (instance.abandoned) in every hour for this many hours."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.abandoned_alert_hours >= 1 && var.abandoned_alert_hours <= 12 && floor(var.abandoned_alert_hours) == var.abandoned_alert_hours
+    error_message = "abandoned_alert_hours must be a whole number of hours between 1 and 12."
   }
 }
 

@@ -25,6 +25,7 @@ const RUNBOOK_ANCHORS = [
   'api-errors',
   'request-overdue',
   'cost-over-budget',
+  'attempts-keep-being-abandoned',
 ];
 /** Google's own metrics the alerts and tiles may read, besides our log-based ones. */
 const BUILT_IN_METRICS = [
@@ -43,6 +44,9 @@ const REQUIRED_TILES = [
   /open requests by days left/i,
   /dispatch health/i,
   /errors by service/i,
+  /expired leases, re-armed/i,
+  /abandoned attempts by task/i,
+  /re-armed instances by reason/i,
 ];
 
 interface MetricRef {
@@ -79,6 +83,16 @@ function checkRef(ref: MetricRef, metrics: readonly LogMetric[], where: string):
   if (ref.promqlSuffix === '_sum' || ref.promqlSuffix === '_count' || ref.promqlSuffix === '_bucket') {
     expect({ where, metric: userMetric, valueType: declared.valueType }).toEqual({ where, metric: userMetric, valueType: 'DISTRIBUTION' });
   }
+}
+
+/** Whether the end of `json` so far is inside a string literal. */
+function insideJsonString(json: string): boolean {
+  let inside = false;
+  for (let i = 0; i < json.length; i++) {
+    if (json[i] === '\\') i++;
+    else if (json[i] === '"') inside = !inside;
+  }
+  return inside;
 }
 
 /** Strings anywhere under a value, e.g. every filter and query of a dashboard. */
@@ -156,6 +170,16 @@ describe('alerts and the dashboard read declared metrics and link the runbook', 
     expect(risks.sort()).toEqual(['at_risk', 'overdue']);
     expect(byMetric(metricName('run_cost_usd'), 'condition_prometheus_query_language')).toHaveLength(1);
 
+    // Watchdog expirations that keep coming: abandoned attempts in every sliding hour.
+    const [abandoned] = byMetric(metricName('instances_abandoned'), 'condition_threshold');
+    const sliding = blocks(block(abandoned?.body ?? {}, 'conditions'), 'condition_threshold')[0] ?? {};
+    const hourly = block(sliding, 'aggregations');
+    expect([hourly['alignment_period'], hourly['per_series_aligner']]).toEqual(['3600s', 'ALIGN_SUM']);
+    for (const hours of [1, 3, 12]) {
+      const c = { mod: root, vars: { project_id: 'dsr-taskrunner-dev', abandoned_alert_hours: hours } };
+      expect(evaluate(sliding['duration'], c)).toBe(`${hours * 3600}s`);
+    }
+
     // Dispatch missing: absent for twice the schedule interval.
     const [absent] = byMetric(metricName('dispatch_runs'), 'condition_absent');
     const condition = blocks(block(absent?.body ?? {}, 'conditions'), 'condition_absent')[0] ?? {};
@@ -180,8 +204,12 @@ describe('alerts and the dashboard read declared metrics and link the runbook', 
     );
     expect([...placeholders].sort()).toEqual([...passed].sort());
 
+    // A placeholder inside a JSON string renders as text, one outside it (a threshold) as a number.
     let rendered = '';
-    for (const part of splitTemplate(template)) rendered += typeof part === 'string' ? part : `placeholder-${part.expr}`;
+    for (const part of splitTemplate(template)) {
+      if (typeof part === 'string') rendered += part;
+      else rendered += insideJsonString(rendered) ? `placeholder-${part.expr}` : '1';
+    }
     const json = JSON.parse(rendered) as { mosaicLayout: { tiles: { widget: { title: string } }[] } };
     const titles = json.mosaicLayout.tiles.map((t) => t.widget.title);
     for (const tile of REQUIRED_TILES) expect({ tile: tile.source, found: titles.some((t) => tile.test(t)) }).toEqual({ tile: tile.source, found: true });
@@ -191,7 +219,12 @@ describe('alerts and the dashboard read declared metrics and link the runbook', 
     expect(refs.length).toBeGreaterThan(0);
     for (const ref of refs) checkRef(ref, metrics, 'dashboard');
     // Logs panels filter on events the code writes.
-    for (const q of queries) for (const m of q.matchAll(/jsonPayload\.event="([^"]+)"/g)) expect(LOG_EVENTS).toContain(m[1]);
+    for (const q of queries) {
+      for (const m of q.matchAll(/jsonPayload\.event=(?:"([^"]+)"|\(([^)]*)\))/g)) {
+        const events = m[1] !== undefined ? [m[1]] : (m[2] ?? '').split(/\s+OR\s+/).map((e) => e.trim().replace(/^"|"$/g, ''));
+        for (const event of events) expect(LOG_EVENTS).toContain(event);
+      }
+    }
   });
 
   it('makes the dashboard depend on every log-based metric it reads', () => {

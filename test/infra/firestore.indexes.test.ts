@@ -1,4 +1,6 @@
 import { COMPOSITE_INDEXES, FIELD_OVERRIDES } from '../../src/adapters/firestore/indexes';
+import { TTL_FIELD } from '../../src/adapters/firestore/codec';
+import { RECORDS_COLLECTION } from '../../src/adapters/firestore/firestore-record-store';
 import { COLLECTIONS } from '../../src/adapters/firestore/firestore-store';
 import { evaluate, loadModule, resource, resourcesOf, type TfModule } from './support/terraform';
 
@@ -53,7 +55,22 @@ describe('Firestore in Terraform matches src/adapters/firestore/indexes.ts', () 
     expect(ttl?.['ttl_config']).toEqual([{}]);
     expect(ttl?.['for_each']).toBe('${toset(local.ttl_collections)}');
     const ttlCollections = evaluate('${local.ttl_collections}', { mod: root, vars: {} });
-    expect(ttlCollections).toEqual([COLLECTIONS.requests, COLLECTIONS.instances, COLLECTIONS.runs]);
+    expect(ttlCollections).toEqual([COLLECTIONS.requests, COLLECTIONS.instances, COLLECTIONS.runs, RECORDS_COLLECTION]);
+    // The field the policies watch is the one the store writes.
+    expect(ttl?.['field']).toBe('${var.firestore_ttl_field}');
+    expect(evaluate('${var.firestore_ttl_field}', { mod: root, vars: {} })).toBe(TTL_FIELD);
+  });
+
+  it("exempts a records package chunk's data from indexing, so a 512 KiB value is never indexed", () => {
+    const exemptions = Object.values(
+      evaluate('${local.firestore_index_exemptions}', { mod: root, vars: {} }) as Record<string, { collection: string; field: string }>,
+    );
+    expect(exemptions).toContainEqual({ collection: RECORDS_COLLECTION, field: 'data' });
+    const exemption = resource(root, 'google_firestore_field', 'index_exemption');
+    expect(exemption['for_each']).toBe('${local.firestore_index_exemptions}');
+    // An empty index_config removes every automatic index of the field; no TTL here.
+    expect(exemption['index_config']).toEqual([{}]);
+    expect(exemption['ttl_config']).toBeUndefined();
   });
 
   it('uses the (default) database, which the code opens', () => {

@@ -21,6 +21,17 @@ const FUNCTION_MODULE = './modules/http_function';
 /** Cloud Tasks waits at most 30 minutes for an answer, so a longer timeout buys nothing. */
 const CLOUD_TASKS_MAX_DEADLINE_SECONDS = 1800;
 const RUN_TASK_ENTRY_POINT: keyof typeof FUNCTIONS = 'runTask';
+const API_ENTRY_POINT: keyof typeof FUNCTIONS = 'api';
+const DISPATCH_ENTRY_POINT: keyof typeof FUNCTIONS = 'dispatch';
+/** Cloud Run's longest request timeout for an HTTP function. */
+const HTTP_FUNCTION_MAX_TIMEOUT_SECONDS = 3600;
+/** Time the api needs around an audit's executor run: reading the task, answering. */
+const AUDIT_ANSWER_MARGIN_SECONDS = 30;
+/**
+ * What dispatch needs after its budget is spent: the page in hand finishes (its items run 16 at
+ * a time, each Firestore call bounded by STORE_TIMEOUT_SECONDS) and the summary is logged.
+ */
+const DISPATCH_MIN_HEADROOM_SECONDS = 60;
 /** Set by Cloud Run itself, or meant for local use only. */
 const NOT_FOR_DEPLOYMENT = /^(K_SERVICE|K_REVISION|LOCAL_MODE|.*_EMULATOR_HOST)$/;
 
@@ -145,6 +156,54 @@ describe('the Terraform functions match functions/index.ts and src/config.ts', (
       expect(runTask.timeoutSeconds).toBeLessThanOrEqual(CLOUD_TASKS_MAX_DEADLINE_SECONDS);
     },
   );
+
+  /** The config a function loads from the environment Terraform gives it (secrets stood in). */
+  const configOf = (f: DeployedFunction) => {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(f.env)) env[k] = String(v);
+    for (const k of Object.keys(f.secrets)) env[k] = 'x'.repeat(32);
+    return loadConfig(env);
+  };
+
+  it.each(['variable defaults (project_id from dev)', 'dev.tfvars', 'prod.tfvars'])(
+    "sets the api's timeout to cover the longest audit, which runs under the task's timeout (%s)",
+    (envName) => {
+      const vars = environments.find(([name]) => name === envName)?.[1] ?? {};
+      const api = deployedFunctions({ mod: root, vars }).find((f) => f.entryPoint === API_ENTRY_POINT);
+      if (api === undefined) throw new Error('no api function');
+      expect(typeof api.timeoutSeconds).toBe('number');
+      expect(api.timeoutSeconds).toBeGreaterThanOrEqual(MAX_TASK_TIMEOUT_SECONDS + AUDIT_ANSWER_MARGIN_SECONDS);
+      expect(api.timeoutSeconds).toBeLessThanOrEqual(HTTP_FUNCTION_MAX_TIMEOUT_SECONDS);
+    },
+  );
+
+  it.each([
+    ['variable defaults (project_id from dev)', {}],
+    ['dev.tfvars', {}],
+    ['prod.tfvars', {}],
+    ['the shortest dispatch timeout', { dispatch_timeout_seconds: 120 }],
+    ['the longest dispatch timeout', { dispatch_timeout_seconds: 1770 }],
+  ] as const)("gives dispatch a DISPATCH_BUDGET_SECONDS its config accepts, well below dispatch's timeout (%s)", (envName, extra) => {
+    const base = environments.find(([name]) => name === envName)?.[1] ?? environments[0]?.[1] ?? {};
+    const vars = { ...base, ...extra };
+    const deployed = deployedFunctions({ mod: root, vars });
+    const dispatch = deployed.find((f) => f.entryPoint === DISPATCH_ENTRY_POINT);
+    if (dispatch === undefined) throw new Error('no dispatch function');
+    expect(dispatch.env).toHaveProperty('DISPATCH_BUDGET_SECONDS');
+    const budget = configOf(dispatch).dispatchBudgetSeconds;
+    expect(typeof dispatch.timeoutSeconds).toBe('number');
+    expect(budget).toBeLessThanOrEqual(Number(dispatch.timeoutSeconds) - DISPATCH_MIN_HEADROOM_SECONDS);
+    // Only dispatch reads it; the others leave it unset rather than carry a misleading value.
+    for (const f of deployed.filter((g) => g !== dispatch)) expect(f.env).not.toHaveProperty('DISPATCH_BUDGET_SECONDS');
+  });
+
+  it("keeps dispatch_timeout_seconds' lower bound high enough for a budget of at least a minute", () => {
+    const validation = JSON.stringify(root.variables.get('dispatch_timeout_seconds')?.['validation']);
+    const min = /var\.dispatch_timeout_seconds >= (\d+)/.exec(validation)?.[1];
+    expect(Number(min) - DISPATCH_MIN_HEADROOM_SECONDS).toBeGreaterThanOrEqual(60);
+    const headroom = evaluate('${local.dispatch_budget_headroom_seconds}', { mod: root, vars: {} });
+    expect(headroom).toBeGreaterThanOrEqual(DISPATCH_MIN_HEADROOM_SECONDS);
+  });
 
   it('bounds every function with max_instance_count', () => {
     for (const [envName, vars] of environments) {

@@ -4,8 +4,10 @@ import {
   checkLogLinesAgainstMetrics,
   eventsOf,
   extractedFields,
+  filterMatches,
   logMetricsOf,
   parseLogFilter,
+  readField,
   type LogMetric,
 } from './support/log-metrics';
 import { loadModule } from './support/terraform';
@@ -62,6 +64,36 @@ describe('log-based metrics read what the code logs', () => {
     // Every field a metric reads, so a reviewer sees the contract in one place.
     const read = new Set(metrics.flatMap((m) => extractedFields(m).map((f) => f.path.join('.'))));
     expect([...read].sort()).toEqual(expect.arrayContaining(['jsonPayload.durationMs', 'jsonPayload.costUsd', 'jsonPayload.bytesBilled']));
+  });
+
+  it("sees the reconciler's watchdog, re-arming and per-item failures through their metrics", () => {
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    /** The values a metric's label or value would take, over the lines its filter selects. */
+    const seen = (metricName: string, path: string[]) => {
+      const metric = metrics.find((m) => m.name === metricName);
+      if (metric === undefined) throw new Error(`no metric ${metricName}`);
+      const comparisons = parseLogFilter(metric.filter);
+      return new Set(
+        entries
+          .filter((e) => filterMatches(comparisons, e))
+          .map((e) => readField(e, path))
+          .map((f) => ('value' in f ? f.value : undefined)),
+      );
+    };
+    // Abandoned attempts: by the watchdog's own counter, and as run outcomes (retried or final).
+    expect(seen('dsr_instances_abandoned', ['labels', 'taskId'])).toEqual(new Set(['slow-export', 'slow-once']));
+    expect(seen('dsr_run_outcomes', ['jsonPayload', 'outcome'])).toEqual(new Set(['succeeded', 'failed', 'abandoned']));
+    expect(seen('dsr_run_outcomes', ['jsonPayload', 'event'])).toEqual(new Set(['run.finished', 'run.failed']));
+    expect(seen('dsr_instances_rearmed', ['jsonPayload', 'reason'])).toEqual(new Set(['parked', 'lost_task']));
+    // One item's failure is an error line of the dispatch service, with its stack.
+    expect(seen('dsr_errors', ['jsonPayload', 'event'])).toEqual(new Set(['dispatch.item_failed', 'http.internal_error']));
+    expect(seen('dsr_errors', ['jsonPayload', 'serviceContext', 'service'])).toEqual(new Set(['dispatch', 'api']));
+    // Each dispatch.finished counter is non-zero in some run, so its distribution is exercised.
+    for (const field of ['expired', 'rearmed', 'itemsFailed', 'overdue', 'atRisk']) {
+      const values = [...seen('dsr_dispatch_runs', ['jsonPayload', field])] as number[];
+      expect({ field, max: Math.max(...values) > 0 }).toEqual({ field, max: true });
+    }
+    expect(seen('dsr_dispatch_runs', ['jsonPayload', 'budgetExhausted'])).toEqual(new Set([false]));
   });
 
   it('reports a field that is missing or has the wrong type', () => {

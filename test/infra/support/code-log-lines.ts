@@ -7,18 +7,30 @@ import { registerTask } from '../../../src/app/tasks';
 import { builtInExecutors } from '../../../src/executors';
 import { errorResponse } from '../../../src/http/error-response';
 import type { Logger } from '../../../src/ports/logger';
+import type { RequestStore } from '../../../src/ports/request-store';
 import type { EnqueueInput, TaskQueue } from '../../../src/ports/task-queue';
 import { createMemoryStore } from './memory-store';
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 /**
- * Drives the real use cases with the real structured logger (only the store, queue and clock
- * are stand-ins) and returns every line written, as Cloud Run would ship them:
- * - api: two tasks registered, three requests filed (one due within hours, one long overdue);
- * - dispatch: one run, which reports the at-risk and the overdue request;
- * - run-task: each enqueued attempt run, one succeeding (noop) and one failing for good
- *   (http.request answered 400, a permanent error, with maxAttempts 1);
+ * Drives the real use cases with the real structured logger (only the store, queue, clock and
+ * the executors' fetch are stand-ins) and returns every line written, as Cloud Run would ship
+ * them:
+ * - api: five tasks registered, three requests filed (one due within hours, one long overdue).
+ *   `archive-deletion` has a `notBefore` 40 days out, so its instances are parked;
+ * - dispatch, run 1: reports the at-risk and the overdue request;
+ * - run-task: each enqueued attempt, one succeeding (noop), one failing for good (http.request
+ *   answered 400, a permanent error, with maxAttempts 1), and two whose handler hangs
+ *   (`slow-export` with an attempt left, `slow-once` without);
+ * - dispatch, run 2, ten minutes later: the watchdog expires the hung attempts' leases
+ *   (instance.abandoned, then run.finished with outcome abandoned, or run.failed), and one
+ *   request's roll-up throws (dispatch.item_failed);
+ * - run-task: the hung handlers answer late, and their runs are kept as superseded;
+ * - dispatch, run 3, twelve days later: the parked instances come within the Cloud Tasks
+ *   horizon (instance.rearmed, reason parked), and the retries whose Cloud Task never ran are
+ *   created again (reason lost_task);
  * - api: an unhandled error mapped to 500.
  */
 export async function captureCodeLogLines(): Promise<string[]> {
@@ -29,7 +41,11 @@ export async function captureCodeLogLines(): Promise<string[]> {
       service: { name: service, revision: `${service}-00001-abc` },
       write: (line) => lines.push(line),
     });
-  let now = new Date('2031-03-10T12:00:00.000Z');
+  const t0 = new Date('2031-03-10T12:00:00.000Z');
+  let now = t0;
+  const advance = (ms: number) => {
+    now = new Date(now.getTime() + ms);
+  };
   const enqueued: EnqueueInput[] = [];
   const queue: TaskQueue = {
     enqueue: async (input) => {
@@ -37,14 +53,28 @@ export async function captureCodeLogLines(): Promise<string[]> {
       return 'created';
     },
   };
+  // partner.invalid answers 400; slow.invalid answers only when released.
+  const hung: (() => void)[] = [];
+  const fetchStub: typeof fetch = async (input) => {
+    const url = input instanceof Request ? input.url : input.toString();
+    if (!url.includes('slow.invalid')) return new Response(null, { status: 400 });
+    return new Promise((resolve) => hung.push(() => resolve(new Response(null, { status: 204 }))));
+  };
+  // One request's roll-up fails once, as a document dispatch cannot read would.
+  const memory = createMemoryStore();
+  const failRollupOf = new Set<string>();
+  const store: RequestStore = {
+    ...memory,
+    listInstances: async (requestId) => {
+      if (failRollupOf.delete(requestId)) throw new Error('simulated unreadable instance');
+      return memory.listInstances(requestId);
+    },
+  };
   const base: Omit<AppDeps, 'log'> = {
-    store: createMemoryStore(),
+    store,
     queue,
     clock: { now: () => new Date(now) },
-    executors: builtInExecutors({
-      secrets: () => undefined,
-      fetch: async () => new Response(null, { status: 400 }),
-    }),
+    executors: builtInExecutors({ secrets: () => undefined, fetch: fetchStub }),
     settings: DEFAULT_SETTINGS,
   };
   const api: AppDeps = { ...base, log: logger('api') };
@@ -60,8 +90,29 @@ export async function captureCodeLogLines(): Promise<string[]> {
     config: { url: 'https://partner.invalid/v1/users/delete', method: 'POST' },
     maxAttempts: 1,
   });
+  for (const [id, maxAttempts] of [
+    ['slow-export', 3],
+    ['slow-once', 1],
+  ] as const) {
+    await registerTask(api, {
+      id,
+      name: `Slow partner deletion (${id})`,
+      jobType: 'deletion',
+      executor: 'http.request',
+      config: { url: `https://slow.invalid/v1/${id}`, method: 'POST' },
+      timeoutSeconds: 60,
+      maxAttempts,
+    });
+  }
+  await registerTask(api, {
+    id: 'archive-deletion',
+    name: 'Archive purge after the backup rotation',
+    jobType: 'deletion',
+    executor: 'noop',
+    notBefore: new Date(t0.getTime() + 40 * DAY_MS).toISOString(),
+  });
   const actor = { identity: 'infra-test' };
-  await fileRequest(api, { type: 'deletion', subject: { email: 'on-time@example.com' } }, actor);
+  const onTime = await fileRequest(api, { type: 'deletion', subject: { email: 'on-time@example.com' } }, actor);
   await fileRequest(
     api,
     { type: 'deletion', subject: { email: 'at-risk@example.com' }, dueAt: new Date(now.getTime() + 10 * HOUR_MS).toISOString() },
@@ -73,17 +124,38 @@ export async function captureCodeLogLines(): Promise<string[]> {
       type: 'deletion',
       subject: { email: 'overdue@example.com' },
       regulation: 'gdpr',
-      receivedAt: new Date(now.getTime() - 40 * 24 * HOUR_MS).toISOString(),
+      receivedAt: new Date(now.getTime() - 40 * DAY_MS).toISOString(),
     },
     actor,
   );
 
-  now = new Date(now.getTime() + 60_000);
+  advance(60_000);
   await dispatch(reconciler);
 
+  // Every enqueued attempt runs; the slow ones hang after their claim, holding a lease.
+  const lateAnswers: Promise<unknown>[] = [];
   for (const task of enqueued.splice(0)) {
-    await runInstance(runTask, task.body, { taskName: task.taskName, retryCount: 0, executionCount: 1 });
+    const answer = runInstance(runTask, task.body, { taskName: task.taskName, retryCount: 0, executionCount: 1 });
+    if (task.taskName.includes('-slow-')) lateAnswers.push(answer);
+    else await answer;
   }
+  for (let i = 0; hung.length < lateAnswers.length; i++) {
+    if (i > 1000) throw new Error(`only ${hung.length} of ${lateAnswers.length} slow attempts started`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  if (lateAnswers.length === 0) throw new Error('no slow attempt was enqueued');
+
+  // Past the leases (60 s timeout + LEASE_GRACE_SECONDS), short of REARM_AFTER_SECONDS.
+  advance(10 * 60_000);
+  failRollupOf.add(onTime.view.id);
+  await dispatch(reconciler);
+  for (const release of hung.splice(0)) release();
+  await Promise.all(lateAnswers);
+
+  // The parked instances' notBefore is now 28 days out, within the 29-day horizon; the
+  // retries of slow-export were enqueued but never delivered.
+  advance(12 * DAY_MS);
+  await dispatch(reconciler);
 
   errorResponse(new Error('simulated unhandled error'), api.log);
   return lines;

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { ConflictError } from '../../../src/domain/errors';
 import type { Instance, Request, Run, Task } from '../../../src/domain/model';
 import { isOpenStatus, isTerminal } from '../../../src/domain/states';
 import type { Claim, ClaimOutcome, InstanceMutation, Page, RequestStore } from '../../../src/ports/request-store';
 
 /**
  * A plain in-memory RequestStore, just faithful enough to drive the real use cases (intake, a
- * run, dispatch) so that the infra tests see the log lines the code really writes. It is not a
- * Firestore stand-in: no transactions, no indexes, pages are the whole result.
+ * run, dispatch with its watchdog) so that the infra tests see the log lines the code really
+ * writes. It answers as the Firestore store does where the use cases depend on it: a declined
+ * mutation returns null, any write to an instance voids its claim, a run id is recorded once.
+ * It is not a Firestore stand-in: no transactions, no indexes, pages are the whole result.
  */
 export function createMemoryStore(): RequestStore {
   const tasks = new Map<string, Task>();
@@ -23,10 +26,20 @@ export function createMemoryStore(): RequestStore {
     const current = instances.get(key(requestId, taskId));
     if (current === undefined) return null;
     const patch = mutate(copy(current));
-    if (patch === null) return copy(current);
+    // Declined: nothing written, and null, as the Firestore store answers.
+    if (patch === null) return null;
     const next = { ...current, ...patch };
     instances.set(key(requestId, taskId), next);
+    // As in Firestore (the claim token is the instance's update time), any later write to the
+    // instance, e.g. the watchdog expiring its lease, voids the claim: a late finish is not applied.
+    claims.delete(key(requestId, taskId));
     return copy(next);
+  }
+
+  function addRun(run: Run): boolean {
+    const exists = runs.some((r) => r.requestId === run.requestId && r.taskId === run.taskId && r.runId === run.runId);
+    if (!exists) runs.push(copy(run));
+    return !exists;
   }
 
   return {
@@ -81,7 +94,7 @@ export function createMemoryStore(): RequestStore {
       const current = requests.get(id);
       if (current === undefined) return null;
       const patch = mutate(copy(current));
-      if (patch === null) return copy(current);
+      if (patch === null) return null;
       const next = { ...current, ...patch };
       requests.set(id, next);
       return copy(next);
@@ -127,7 +140,8 @@ export function createMemoryStore(): RequestStore {
       return { claimed: true, claim };
     },
     async finishAttempt(claim, run, patch) {
-      runs.push(copy(run));
+      // The same run id already recorded: an earlier call with this run got through.
+      if (!addRun(run)) return { applied: false };
       const k = key(claim.instance.requestId, claim.instance.taskId);
       const applied = claims.get(k) === claim.token;
       if (applied) {
@@ -138,7 +152,14 @@ export function createMemoryStore(): RequestStore {
       return { applied };
     },
     async recordRun(run, mutate) {
-      runs.push(copy(run));
+      const current = instances.get(key(run.requestId, run.taskId));
+      if (current === undefined) return null;
+      // The run is written only together with a patch, as the Firestore store's guarded batch.
+      if (mutate(copy(current)) === null) return null;
+      if (runs.some((r) => r.requestId === run.requestId && r.taskId === run.taskId && r.runId === run.runId)) {
+        throw new ConflictError(`run ${run.runId} is already recorded`, 'run_exists');
+      }
+      addRun(run);
       return mutateInstance(run.requestId, run.taskId, mutate);
     },
     async listRuns(requestId) {
