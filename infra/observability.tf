@@ -62,6 +62,12 @@ locals {
       display_name = "DSR dispatch items failed"
       description  = "Instances or requests whose handling threw in each dispatch run (itemsFailed); each is a dispatch.item_failed error line, and the next run tries again."
     }
+    minimised = {
+      field        = "minimised"
+      unit         = "1"
+      display_name = "DSR requests minimised"
+      description  = "Closed requests each dispatch run minimised (minimised): subject identifiers and records package removed PII_RETENTION_DAYS after closing."
+    }
     overdue = {
       field        = "overdue"
       unit         = "1"
