@@ -8,6 +8,7 @@ import {
   evaluate,
   INFRA_DIR,
   instancesOf,
+  REPO_ROOT,
   loadModule,
   resource,
   resourcesOf,
@@ -149,6 +150,16 @@ describe('alerts and the dashboard read declared metrics and link the runbook', 
       for (const link of blocks(doc, 'links')) expect(String(evaluate(link['url'], ctx))).toContain(`docs/runbook.md#${anchors[0] ?? ''}`);
     }
     expect([...used].sort()).toEqual([...RUNBOOK_ANCHORS].sort());
+    // Each anchor is a heading of docs/runbook.md (GitHub's slug of it).
+    const runbook = readFileSync(join(REPO_ROOT, 'docs/runbook.md'), 'utf8');
+    const slugs = [...runbook.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) =>
+      (m[1] as string)
+        .trim()
+        .toLowerCase()
+        .replace(/[^\w\s-]/g, '')
+        .replace(/\s/g, '-'),
+    );
+    for (const anchor of RUNBOOK_ANCHORS) expect({ anchor, heading: slugs.includes(anchor) }).toEqual({ anchor, heading: true });
   });
 
   it('raises the alerts the issue asks for', () => {
