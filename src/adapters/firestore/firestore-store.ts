@@ -422,7 +422,7 @@ export function createFirestoreStore(
       return guardedWrite<Request, Request | null>(guard, ref, (latest) =>
         patchStep(latest, (r) => {
           const patch = mutate(r);
-          return patch === null ? null : ({ ...patch, ...ttl });
+          return patch === null ? null : { ...patch, ...ttl };
         }),
       ).then((r) => (r === null ? null : fromStored<Request>(r)));
     },
