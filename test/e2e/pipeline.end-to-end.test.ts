@@ -300,6 +300,12 @@ describe('the pipeline on the local stack', () => {
         'dsr_run_bytes_billed',
         'dsr_dispatch_runs',
         'dsr_dispatch_enqueued',
+        'dsr_dispatch_enqueue_failed',
+        'dsr_dispatch_rearmed',
+        'dsr_dispatch_expired',
+        'dsr_dispatch_polled',
+        'dsr_dispatch_items_failed',
+        'dsr_dispatch_minimised',
         'dsr_dispatch_duration_ms',
       ],
     });
