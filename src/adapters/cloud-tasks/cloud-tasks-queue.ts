@@ -15,7 +15,6 @@ export interface CloudTasksQueueOptions {
   audience?: string;
 }
 
-const GRPC_ALREADY_EXISTS = 6;
 const RETRYABLE_CODES = new Set([
   grpc.status.UNAVAILABLE,
   grpc.status.DEADLINE_EXCEEDED,
@@ -71,7 +70,7 @@ export function createCloudTasksQueue(
         return 'created';
       } catch (err) {
         const code = (err as { code?: unknown }).code;
-        if (code === GRPC_ALREADY_EXISTS) return 'exists';
+        if (code === grpc.status.ALREADY_EXISTS) return 'exists';
         const message = `Cloud Tasks refused task ${input.taskName}: ${(err as Error).message}`;
         if (typeof code === 'number' && !RETRYABLE_CODES.has(code)) {
           throw new PermanentError(message, 'queue.rejected', { cause: err });
