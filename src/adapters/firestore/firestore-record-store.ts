@@ -4,14 +4,13 @@ import {
   type RecordSetKey,
   type RecordStore,
 } from '../../ports/record-store';
-import { COLLECTIONS } from './firestore-store';
+import { COLLECTIONS, instanceDoc, MAX_BATCH_WRITES } from './firestore-store';
 
 /** The subcollection of an instance that holds its records packages' chunks. */
 export const RECORDS_COLLECTION = COLLECTIONS.records;
 
 /** A commit carries at most 10 MiB; stay well below it. */
 const MAX_BATCH_BYTES = 8 * 2 ** 20;
-const MAX_BATCH_WRITES = 500;
 
 /**
  * The RecordStore on Firestore: chunk `n` of a set is the document
@@ -22,11 +21,7 @@ const MAX_BATCH_WRITES = 500;
  */
 export function createFirestoreRecordStore(db: Firestore): RecordStore {
   const chunkRef = (set: RecordSetKey, index: number) =>
-    db
-      .collection(COLLECTIONS.requests)
-      .doc(set.requestId)
-      .collection(COLLECTIONS.instances)
-      .doc(set.taskId)
+    instanceDoc(db, set.requestId, set.taskId)
       .collection(RECORDS_COLLECTION)
       .doc(`${set.setId}-${String(index).padStart(6, '0')}`);
 

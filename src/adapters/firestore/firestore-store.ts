@@ -52,11 +52,35 @@ export const COLLECTIONS = {
 } as const;
 
 /** Instance states that keep a request open. */
-export const OPEN_INSTANCE_STATES = INSTANCE_STATES.filter((s) => !isTerminal(s));
+const OPEN_INSTANCE_STATES = INSTANCE_STATES.filter((s) => !isTerminal(s));
 const OPEN_REQUEST_STATUSES: readonly RequestStatus[] = ['awaiting_approval', 'in_progress'];
 
 /** A batch holds at most 500 writes. */
-const MAX_BATCH_WRITES = 500;
+export const MAX_BATCH_WRITES = 500;
+
+/** `requests/{requestId}/instances/{taskId}`: an instance, under which its runs and records are. */
+export function instanceDoc(db: Firestore, requestId: string, taskId: string): DocumentReference {
+  return db
+    .collection(COLLECTIONS.requests)
+    .doc(requestId)
+    .collection(COLLECTIONS.instances)
+    .doc(taskId);
+}
+
+/** Commits `writes` in as few batches as the write limit allows, counting what was written. */
+async function commitInBatches(
+  db: Firestore,
+  ops: OpCounter,
+  writes: readonly ((batch: WriteBatch) => void)[],
+): Promise<void> {
+  for (let i = 0; i < writes.length; i += MAX_BATCH_WRITES) {
+    const batch = db.batch();
+    const slice = writes.slice(i, i + MAX_BATCH_WRITES);
+    for (const write of slice) write(batch);
+    await batch.commit();
+    ops.committed(slice.length);
+  }
+}
 
 export interface FirestoreStoreOptions {
   /** Runs of one guarded update before it gives up with a RetryableError. */
@@ -68,7 +92,7 @@ export interface FirestoreStoreOptions {
   operationTimeoutMs?: number;
 }
 
-export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
+const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
 
 export type FirestoreStore = RequestStore & {
   /** Firestore operations issued by this store since it was created or last reset. */
@@ -308,17 +332,16 @@ export function createFirestoreStore(
         patchStep(current, mutate),
       ),
 
-    async patchInstances(requestId, patches) {
-      for (let start = 0; start < patches.length; start += MAX_BATCH_WRITES) {
-        const chunk = patches.slice(start, start + MAX_BATCH_WRITES);
-        const batch = db.batch();
-        for (const { taskId, patch } of chunk) {
-          batch.update(instanceRef(requestId, taskId), toUpdateData(patch));
-        }
-        await batch.commit();
-        ops.committed(chunk.length);
-      }
-    },
+    patchInstances: (requestId, patches) =>
+      commitInBatches(
+        db,
+        ops,
+        patches.map(
+          ({ taskId, patch }) =>
+            (b) =>
+              b.update(instanceRef(requestId, taskId), toUpdateData(patch)),
+        ),
+      ),
 
     claimInstance: (requestId, taskId, decide) =>
       guardedWrite<Instance, ClaimOutcome>(guard, instanceRef(requestId, taskId), (current) => {
@@ -412,13 +435,7 @@ export function createFirestoreStore(
           for (const run of runs.docs) writes.push((b) => b.update(run.ref, ttl));
         }
       }
-      for (let i = 0; i < writes.length; i += MAX_BATCH_WRITES) {
-        const batch = db.batch();
-        const slice = writes.slice(i, i + MAX_BATCH_WRITES);
-        for (const write of slice) write(batch);
-        await batch.commit();
-        ops.committed(slice.length);
-      }
+      await commitInBatches(db, ops, writes);
       return guardedWrite<Request, Request | null>(guard, ref, (latest) =>
         patchStep(latest, (r) => {
           const patch = mutate(r);
