@@ -49,6 +49,11 @@ export interface Executor<C = unknown> {
   poll?(ctx: ExecutorContext<C> & { handle: string }): Promise<ExecutorResult>;
 }
 
+/** What to throw once the context's signal has fired: its reason, as an Error. */
+export function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}
+
 /** Lets executors be declared with their config type inferred, and stored in one registry. */
 export function defineExecutor<C>(executor: Executor<C>): Executor<unknown> {
   return executor;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PermanentError, RetryableError } from '../domain/errors';
 import { zeroCost } from '../domain/model';
-import { defineExecutor } from './contract';
+import { abortReason, defineExecutor } from './contract';
 
 const configSchema = z
   .object({
@@ -57,7 +57,7 @@ function sleep(ms: number, signal: AbortSignal, abortLagMs: number): Promise<voi
     const onAbort = () => {
       setTimeout(() => {
         clearTimeout(timer);
-        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        reject(abortReason(signal));
       }, abortLagMs);
     };
     if (signal.aborted) onAbort();

@@ -5,6 +5,7 @@ import { zeroCost, type Cost } from '../../domain/model';
 import type { RecordSink } from '../../ports/record-store';
 import type { Warehouse, WarehouseJob, WarehouseQuery } from '../../ports/warehouse';
 import {
+  abortReason,
   defineExecutor,
   type AuditEstimate,
   type Executor,
@@ -248,10 +249,6 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }
 
 function parseHandle(handle: string): { jobId: string; location: string } {
