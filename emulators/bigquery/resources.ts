@@ -105,7 +105,7 @@ export function fvRows(
 }
 
 /** The `statistics.query` block: bytes as strings, DML counts, the result schema. */
-export function queryStatistics(result: QueryResult, dryRun: boolean): Record<string, unknown> {
+function queryStatistics(result: QueryResult, dryRun: boolean): Record<string, unknown> {
   const { billing } = result;
   return {
     totalBytesProcessed: billing.bytesProcessed.toString(),

@@ -59,9 +59,6 @@ export function schemaTypeName(type: FieldType): string {
   }
 }
 
-export const isNumericType = (type: FieldType): boolean =>
-  type === 'INT64' || type === 'FLOAT64' || type === 'NUMERIC';
-
 /** Thrown for a value that does not fit its type; callers add where it came from. */
 export class ValueError extends Error {
   override readonly name = 'ValueError';
