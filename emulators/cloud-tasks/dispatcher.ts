@@ -31,17 +31,25 @@ export class Dispatcher {
 
   /** Starts every attempt the queue's state, limits and clock allow, then sleeps until the next. */
   pump(queue: QueueState): void {
+    const wakeAt = this.startDue(queue);
+    // Most pumps (a new task behind an earlier one) leave the wake-up time as it was.
+    if (wakeAt !== undefined && queue.timer?.at === wakeAt) return;
     this.clearTimer(queue);
-    if (this.stopped || queue.closed || queue.config.state !== 'RUNNING') return;
+    if (wakeAt !== undefined) this.wakeAt(queue, wakeAt);
+  }
+
+  /** Starts the attempts that may start now; returns when to pump next, if a timer is needed. */
+  private startDue(queue: QueueState): number | undefined {
+    if (this.stopped || queue.closed || queue.config.state !== 'RUNNING') return undefined;
     const now = this.clock.now();
     for (;;) {
       const next = queue.peekDue();
-      if (next === undefined) return;
-      if (next.dueMs > now) return this.wakeIn(queue, next.dueMs - now);
+      if (next === undefined) return undefined;
+      if (next.dueMs > now) return next.dueMs;
       // A finishing attempt pumps again, so a full queue needs no timer.
-      if (queue.running >= queue.config.maxConcurrentDispatches) return;
+      if (queue.running >= queue.config.maxConcurrentDispatches) return undefined;
       const wait = queue.bucket.take(now);
-      if (wait > 0) return this.wakeIn(queue, wait);
+      if (wait > 0) return now + wait;
       queue.popDue();
       this.attempt(queue, next.task, now);
     }
@@ -146,14 +154,13 @@ export class Dispatcher {
     return undefined;
   }
 
-  private wakeIn(queue: QueueState, delayMs: number): void {
-    const at = this.clock.now() + delayMs;
+  private wakeAt(queue: QueueState, at: number): void {
     queue.timer = {
       at,
       handle: this.clock.setTimer(() => {
         queue.timer = undefined;
         this.pump(queue);
-      }, delayMs),
+      }, at - this.clock.now()),
     };
   }
 
