@@ -111,9 +111,12 @@ export async function loadTfvars(path: string): Promise<Record<string, unknown>>
 
 export function listTfvars(): string[] {
   const envs = join(INFRA_DIR, 'envs');
-  return readdirSync(envs)
+  const files = readdirSync(envs)
     .filter((n) => n.endsWith('.tfvars'))
     .map((n) => join(envs, n));
+  // Tests loop over these: none found must fail them, not let them pass vacuously.
+  if (files.length === 0) throw new Error(`no .tfvars under ${envs}`);
+  return files;
 }
 
 /** Calls to a child module by its source path, e.g. ./modules/http_function. */
