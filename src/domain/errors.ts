@@ -1,4 +1,5 @@
 import type { ZodIssue } from 'zod';
+import type { ErrorCode } from './error-codes';
 
 /** A field-level problem, as returned in the HTTP `issues` array. */
 export interface FieldIssue {
@@ -11,7 +12,7 @@ export interface FieldIssue {
  * API clients can match on; `name` is stable too, so `instanceof` is not needed across realms.
  */
 export abstract class AppError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -20,8 +21,8 @@ export abstract class AppError extends Error {
 
 /** Retrying will not help: bad config, a 4xx from a third party, a bytes-billed cap. */
 export class PermanentError extends AppError {
-  readonly code: string;
-  constructor(message: string, code = 'permanent', options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(message: string, code: ErrorCode = 'permanent', options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
   }
@@ -29,7 +30,7 @@ export class PermanentError extends AppError {
 
 /** A transient failure; the caller may try again after `retryAfterSeconds`. */
 export class RetryableError extends AppError {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly retryAfterSeconds: number | undefined;
   constructor(
     message: string,
@@ -37,7 +38,7 @@ export class RetryableError extends AppError {
       code = 'retryable',
       retryAfterSeconds,
       cause,
-    }: { code?: string; retryAfterSeconds?: number; cause?: unknown } = {},
+    }: { code?: ErrorCode; retryAfterSeconds?: number; cause?: unknown } = {},
   ) {
     super(message, { cause });
     this.code = code;
@@ -46,13 +47,13 @@ export class RetryableError extends AppError {
 }
 
 export class NotFoundError extends AppError {
-  readonly code = 'not_found';
+  readonly code = 'not_found' as const;
 }
 
 /** The request is well-formed but conflicts with the current state (e.g. approve a finished instance). */
 export class ConflictError extends AppError {
-  readonly code: string;
-  constructor(message: string, code = 'conflict') {
+  readonly code: ErrorCode;
+  constructor(message: string, code: ErrorCode = 'conflict') {
     super(message);
     this.code = code;
   }
@@ -60,8 +61,8 @@ export class ConflictError extends AppError {
 
 /** What was asked for existed but has been removed for good (e.g. minimised personal data). */
 export class GoneError extends AppError {
-  readonly code: string;
-  constructor(message: string, code = 'gone') {
+  readonly code: ErrorCode;
+  constructor(message: string, code: ErrorCode = 'gone') {
     super(message);
     this.code = code;
   }
@@ -69,9 +70,9 @@ export class GoneError extends AppError {
 
 /** Bad input. Carries field-level issues; maps to HTTP 400. */
 export class ValidationError extends AppError {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly issues: FieldIssue[];
-  constructor(message: string, issues: FieldIssue[], code = 'validation_failed') {
+  constructor(message: string, issues: FieldIssue[], code: ErrorCode = 'validation_failed') {
     super(message);
     this.issues = issues;
     this.code = code;
@@ -92,12 +93,12 @@ export class ValidationError extends AppError {
 
 /** A body that is too large to read; maps to HTTP 413. */
 export class PayloadTooLargeError extends AppError {
-  readonly code = 'payload_too_large';
+  readonly code = 'payload_too_large' as const;
 }
 
 /** A configuration problem found by `loadConfig`; lists every issue at once. */
 export class ConfigError extends AppError {
-  readonly code = 'config_invalid';
+  readonly code = 'config_invalid' as const;
   readonly issues: FieldIssue[];
   constructor(issues: FieldIssue[]) {
     super(`Invalid configuration: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
@@ -127,7 +128,7 @@ export function isRetryable(err: unknown): boolean {
   );
 }
 
-export function errorCode(err: unknown): string {
+export function errorCode(err: unknown): ErrorCode {
   if (err instanceof AppError) return err.code;
   if (err instanceof Error && err.name === 'AbortError') return 'aborted';
   return 'internal';

@@ -23,7 +23,7 @@ const careless = defineExecutor({
     const where = `https://partner.example/users/${encodeURIComponent(subject['email'] ?? '')}`;
     log.info('run.started', `calling ${where} for ${subject['userId']}`);
     if (config.fail)
-      throw new PermanentError(`${where} refused ${subject['email']}`, 'test.refused');
+      throw new PermanentError(`${where} refused ${subject['email']}`, 'http.404');
     return {
       outcome: 'succeeded',
       message: `deleted ${subject['email']} (${subject['userId']})`,

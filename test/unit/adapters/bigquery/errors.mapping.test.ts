@@ -103,7 +103,7 @@ describe('toWarehouseError', () => {
   });
 
   it('passes typed errors through', () => {
-    const err = new PermanentError('already typed', 'x.y');
+    const err = new PermanentError('already typed', 'permanent');
     expect(mapped(err)).toBe(err);
   });
 });
