@@ -91,6 +91,20 @@ export class ValidationError extends AppError {
   }
 }
 
+/** No verifiable caller identity; maps to HTTP 401. */
+export class UnauthenticatedError extends AppError {
+  readonly code = 'unauthenticated' as const;
+}
+
+/** A verified caller that may not do this (a missing role, or approving their own request); 403. */
+export class ForbiddenError extends AppError {
+  readonly code: ErrorCode;
+  constructor(message: string, code: ErrorCode = 'forbidden') {
+    super(message);
+    this.code = code;
+  }
+}
+
 /** A body that is too large to read; maps to HTTP 413. */
 export class PayloadTooLargeError extends AppError {
   readonly code = 'payload_too_large' as const;

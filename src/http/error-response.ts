@@ -2,12 +2,14 @@ import {
   AppError,
   ConfigError,
   ConflictError,
+  ForbiddenError,
   GoneError,
   coerceError,
   NotFoundError,
   PayloadTooLargeError,
   PermanentError,
   RetryableError,
+  UnauthenticatedError,
   ValidationError,
   type FieldIssue,
 } from '../domain/errors';
@@ -26,6 +28,14 @@ export function errorResponse(thrown: unknown, log: Logger): HttpResponse {
   });
   if (err instanceof ValidationError)
     return { status: 400, body: body(err.code, err.message, err.issues) };
+  if (err instanceof UnauthenticatedError) {
+    return {
+      status: 401,
+      headers: { 'WWW-Authenticate': 'Bearer' },
+      body: body(err.code, err.message),
+    };
+  }
+  if (err instanceof ForbiddenError) return { status: 403, body: body(err.code, err.message) };
   if (err instanceof NotFoundError) return { status: 404, body: body(err.code, err.message) };
   if (err instanceof ConflictError) return { status: 409, body: body(err.code, err.message) };
   if (err instanceof GoneError) return { status: 410, body: body(err.code, err.message) };
