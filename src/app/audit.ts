@@ -60,6 +60,7 @@ export async function auditTask(deps: AppDeps, taskId: string, body: unknown): P
   try {
     result = await executor.run({
       subject,
+      subjectAsGiven: subject,
       config,
       signal: controller.signal,
       requestId: AUDIT_REQUEST_ID,

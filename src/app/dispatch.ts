@@ -4,7 +4,7 @@ import type { Instance, Request } from '../domain/model';
 import type { InstanceQuery, Page } from '../ports/request-store';
 import type { AppDeps } from './deps';
 import { ENQUEUE_HORIZON_MS, queueInstances } from './enqueue';
-import { tasksById } from './requests';
+import { tasksById } from './lookups';
 import { rollupRequest } from './rollup';
 import { expireLease, rearmLate } from './watchdog';
 
@@ -263,6 +263,7 @@ async function minimiseClosedRequests(run: DispatchRun): Promise<void> {
                 ? null
                 : {
                     subject: {},
+                    subjectAsGiven: undefined,
                     notes: undefined, // free text may name the subject
                     subjectKinds: Object.keys(current.subject).sort(),
                     minimised: true,

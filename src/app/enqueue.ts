@@ -12,8 +12,8 @@ export interface RunTaskPayload {
   series: number;
   /** The attempt this Cloud Task was created for (Cloud Tasks' own retries reuse it). */
   attempt: number;
-  /** The task's `updatedAt` when enqueued, so run-task can cache task definitions safely. */
-  taskVersion: string;
+  /** The task's version when enqueued, so run-task can cache task definitions safely. */
+  taskVersion: number;
   /** Set on a delayed task that polls a waiting attempt's long job. */
   poll?: number;
 }
@@ -84,7 +84,7 @@ export interface DeliverySpec {
  */
 export function runTaskInput(
   instance: Pick<Instance, 'requestId' | 'taskId' | 'series'>,
-  task: Pick<Task, 'timeoutSeconds' | 'updatedAt'>,
+  task: Pick<Task, 'timeoutSeconds' | 'version'>,
   marginSeconds: number,
   delivery: DeliverySpec,
 ): EnqueueInput {
@@ -99,7 +99,7 @@ export function runTaskInput(
     taskId: instance.taskId,
     series: instance.series,
     attempt: delivery.attempt,
-    taskVersion: task.updatedAt,
+    taskVersion: task.version,
     ...(delivery.poll === undefined ? {} : { poll: delivery.poll }),
   };
   return {

@@ -3,7 +3,9 @@ import type { Instance, Request, Run } from '../domain/model';
 import { isOpenStatus } from '../domain/states';
 import { auditEstimateOf, recordsOutputOf, type AuditEstimate } from '../executors/contract';
 import type { RecordRow, RecordStore } from '../ports/record-store';
+import type { Actor } from './actor';
 import type { AppDeps } from './deps';
+import { recordAction } from './evidence';
 import { readRecordRows } from './record-sets';
 import { summarise } from './rollup';
 
@@ -58,6 +60,24 @@ export interface RecordsPackage {
  * time. Without a token every task's first page is returned; a token continues one task.
  */
 export async function getRecordsPackage(
+  deps: Pick<AppDeps, 'store' | 'clock' | 'log'> & { records: RecordStore },
+  requestId: string,
+  query: RecordsQuery,
+  actor: Actor,
+): Promise<RecordsPackage> {
+  const pkg = await readRecordsPackage(deps, requestId, query);
+  // Personal data was read: the trail and the log say who read what.
+  const read = pkg.tasks.map((t) => ({ taskId: t.taskId, offset: t.offset, rows: t.rows.length }));
+  await recordAction(deps, requestId, 'records_read', actor, { tasks: read });
+  deps.log.child({ labels: { requestId } }).info('request.records_read', 'records package read', {
+    readBy: actor.identity,
+    tasks: read.map((t) => t.taskId),
+    rows: read.reduce((sum, t) => sum + t.rows, 0),
+  });
+  return pkg;
+}
+
+async function readRecordsPackage(
   deps: Pick<AppDeps, 'store'> & { records: RecordStore },
   requestId: string,
   query: RecordsQuery,

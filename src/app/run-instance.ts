@@ -1,30 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import {
-  coerceError,
-  PermanentError,
-  errorCode,
-  isRetryable,
-  RetryableError,
-  ValidationError,
-} from '../domain/errors';
-import {
-  zeroCost,
-  type Instance,
-  type Request,
-  type Run,
-  type RunStatus,
-  type Task,
-} from '../domain/model';
-import { nextTaskOpening } from '../domain/execution-window';
-import { backoffSeconds } from '../domain/retry-policy';
-import { CLAIMABLE_STATES, isTerminal } from '../domain/states';
+import { z } from 'zod';
+import { coerceError, ValidationError } from '../domain/errors';
+import { parseRequestId, parseTaskId } from '../domain/ids';
+import { decideClaim, settleAttempt } from '../domain/lifecycle';
+import { zeroCost, type Instance, type Request, type Task } from '../domain/model';
 import { identifierRedactor } from '../domain/subject';
-import type { ExecutorResult } from '../executors/contract';
 import type { Claim } from '../ports/request-store';
+import { judgeAttempt, runExecutor, type AttemptSubject } from './attempt';
 import type { AppDeps } from './deps';
 import { runTaskInput, type RunTaskPayload } from './enqueue';
+import { buildRun, logRunEnd, newRunId, runSummary } from './run-record';
 
-/** What Cloud Tasks told us about this delivery (X-CloudTasks-* headers). */
+export { TaskTimeoutError } from './attempt';
+
+/** What Cloud Tasks told us about this delivery (X-CloudTasks-* headers of a verified call). */
 export interface Delivery {
   taskName?: string;
   retryCount?: number;
@@ -44,24 +32,13 @@ export interface RunAnswer {
   };
 }
 
-/** Grace beyond the task timeout before the run-task answer itself gives up on the executor. */
-const ANSWER_SLACK_MS = 250;
-
-export class TaskTimeoutError extends RetryableError {
-  constructor(seconds: number) {
-    super(`the executor did not finish within the task timeout of ${seconds} s`, {
-      code: 'timed_out',
-    });
-  }
-}
-
 /**
- * Per-instance caches of what never changes under a key: a task at a given version, and a
- * request's subject and mode (immutable after intake). They keep run-task's Firestore reads
- * per attempt down to the claim and the finish.
+ * Per-instance caches of what never changes under a key: a task at a given version (tasks that
+ * need no approval only: an approved run always reads the task, so a change after approval is
+ * seen), and a request's subject and mode (immutable after intake).
  */
 const taskCache = new Map<string, Task>();
-type RequestCore = Pick<Request, 'subject' | 'dryRun' | 'subjectHash'>;
+type RequestCore = AttemptSubject & Pick<Request, 'subjectHash'>;
 const requestCache = new Map<string, RequestCore>();
 
 function remember<V>(cache: Map<string, V>, key: string, value: V): void {
@@ -70,8 +47,9 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): void {
 }
 
 /**
- * One delivery from Cloud Tasks: claim the instance, run its executor under the task timeout,
- * record the run and the new state, and tell Cloud Tasks whether to try again.
+ * One delivery from Cloud Tasks: claim the instance (only what the queue would have
+ * delivered), run its executor under the task timeout, record the run and the new state, and
+ * tell Cloud Tasks whether to try again.
  */
 export async function runInstance(
   deps: AppDeps,
@@ -103,52 +81,37 @@ export async function runInstance(
   }
   const now = deps.clock.now();
   let polling = false;
+  let dueAt: Date | undefined;
   const outcome = await deps.store.claimInstance(requestId, taskId, (current) => {
-    if (isTerminal(current.state)) return { refuse: 'finished' };
-    if (current.series > payload.series) return { refuse: 'stale' };
-    // A poll that failed retryably left the instance retry_scheduled: Cloud Tasks' redelivery
-    // of the poll task then starts the next attempt like any other delivery.
-    polling = payload.poll !== undefined && current.state !== 'retry_scheduled';
-    if (polling) {
-      // A poll continues the waiting attempt; it is not a new attempt.
-      if (current.state !== 'waiting' || current.waitingHandle === undefined) {
-        return { refuse: current.state === 'running' ? 'leased' : 'stale' };
-      }
-      if (current.attempt !== payload.attempt || (current.polls ?? 0) !== payload.poll) {
-        return { refuse: 'stale' };
-      }
+    const decision = decideClaim(current, payload, task, now, deps.settings.leaseGraceSeconds);
+    if ('refuse' in decision) {
+      dueAt = decision.dueAt;
+      return {
+        refuse: decision.refuse,
+        ...(decision.patch === undefined ? {} : { write: decision.patch }),
+      };
     }
-    if (!polling && (current.state === 'running' || current.state === 'waiting')) {
-      return { refuse: 'leased' };
-    }
-    if (!polling && !CLAIMABLE_STATES.includes(current.state)) return { refuse: 'finished' };
-    if (
-      current.nextAttemptAt !== undefined &&
-      Date.parse(current.nextAttemptAt) - now.getTime() > 1000
-    ) {
-      return { refuse: 'not_due' };
-    }
-    const leaseMs = (task.timeoutSeconds + deps.settings.leaseGraceSeconds) * 1000;
-    return {
-      patch: {
-        state: 'running',
-        attempt: polling ? current.attempt : current.attempt + 1,
-        totalAttempts: polling ? current.totalAttempts : current.totalAttempts + 1,
-        leaseExpiresAt: new Date(now.getTime() + leaseMs).toISOString(),
-        updatedAt: now.toISOString(),
-      },
-    };
+    polling = decision.polling;
+    return { patch: decision.claim };
   });
   if (!outcome.claimed) {
-    if (outcome.reason === 'not_due' && outcome.instance?.nextAttemptAt !== undefined) {
-      const wait = Math.ceil((Date.parse(outcome.instance.nextAttemptAt) - now.getTime()) / 1000);
-      return answer(503, 'not_due', { state: outcome.instance.state }, Math.max(1, wait));
+    if (outcome.reason === 'not_due' && dueAt !== undefined) {
+      const wait = Math.ceil((dueAt.getTime() - now.getTime()) / 1000);
+      return answer(503, 'not_due', { state: outcome.instance?.state }, Math.max(1, wait));
     }
-    log.info('run.duplicate_delivery', `delivery ignored: instance is ${outcome.reason}`, {
-      reason: outcome.reason,
-      cloudTaskName: delivery.taskName,
-      retryCount: delivery.retryCount,
-    });
+    if (outcome.reason === 'approval_stale') {
+      log.warn(
+        'instance.approval_stale',
+        `task ${taskId} changed after approval (now version ${task.version}): back to approval`,
+        { taskVersion: task.version },
+      );
+    } else {
+      log.info('run.duplicate_delivery', `delivery ignored: instance is ${outcome.reason}`, {
+        reason: outcome.reason,
+        cloudTaskName: delivery.taskName,
+        retryCount: delivery.retryCount,
+      });
+    }
     return answer(
       200,
       outcome.reason,
@@ -165,6 +128,7 @@ export async function runInstance(
   );
 }
 
+/** Runs a claimed attempt (or poll), records its run and the instance's new state. */
 async function executeClaimed(
   deps: AppDeps,
   task: Task,
@@ -174,140 +138,60 @@ async function executeClaimed(
   poll: number | undefined,
 ): Promise<RunAnswer> {
   const instance = claim.instance;
-  const pollHandle = poll === undefined ? undefined : instance.waitingHandle;
   const { requestId, taskId, attempt } = instance;
   const runId = newRunId(instance);
   // Every line of this run, the executor's own included, has the subject's values redacted.
-  const log = deps.log.child({ labels: { requestId, taskId, runId }, redact: request.subject });
-  const executor = deps.executors.get(task.executor);
+  const log = deps.log.child({
+    labels: { requestId, taskId, runId },
+    redact: { ...request.subjectAsGiven, ...request.subject },
+  });
   const startedAt = deps.clock.now();
   log.info('run.started', `attempt ${attempt} of ${instance.maxAttempts} started`, {
     attempt,
     executor: task.executor,
     jobType: task.jobType,
+    taskVersion: task.version,
     subjectHash: request.subjectHash,
   });
 
-  let result: ExecutorResult | undefined;
-  let failure: Error | undefined;
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const config = deps.executors.parseConfig(task.executor, task.config);
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const err = new TaskTimeoutError(task.timeoutSeconds);
-        controller.abort(err);
-        // The executor may ignore its signal: our answer must not wait for it.
-        setTimeout(() => reject(err), ANSWER_SLACK_MS).unref();
-      }, task.timeoutSeconds * 1000);
-    });
-    const ctx = {
-      subject: request.subject,
-      config,
-      signal: controller.signal,
-      requestId,
-      taskId,
-      attempt,
-      dryRun: request.dryRun,
-      log,
-    };
-    let work: Promise<ExecutorResult>;
-    if (pollHandle === undefined) work = executor.run(ctx);
-    else if (executor.poll === undefined) {
-      throw new PermanentError(`executor ${task.executor} cannot poll a waiting job`, 'no_poll');
-    } else work = executor.poll({ ...ctx, handle: pollHandle });
-    result = await Promise.race([work, timeout]);
-  } catch (thrown) {
-    failure =
-      controller.signal.aborted && controller.signal.reason instanceof TaskTimeoutError
-        ? controller.signal.reason
-        : coerceError(thrown);
-  } finally {
-    clearTimeout(timer);
-  }
-
+  const pollHandle = poll === undefined ? undefined : instance.waitingHandle;
+  const outcome = await runExecutor(deps, task, instance, request, pollHandle, log);
   const finishedAt = deps.clock.now();
-  const durationMs = finishedAt.getTime() - startedAt.getTime();
-  const cost = result?.cost ?? zeroCost();
   // Executors should not quote the subject in what they report; if one does, the run record
   // (which the API shows and lines are logged from) keeps the kind, not the value.
-  const redact = identifierRedactor(request.subject);
-  let status: RunStatus;
-  let patch: Partial<Instance>;
-  let message: string;
-  let willRetry = false;
-  let retryAfterSeconds: number | undefined;
-
-  if (result !== undefined && result.outcome !== 'waiting') {
-    status = result.outcome;
-    message = redact(result.message);
-    patch = { state: 'succeeded' };
-  } else if (result !== undefined) {
-    status = 'waiting';
-    message = redact(result.message);
-    const pollAfter = result.pollAfterSeconds ?? deps.settings.pollIntervalSeconds;
-    patch = {
-      state: 'waiting',
-      polls: (poll ?? 0) + 1,
-      ...(result.handle === undefined ? {} : { waitingHandle: result.handle }),
-      nextAttemptAt: new Date(finishedAt.getTime() + pollAfter * 1000).toISOString(),
-    };
-  } else {
-    const err = failure ?? new Error('executor returned nothing');
-    status = err instanceof TaskTimeoutError ? 'timed_out' : 'failed';
-    message = redact(err.message);
-    const code = errorCode(err);
-    const retryable = isRetryable(err);
-    if (retryable && attempt < instance.maxAttempts) {
-      willRetry = true;
-      const hinted = err instanceof RetryableError ? (err.retryAfterSeconds ?? 0) : 0;
-      const delay = Math.max(backoffSeconds(task.retryPolicy, attempt - 1), hinted);
-      // A retry that would fall outside the task's window waits for its next opening.
-      const next = nextTaskOpening(task, new Date(finishedAt.getTime() + delay * 1000));
-      retryAfterSeconds = Math.max(1, Math.ceil((next.getTime() - finishedAt.getTime()) / 1000));
-      patch = {
-        state: 'retry_scheduled',
-        nextAttemptAt: next.toISOString(),
-        lastError: { code, message },
-      };
-    } else {
-      patch = {
-        state: 'failed',
-        lastError: { code, message },
-        advice: adviceFor(retryable, attempt, instance.maxAttempts, task),
-      };
-    }
-  }
-
-  const run: Run = {
+  const redact = identifierRedactor({ ...request.subjectAsGiven, ...request.subject });
+  const verdict = judgeAttempt(
+    outcome,
+    instance,
+    task,
+    finishedAt,
+    poll,
+    deps.settings.pollIntervalSeconds,
+    redact,
+  );
+  const result = 'result' in outcome ? outcome.result : undefined;
+  const cost = result?.cost ?? zeroCost();
+  const evidence = result?.evidence;
+  const run = buildRun({
     runId,
-    requestId,
-    taskId,
-    executor: task.executor,
-    attempt,
-    series: instance.series,
+    instance,
+    task,
     ...(poll === undefined ? {} : { poll }),
-    status,
-    message,
-    willRetry,
+    status: verdict.status,
+    message: verdict.message,
+    willRetry: verdict.willRetry,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
-    durationMs,
     cost,
     // A failure leaves no result: its message is the run's.
-    ...(failure === undefined ? {} : { error: { code: errorCode(failure), message } }),
+    ...('failure' in outcome && verdict.error !== undefined ? { error: verdict.error } : {}),
     delivery,
     evidence: {
-      ...(result?.evidence ?? {}),
-      ...(result?.evidence?.touched === undefined
-        ? {}
-        : { touched: result.evidence.touched.map(redact) }),
+      ...(evidence?.jobIds === undefined ? {} : { jobIds: evidence.jobIds }),
+      ...(evidence?.touched === undefined ? {} : { touched: evidence.touched.map(redact) }),
       ...(result?.affectedRows === undefined ? {} : { affectedRows: result.affectedRows }),
-      bytesBilled: cost.bytesBilled,
-      ...(instance.approval === undefined ? {} : { approvedBy: instance.approval.actor }),
       ...(task.jobType === 'deletion' &&
-      status === 'succeeded' &&
+      verdict.status === 'succeeded' &&
       cost.bytesBilled > 0 &&
       !request.dryRun
         ? {
@@ -319,54 +203,24 @@ async function executeClaimed(
     },
     ...(result?.output === undefined ? {} : { output: result.output }),
     dryRun: request.dryRun,
-  };
-  const finalPatch: Partial<Instance> = {
-    // Leaving the waiting state drops the job handle; a patch key set to undefined removes it.
-    ...(patch.state === 'waiting' ? {} : { waitingHandle: undefined, polls: undefined }),
-    ...(patch.state === 'succeeded' || patch.state === 'failed'
-      ? { nextAttemptAt: undefined, leaseExpiresAt: undefined }
-      : {}),
-    ...patch,
-    cost: {
-      bytesBilled: instance.cost.bytesBilled + cost.bytesBilled,
-      usd: instance.cost.usd + cost.usd,
-    },
-    lastRun: { runId, attempt, status, message, finishedAt: run.finishedAt },
-    updatedAt: finishedAt.toISOString(),
-  };
-  const { applied } = await deps.store.finishAttempt(claim, run, finalPatch);
+  });
+  const patch = settleAttempt(instance, verdict.settlement, cost, runSummary(run));
+  const { applied } = await deps.store.finishAttempt(claim, run, patch);
   // Not applied: either an earlier try of this very write landed (the instance carries this
   // run), or the watchdog expired the lease and moved the instance on (superseded).
   const superseded =
     !applied && (await deps.store.getInstance(requestId, taskId))?.lastRun?.runId !== runId;
   if (!superseded && patch.state === 'waiting') {
-    await schedulePoll(deps, task, { ...instance, ...finalPatch }, log);
+    await schedulePoll(deps, task, { ...instance, ...patch }, log);
   }
-
-  const fields = {
-    attempt,
-    outcome: status,
-    executor: task.executor,
-    jobType: task.jobType,
-    durationMs,
-    bytesBilled: cost.bytesBilled,
-    costUsd: cost.usd,
-    willRetry,
-    errorCode: run.error?.code,
-    applied,
-    superseded,
-  };
-  if (patch.state === 'failed' && !superseded) {
-    log.log('ERROR', 'run.failed', `attempt ${attempt} failed terminally: ${message}`, {
-      ...fields,
-      advice: patch.advice,
-    });
+  const fields = { jobType: task.jobType, applied, superseded, taskVersion: task.version };
+  if (verdict.settlement.kind === 'failed' && !superseded) {
+    logRunEnd(log, run, fields, { failed: true, advice: verdict.settlement.advice });
   } else {
-    log.info(
-      'run.finished',
-      `attempt ${attempt} ${status}${willRetry ? `; retry in ${retryAfterSeconds} s` : ''}`,
-      fields,
-    );
+    logRunEnd(log, run, fields, {
+      failed: false,
+      ...(verdict.willRetry ? { note: `retry in ${verdict.retryAfterSeconds} s` } : {}),
+    });
   }
 
   // The request document is not touched here: 50 instances may finish in the same second.
@@ -376,17 +230,19 @@ async function executeClaimed(
     // come back, since the instance has moved on to its next attempt (or failed).
     return { status: 200, body: { result: 'superseded', requestId, taskId, runId } };
   }
-  if (willRetry) {
+  if (verdict.willRetry) {
     return {
       status: 503,
-      retryAfterSeconds,
+      ...(verdict.retryAfterSeconds === undefined
+        ? {}
+        : { retryAfterSeconds: verdict.retryAfterSeconds }),
       body: { result: 'retry_scheduled', requestId, taskId, runId, state: 'retry_scheduled' },
     };
   }
   return {
     status: 200,
     body: {
-      result: status,
+      result: verdict.status,
       requestId,
       taskId,
       runId,
@@ -395,25 +251,14 @@ async function executeClaimed(
   };
 }
 
-function adviceFor(retryable: boolean, attempt: number, maxAttempts: number, task: Task): string {
-  const owner = task.teamContact ?? task.team ?? 'the task owner';
-  if (!retryable) {
-    return `Permanent error: fix the cause (task config, credentials or the target system), then POST /requests/:id/instances/${task.id}/retry. Contact: ${owner}.`;
-  }
-  return `Gave up after ${attempt} of ${maxAttempts} attempts. Check the last error and the target system, then POST /requests/:id/instances/${task.id}/retry. Contact: ${owner}.`;
-}
-
-function newRunId(instance: Instance): string {
-  // Sortable within an instance, random across instances (no hot index range).
-  return `s${instance.series}-a${String(instance.attempt).padStart(3, '0')}-${randomBytes(4).toString('hex')}`;
-}
-
-async function loadTask(deps: AppDeps, taskId: string, version: string): Promise<Task | null> {
+async function loadTask(deps: AppDeps, taskId: string, version: number): Promise<Task | null> {
   const key = `${taskId}@${version}`;
   const cached = taskCache.get(key);
   if (cached !== undefined) return cached;
   const task = await deps.store.getTask(taskId);
-  if (task !== null && task.updatedAt === version) remember(taskCache, key, task);
+  if (task !== null && task.version === version && (task.approvalsRequired ?? 0) === 0) {
+    remember(taskCache, key, task);
+  }
   return task;
 }
 
@@ -422,8 +267,9 @@ async function loadRequest(deps: AppDeps, requestId: string): Promise<RequestCor
   if (cached !== undefined) return cached;
   const request = await deps.store.getRequest(requestId);
   if (request === null) throw new Error(`request ${requestId} vanished under one of its instances`);
-  const core = {
+  const core: RequestCore = {
     subject: request.subject,
+    subjectAsGiven: { ...request.subject, ...request.subjectAsGiven },
     dryRun: request.dryRun,
     subjectHash: request.subjectHash,
   };
@@ -459,21 +305,37 @@ async function schedulePoll(
   }
 }
 
+const count = z.number().int().min(0).max(10_000);
+const payloadSchema = z
+  .object({
+    requestId: z.string(),
+    taskId: z.string(),
+    series: count.min(1),
+    attempt: count,
+    taskVersion: count.min(1),
+    poll: count.min(1).optional(),
+  })
+  .strict();
+
+/**
+ * The run-task body, with its ids parsed like the API's path parameters. A malformed one is a
+ * poison message: functions/run-task.ts answers it 200 after logging, so Cloud Tasks does not
+ * retry it for ever.
+ */
 function parsePayload(body: unknown): RunTaskPayload {
-  const b = (body ?? {}) as Partial<RunTaskPayload>;
-  const ok =
-    typeof b.requestId === 'string' &&
-    typeof b.taskId === 'string' &&
-    typeof b.series === 'number' &&
-    typeof b.attempt === 'number' &&
-    typeof b.taskVersion === 'string' &&
-    (b.poll === undefined || typeof b.poll === 'number');
-  if (!ok) {
-    // A poison message: functions/run-task.ts answers it 200 after logging, so Cloud Tasks
-    // does not retry it for ever.
+  const parsed = payloadSchema.safeParse(body);
+  if (!parsed.success) {
     throw new ValidationError('Invalid run-task payload', [
-      { path: '', message: 'expected { requestId, taskId, series, attempt, taskVersion }' },
+      {
+        path: '',
+        message: 'expected { requestId, taskId, series, attempt, taskVersion, poll? }',
+      },
     ]);
   }
-  return b as RunTaskPayload;
+  const p = parsed.data;
+  return {
+    ...p,
+    requestId: parseRequestId(p.requestId, 'requestId'),
+    taskId: parseTaskId(p.taskId, 'taskId'),
+  };
 }

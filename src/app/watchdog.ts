@@ -1,8 +1,12 @@
 import { ConflictError, coerceError } from '../domain/errors';
-import type { Instance, Run, Task } from '../domain/model';
+import { abandonAttempt, moveTo } from '../domain/lifecycle';
+import { zeroCost, type Instance, type Task } from '../domain/model';
 import { backoffSeconds } from '../domain/retry-policy';
 import type { AppDeps } from './deps';
 import { pendingDelivery, queuedFields, runTaskInput, sendQueued } from './enqueue';
+import { abandonedRunId, buildRun, logRunEnd, ownerOf, runSummary } from './run-record';
+
+export { abandonedRunId } from './run-record';
 
 /** What the watchdog did about one instance whose lease had expired. */
 export type LeaseOutcome =
@@ -13,11 +17,6 @@ export type LeaseOutcome =
   | { expired: true; retry: false }
   /** Someone else moved it first (its handler finished late, or another dispatch run). */
   | { expired: false };
-
-/** The run id of an abandoned attempt: one per (series, attempt), so it is recorded once. */
-export function abandonedRunId(instance: Pick<Instance, 'series' | 'attempt'>): string {
-  return `s${instance.series}-a${String(instance.attempt).padStart(3, '0')}-abandoned`;
-}
 
 /**
  * The watchdog, for one `running` instance whose lease has expired: its handler crashed, was
@@ -38,61 +37,43 @@ export async function expireLease(
   const log = deps.log.child({ labels: { requestId, taskId, runId } });
   const request = await deps.store.getRequest(requestId);
   const leaseExpiresAt = seen.leaseExpiresAt ?? now.toISOString();
-  const startedAt = seen.updatedAt;
-  const durationMs = Math.max(0, now.getTime() - Date.parse(startedAt));
   const retry = task !== undefined && attempt < maxAttempts;
   const message =
     `run-task did not answer before the lease expired at ${leaseExpiresAt} ` +
     `(timeout ${seen.timeoutSeconds} s + grace ${deps.settings.leaseGraceSeconds} s): ` +
     'the handler crashed, was killed, or could not record its result';
-  const lastError = { code: 'abandoned', message };
-  const run: Run = {
+  const run = buildRun({
     runId,
-    requestId,
-    taskId,
-    executor: seen.executor,
-    attempt,
-    series: seen.series,
+    instance: seen,
+    task,
     ...(seen.polls === undefined ? {} : { poll: seen.polls }),
     status: 'abandoned',
     message,
     willRetry: retry,
-    startedAt,
+    startedAt: seen.updatedAt,
     finishedAt: now.toISOString(),
-    durationMs,
-    cost: { bytesBilled: 0, usd: 0 },
-    error: lastError,
-    evidence: seen.approval === undefined ? {} : { approvedBy: seen.approval.actor },
+    cost: zeroCost(),
+    error: { code: 'abandoned', message },
     dryRun: request?.dryRun ?? false,
-  };
-  const lastRun = { runId, attempt, status: run.status, message, finishedAt: run.finishedAt };
-  const cleared = {
-    leaseExpiresAt: undefined,
-    waitingHandle: undefined,
-    polls: undefined,
-  } satisfies Partial<Instance>;
+  });
   const advice = abandonedAdvice(seen, task);
 
   let updated: Instance | null;
   try {
     updated = await deps.store.recordRun(run, (current) => {
-      const same =
-        current.state === 'running' &&
-        current.series === seen.series &&
-        current.attempt === seen.attempt &&
-        current.leaseExpiresAt === seen.leaseExpiresAt &&
-        current.leaseExpiresAt !== undefined &&
-        Date.parse(current.leaseExpiresAt) <= now.getTime();
-      if (!same) return null;
-      const common = { ...cleared, lastError, lastRun, updatedAt: now.toISOString() };
-      if (task === undefined || !retry) {
-        return { ...common, state: 'failed', nextAttemptAt: undefined, advice };
-      }
-      const notBefore = new Date(
-        now.getTime() + backoffSeconds(task.retryPolicy, attempt - 1) * 1000,
-      );
-      const fields = queuedFields(current, task, now, notBefore);
-      return { ...common, ...fields, nextAttemptAt: fields.scheduleTime };
+      const next =
+        task === undefined || !retry
+          ? ({ retry: false, advice } as const)
+          : ({
+              retry: true,
+              queued: queuedFields(
+                current,
+                task,
+                now,
+                new Date(now.getTime() + backoffSeconds(task.retryPolicy, attempt - 1) * 1000),
+              ),
+            } as const);
+      return abandonAttempt(current, seen, now, runSummary(run), next);
     });
   } catch (err) {
     // The same abandoned run is recorded already: another dispatch run got there first.
@@ -101,37 +82,29 @@ export async function expireLease(
   }
   if (updated === null) return { expired: false };
 
-  const fields = {
-    attempt,
-    maxAttempts,
-    outcome: run.status,
-    executor: seen.executor,
-    jobType: seen.jobType,
-    durationMs,
-    bytesBilled: 0,
-    costUsd: 0,
-    willRetry: retry,
-    errorCode: lastError.code,
-    leaseExpiresAt,
-  };
+  const fields = { maxAttempts, jobType: seen.jobType, leaseExpiresAt };
   log.warn(
     'instance.abandoned',
     `attempt ${attempt} of ${maxAttempts} abandoned: ${retry ? 'retrying' : 'no attempts left'}`,
-    { ...fields, ...(retry ? { nextAttemptAt: updated.nextAttemptAt } : {}) },
+    {
+      attempt,
+      outcome: run.status,
+      executor: run.executor,
+      durationMs: run.durationMs,
+      bytesBilled: 0,
+      costUsd: 0,
+      willRetry: retry,
+      errorCode: 'abandoned',
+      ...fields,
+      ...(retry ? { nextAttemptAt: updated.nextAttemptAt } : {}),
+    },
   );
   // The same run lines run-task writes, so run metrics and the "a run failed" alert see it.
   if (!retry) {
-    log.log('ERROR', 'run.failed', `attempt ${attempt} failed terminally: ${message}`, {
-      ...fields,
-      advice,
-    });
+    logRunEnd(log, run, fields, { failed: true, advice });
     return { expired: true, retry: false };
   }
-  log.info(
-    'run.finished',
-    `attempt ${attempt} abandoned; retry at ${updated.nextAttemptAt}`,
-    fields,
-  );
+  logRunEnd(log, run, fields, { failed: false, note: `retry at ${updated.nextAttemptAt}` });
   if (task === undefined || updated.state !== 'queued') {
     return { expired: true, retry: true, enqueue: 'parked' };
   }
@@ -143,7 +116,7 @@ function abandonedAdvice(instance: Instance, task: Task | undefined): string {
   if (task === undefined) {
     return 'Its task no longer exists, so it cannot be retried. Register the task again, then POST /requests/:id/instances/:taskId/retry.';
   }
-  const owner = task.teamContact ?? task.team ?? 'the task owner';
+  const owner = ownerOf(task);
   return (
     `Attempt ${instance.attempt} of ${instance.maxAttempts} stopped answering and no attempts are left. ` +
     'Check run-task’s logs for this instance around the lease expiry (crashes, out-of-memory, deploys), and that timeoutSeconds covers the work; ' +
@@ -178,8 +151,7 @@ export async function rearmLate(
       instance.taskId,
       (current) =>
         current.state === instance.state && current.updatedAt === instance.updatedAt
-          ? {
-              state: 'failed',
+          ? moveTo(current, 'failed', {
               lastError: {
                 code: 'task_missing',
                 message: `task ${instance.taskId} no longer exists`,
@@ -188,7 +160,7 @@ export async function rearmLate(
               leaseExpiresAt: undefined,
               nextAttemptAt: undefined,
               updatedAt: now.toISOString(),
-            }
+            })
           : null,
     );
     return failed === null ? 'skipped' : 'task_missing';

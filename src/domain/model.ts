@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ErrorCode } from './error-codes';
 
 export const REQUEST_TYPES = ['deletion', 'records'] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
@@ -11,7 +12,8 @@ export const MAX_IDENTIFIER_LENGTH = 256;
 const identifierValue = z
   .string({ invalid_type_error: 'an identifier must be a string' })
   .min(1, 'an identifier must not be empty')
-  .max(MAX_IDENTIFIER_LENGTH, `an identifier must be at most ${MAX_IDENTIFIER_LENGTH} characters`);
+  .max(MAX_IDENTIFIER_LENGTH, `an identifier must be at most ${MAX_IDENTIFIER_LENGTH} characters`)
+  .refine(isWellFormedText, 'an identifier must be well-formed Unicode (no lone surrogates)');
 
 const identifierName = z
   .string()
@@ -44,7 +46,11 @@ export const fileRequestSchema = z
       .string()
       .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'externalId: 1-128 of letters, digits and . _ : -')
       .optional(),
-    notes: z.string().max(4000).optional(),
+    notes: z
+      .string()
+      .max(4000)
+      .refine(isWellFormedText, 'notes must be well-formed Unicode (no lone surrogates)')
+      .optional(),
     dryRun: z.boolean().default(false),
   })
   .strict();
@@ -159,9 +165,20 @@ export const RUN_STATUSES = [
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
+/** One approver's approval of an instance, for one version of its task. */
 export interface Approval {
   actor: string;
   at: string;
+  taskVersion: number;
+  /** The approved task version's hash: a task changed after approval is no longer covered. */
+  taskVersionHash: string;
+}
+
+/** An approver's refusal: the instance is cancelled, with who and why. */
+export interface Denial {
+  actor: string;
+  at: string;
+  reason: string;
 }
 
 export interface Request {
@@ -169,6 +186,8 @@ export interface Request {
   type: RequestType;
   subject: Subject;
   subjectHash: string;
+  /** Identifiers whose given form differs from the normalised one (e.g. ` Jane@X.com`), as given. */
+  subjectAsGiven?: Subject;
   regulation: Regulation;
   receivedAt: string;
   dueAt: string;
@@ -232,9 +251,13 @@ export interface Instance {
   polls?: number;
   skippedReason?: string;
   lastRun?: RunSummary;
-  lastError?: { code: string; message: string };
+  lastError?: { code: ErrorCode; message: string };
   advice?: string;
-  approval?: Approval;
+  /** Approvals of the current task version; `approvalsRequired` distinct approvers release it. */
+  approvals?: Approval[];
+  denial?: Denial;
+  /** The task version the instance was approved for (or last claimed with). */
+  taskVersion?: { version: number; hash: string };
   cancelledBy?: string;
   cost: Cost;
   updatedAt: string;
@@ -246,7 +269,8 @@ export interface RunEvidence {
   affectedRows?: number;
   jobIds?: string[];
   bytesBilled?: number;
-  approvedBy?: string;
+  /** Every approver of the task version that ran (four-eyes tasks have two). */
+  approvedBy?: string[];
   unrecoverableAfter?: string;
 }
 
@@ -275,6 +299,11 @@ export interface Run {
 
 export function zeroCost(): Cost {
   return { bytesBilled: 0, usd: 0 };
+}
+
+/** No lone UTF-16 surrogates: such a string has no UTF-8 form, so nothing downstream can hold it. */
+export function isWellFormedText(text: string): boolean {
+  return !/\p{Surrogate}/u.test(text);
 }
 
 function isValidTimeZone(zone: string): boolean {

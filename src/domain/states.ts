@@ -4,11 +4,19 @@ import type { Instance, InstanceState, RequestStatus } from './model';
 /** Every legal instance transition; anything else is a bug or a race, and is refused. */
 const TRANSITIONS: Readonly<Record<InstanceState, readonly InstanceState[]>> = {
   pending_approval: ['pending_enqueue', 'cancelled'],
-  pending_enqueue: ['queued', 'running', 'cancelled'],
-  queued: ['running', 'pending_enqueue', 'cancelled'],
+  // → pending_approval: run-task found the task changed after approval (approval_stale).
+  pending_enqueue: ['queued', 'running', 'cancelled', 'pending_approval'],
+  queued: ['running', 'pending_enqueue', 'cancelled', 'pending_approval'],
   // queued / pending_enqueue: the dispatch watchdog requeues an attempt whose lease expired.
   running: ['succeeded', 'failed', 'retry_scheduled', 'waiting', 'queued', 'pending_enqueue'],
-  retry_scheduled: ['running', 'queued', 'pending_enqueue', 'failed', 'cancelled'],
+  retry_scheduled: [
+    'running',
+    'queued',
+    'pending_enqueue',
+    'failed',
+    'cancelled',
+    'pending_approval',
+  ],
   waiting: ['running', 'succeeded', 'failed', 'retry_scheduled'],
   succeeded: [],
   failed: ['pending_enqueue'],

@@ -4,7 +4,10 @@ import type { Logger } from '../ports/logger';
 
 /** What an executor gets for one attempt. */
 export interface ExecutorContext<C> {
+  /** The subject's identifiers as normalised at intake (emails trimmed and lower-cased). */
   subject: Subject;
+  /** The identifiers exactly as the request gave them, for systems that store them unnormalised. */
+  subjectAsGiven: Subject;
   config: C;
   /** Fires at the task timeout (or on shutdown); executors must stop work when it does. */
   signal: AbortSignal;

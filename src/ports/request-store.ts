@@ -15,13 +15,21 @@ export interface Claim {
   token: string;
 }
 
+/** Why a delivery did not start an attempt. */
+export type ClaimRefusalReason =
+  'not_found' | 'finished' | 'leased' | 'not_due' | 'stale' | 'not_approved' | 'approval_stale';
+
 export type ClaimOutcome =
   | { claimed: true; claim: Claim }
-  | {
-      claimed: false;
-      reason: 'not_found' | 'finished' | 'leased' | 'not_due' | 'stale';
-      instance?: Instance;
-    };
+  | { claimed: false; reason: ClaimRefusalReason; instance?: Instance };
+
+/**
+ * A claim decision: start the attempt with `patch`, or refuse (optionally writing `write`, e.g.
+ * an instance whose approval went stale goes back to approval).
+ */
+export type ClaimDecisionPatch =
+  | { patch: Partial<Instance> }
+  | { refuse: Exclude<ClaimRefusalReason, 'not_found'>; write?: Partial<Instance> };
 
 /** A guarded read-modify-write: return the patch to apply, or null to leave the document alone. */
 export type InstanceMutation = (current: Instance) => Partial<Instance> | null;
@@ -81,10 +89,7 @@ export interface RequestStore {
   claimInstance(
     requestId: string,
     taskId: string,
-    decide: (
-      current: Instance,
-    ) =>
-      { patch: Partial<Instance> } | { refuse: Exclude<ClaimOutcome, { claimed: true }>['reason'] },
+    decide: (current: Instance) => ClaimDecisionPatch,
   ): Promise<ClaimOutcome>;
   /**
    * Records a finished attempt: the run and the instance patch in one batch, guarded by the

@@ -17,8 +17,10 @@ export function executorContext(
   config: unknown,
   overrides: Partial<ExecutorContext<unknown>> = {},
 ): ExecutorContext<unknown> {
+  const subject = overrides.subject ?? { email: 'ada@example.com' };
   return {
-    subject: { email: 'ada@example.com' },
+    subject,
+    subjectAsGiven: subject,
     config: executor.configSchema.parse(config),
     signal: new AbortController().signal,
     requestId: 'req-1',

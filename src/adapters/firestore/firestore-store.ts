@@ -348,7 +348,10 @@ export function createFirestoreStore(
         if (current === null) return { result: { claimed: false, reason: 'not_found' } };
         const decision = decide(current);
         if ('refuse' in decision) {
-          return { result: { claimed: false, reason: decision.refuse, instance: current } };
+          const refused = { claimed: false as const, reason: decision.refuse };
+          if (decision.write === undefined) return { result: { ...refused, instance: current } };
+          const written = applyPatch(current, decision.write);
+          return { update: decision.write, result: () => ({ ...refused, instance: written }) };
         }
         const instance = applyPatch(current, decision.patch);
         return {

@@ -131,7 +131,11 @@ export function createMemoryStore(): RequestStore {
       const current = instances.get(key(requestId, taskId));
       if (current === undefined) return { claimed: false, reason: 'not_found' };
       const decision = decide(copy(current));
-      if ('refuse' in decision) return { claimed: false, reason: decision.refuse, instance: copy(current) };
+      if ('refuse' in decision) {
+        const written = decision.write === undefined ? current : { ...current, ...decision.write };
+        instances.set(key(requestId, taskId), written);
+        return { claimed: false, reason: decision.refuse, instance: copy(written) };
+      }
       const next = { ...current, ...decision.patch };
       instances.set(key(requestId, taskId), next);
       const token = randomUUID();

@@ -103,7 +103,7 @@ describe('Firestore store: claim, finish and guarded instance updates', () => {
   it('updateInstance: a patch key given as undefined removes the field; null declines', async () => {
     await f.store.updateInstance('r1', 't01', () => ({
       nextAttemptAt: at(5),
-      lastError: { code: 'x', message: 'y' },
+      lastError: { code: 'retryable', message: 'y' },
     }));
 
     const cleared = await f.store.updateInstance('r1', 't01', () => ({ nextAttemptAt: undefined }));

@@ -1,0 +1,20 @@
+import { NotFoundError } from '../domain/errors';
+import type { Instance, Request, Task } from '../domain/model';
+import type { AppDeps } from './deps';
+
+/** The request, or NotFoundError. */
+export async function requireRequest(deps: Pick<AppDeps, 'store'>, id: string): Promise<Request> {
+  const request = await deps.store.getRequest(id);
+  if (request === null) throw new NotFoundError(`no request with id ${id}`);
+  return request;
+}
+
+/** The tasks of these instances, by id (a task that no longer exists is absent). */
+export async function tasksById(
+  deps: Pick<AppDeps, 'store'>,
+  instances: readonly Instance[],
+): Promise<Map<string, Task>> {
+  const ids = [...new Set(instances.map((i) => i.taskId))];
+  const tasks = await Promise.all(ids.map((t) => deps.store.getTask(t)));
+  return new Map(tasks.filter((t): t is Task => t !== null).map((t) => [t.id, t]));
+}

@@ -1,0 +1,241 @@
+import { deadlineRisk } from '../domain/deadline';
+import { NotFoundError } from '../domain/errors';
+import type { Instance, InstanceState, Request, Run } from '../domain/model';
+import { isOpenStatus } from '../domain/states';
+import { auditEstimateOf, type AuditEstimate } from '../executors/contract';
+import type { Page } from '../ports/request-store';
+import type { AppDeps } from './deps';
+import { summarise } from './rollup';
+
+/**
+ * What the API shows of requests, instances and runs: views derived from what is stored (the
+ * status from the instances, never stale), with the subject's values never echoed back.
+ */
+
+export interface InstanceView {
+  taskId: string;
+  taskName: string;
+  executor: string;
+  state: InstanceState;
+  attempts: number;
+  maxAttempts: number;
+  series: number;
+  cost: Instance['cost'];
+  scheduleTime?: string;
+  /** Its scheduleTime is beyond Cloud Tasks' 30-day horizon; dispatch enqueues it once in range. */
+  parked?: boolean;
+  nextAttemptAt?: string;
+  lastRun?: Instance['lastRun'];
+  lastError?: Instance['lastError'];
+  advice?: string;
+  skippedReason?: string;
+  /** Who approved which task version; four-eyes tasks need two distinct approvers. */
+  approvals?: Instance['approvals'];
+  denial?: Instance['denial'];
+  /** The task version the instance is approved for (or last ran). */
+  taskVersion?: Instance['taskVersion'];
+  /** Dry-run requests: what the instance's audit says a real run would do. */
+  estimate?: AuditEstimate;
+}
+
+/** A dry-run request's estimates, added up over the instances that gave one. */
+export interface DryRunEstimate {
+  instancesEstimated: number;
+  wouldAffectRows: number;
+  estimatedBytesBilled: number;
+  estimatedUsd: number;
+}
+
+export interface RequestView {
+  id: string;
+  type: Request['type'];
+  status: Request['status'];
+  overdue: boolean;
+  deadlineRisk: ReturnType<typeof deadlineRisk>;
+  regulation: Request['regulation'];
+  receivedAt: string;
+  dueAt: string;
+  externalId?: string;
+  notes?: string;
+  dryRun: boolean;
+  duplicateOf?: string;
+  createdAt: string;
+  /** Who filed it: never one of its approvers. */
+  filedBy: string;
+  completedAt?: string;
+  /** The identifier names only; the values are not echoed back. */
+  subjectIdentifiers: string[];
+  /** Set once dispatch removed the subject's identifiers, notes and records package. */
+  minimisedAt?: string;
+  /** When the minimised request and its runs are deleted for good (Firestore TTL). */
+  retainUntil?: string;
+  counts: Request['counts'];
+  cost: Request['cost'];
+  /** Dry-run requests only: the estimates of what a real run would do and cost. */
+  estimate?: DryRunEstimate;
+  instances: InstanceView[];
+}
+
+/** What GET /requests/:id shows: the status derived now from the instances, never stale. */
+export function requestView(
+  request: Request,
+  instances: readonly Instance[],
+  now: Date,
+  warningHours: number,
+  estimates: ReadonlyMap<string, AuditEstimate> = new Map(),
+): RequestView {
+  const summary = summarise(instances);
+  const risk = isOpenStatus(summary.status)
+    ? deadlineRisk(new Date(request.dueAt), now, warningHours)
+    : 'ok';
+  return {
+    id: request.id,
+    type: request.type,
+    status: summary.status,
+    overdue: risk === 'overdue' || request.overdue,
+    deadlineRisk: risk,
+    regulation: request.regulation,
+    receivedAt: request.receivedAt,
+    dueAt: request.dueAt,
+    ...(request.externalId === undefined ? {} : { externalId: request.externalId }),
+    ...(request.notes === undefined ? {} : { notes: request.notes }),
+    dryRun: request.dryRun,
+    ...(request.duplicateOf === undefined ? {} : { duplicateOf: request.duplicateOf }),
+    createdAt: request.createdAt,
+    filedBy: request.createdBy,
+    ...(request.completedAt === undefined ? {} : { completedAt: request.completedAt }),
+    subjectIdentifiers: request.subjectKinds ?? Object.keys(request.subject).sort(),
+    ...(request.minimisedAt === undefined ? {} : { minimisedAt: request.minimisedAt }),
+    ...(request.retainUntil === undefined ? {} : { retainUntil: request.retainUntil }),
+    counts: summary.counts,
+    cost: summary.cost,
+    ...(request.dryRun ? { estimate: addEstimates([...estimates.values()]) } : {}),
+    instances: [...instances]
+      .sort((a, b) => a.taskId.localeCompare(b.taskId))
+      .map((i) => ({
+        taskId: i.taskId,
+        taskName: i.taskName,
+        executor: i.executor,
+        state: i.state,
+        attempts: i.totalAttempts,
+        maxAttempts: i.maxAttempts,
+        series: i.series,
+        cost: i.cost,
+        ...pick(i, [
+          'scheduleTime',
+          'parked',
+          'nextAttemptAt',
+          'lastRun',
+          'lastError',
+          'advice',
+          'skippedReason',
+          'approvals',
+          'denial',
+          'taskVersion',
+        ]),
+        ...(estimates.has(i.taskId) ? { estimate: estimates.get(i.taskId) } : {}),
+      })),
+  };
+}
+
+function addEstimates(estimates: readonly AuditEstimate[]): DryRunEstimate {
+  const usd = estimates.reduce((sum, e) => sum + e.estimatedUsd, 0);
+  return {
+    instancesEstimated: estimates.length,
+    wouldAffectRows: estimates.reduce((sum, e) => sum + e.wouldAffectRows, 0),
+    estimatedBytesBilled: estimates.reduce((sum, e) => sum + e.estimatedBytesBilled, 0),
+    estimatedUsd: Math.round(usd * 1e9) / 1e9,
+  };
+}
+
+function pick<T extends object, K extends keyof T>(
+  obj: T,
+  keys: readonly K[],
+): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
+  return out;
+}
+
+/** One request as the API shows it. With `ownedBy`, another caller's request is not found. */
+export async function getRequestView(
+  deps: AppDeps,
+  id: string,
+  ownedBy?: string,
+): Promise<RequestView> {
+  const request = await deps.store.getRequest(id);
+  if (request === null || (ownedBy !== undefined && request.createdBy !== ownedBy)) {
+    throw new NotFoundError(`no request with id ${id}`);
+  }
+  const instances = await deps.store.listInstances(id);
+  const estimates = request.dryRun ? await dryRunEstimates(deps, id, instances) : undefined;
+  return requestView(
+    request,
+    instances,
+    deps.clock.now(),
+    deps.settings.overdueWarningHours,
+    estimates,
+  );
+}
+
+/** Each instance's estimate, from the output of its last run (read only for dry runs). */
+async function dryRunEstimates(
+  deps: AppDeps,
+  id: string,
+  instances: readonly Instance[],
+): Promise<Map<string, AuditEstimate>> {
+  const runs = new Map((await deps.store.listRuns(id)).map((r) => [r.runId, r]));
+  const estimates = new Map<string, AuditEstimate>();
+  for (const instance of instances) {
+    const run = instance.lastRun === undefined ? undefined : runs.get(instance.lastRun.runId);
+    const estimate = auditEstimateOf(run?.output);
+    if (estimate !== undefined) estimates.set(instance.taskId, estimate);
+  }
+  return estimates;
+}
+
+export async function listRequests(
+  deps: AppDeps,
+  filter: {
+    status?: Request['status'];
+    overdue?: boolean;
+    /** Only requests this caller filed (a caller who is only a requester sees their own). */
+    createdBy?: string;
+    limit: number;
+    cursor?: string;
+  },
+): Promise<Page<Omit<RequestView, 'instances'>>> {
+  const page = await deps.store.listRequests(filter);
+  const now = deps.clock.now();
+  return {
+    items: page.items.map((r) => {
+      const risk = isOpenStatus(r.status)
+        ? deadlineRisk(new Date(r.dueAt), now, deps.settings.overdueWarningHours)
+        : 'ok';
+      const { instances: _omit, ...rest } = requestView(
+        r,
+        [],
+        now,
+        deps.settings.overdueWarningHours,
+      );
+      return {
+        ...rest,
+        status: r.status,
+        counts: r.counts,
+        cost: r.cost,
+        deadlineRisk: risk,
+        overdue: r.overdue || risk === 'overdue',
+      };
+    }),
+    ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
+  };
+}
+
+export async function listRuns(deps: AppDeps, id: string): Promise<Run[]> {
+  if ((await deps.store.getRequest(id)) === null)
+    throw new NotFoundError(`no request with id ${id}`);
+  const runs = await deps.store.listRuns(id);
+  return runs.sort(
+    (a, b) => a.startedAt.localeCompare(b.startedAt) || a.taskId.localeCompare(b.taskId),
+  );
+}
