@@ -17,6 +17,7 @@ import {
   type Run,
   type Task,
 } from '../../domain/model';
+import { assertLegalPatch } from '../../domain/lifecycle';
 import { isTerminal } from '../../domain/states';
 import type {
   ClaimOutcome,
@@ -99,6 +100,18 @@ export type FirestoreStore = RequestStore & {
   stats(): FirestoreOpStats;
   resetStats(): void;
 };
+
+/**
+ * Every instance write goes through the transition table: a mutation whose patch changes the
+ * state illegally throws (ConflictError `illegal_transition`) instead of being written.
+ */
+function checkedMutation(mutate: InstanceMutation): InstanceMutation {
+  return (current) => {
+    const patch = mutate(current);
+    if (patch !== null) assertLegalPatch(current, patch);
+    return patch;
+  };
+}
 
 /** One ordering key of a paged query: a field, or the document path (`ID`). */
 const ID = Symbol('document id');
@@ -329,7 +342,7 @@ export function createFirestoreStore(
 
     updateInstance: (requestId, taskId, mutate: InstanceMutation) =>
       guardedWrite<Instance, Instance | null>(guard, instanceRef(requestId, taskId), (current) =>
-        patchStep(current, mutate),
+        patchStep(current, checkedMutation(mutate)),
       ),
 
     patchInstances: (requestId, patches) =>
@@ -347,6 +360,7 @@ export function createFirestoreStore(
       guardedWrite<Instance, ClaimOutcome>(guard, instanceRef(requestId, taskId), (current) => {
         if (current === null) return { result: { claimed: false, reason: 'not_found' } };
         const decision = decide(current);
+        assertLegalPatch(current, 'refuse' in decision ? (decision.write ?? {}) : decision.patch);
         if ('refuse' in decision) {
           const refused = { claimed: false as const, reason: decision.refuse };
           if (decision.write === undefined) return { result: { ...refused, instance: current } };
