@@ -89,7 +89,7 @@ describe('dispatch: the outbox and parked instances', () => {
     const deps = f.deps();
     const { approveRequest, retryInstance } = await import('../../../src/app/requests');
     await approveRequest(deps, 'r1', {}, { identity: 'approver' });
-    await retryInstance(deps, 'r2', 'crm', { identity: 'operator' });
+    await retryInstance(deps, 'r2', 'crm', {}, { identity: 'operator' });
     for (const id of ['r1', 'r2']) {
       expect(await f.store.store.getInstance(id, 'crm')).toMatchObject({
         state: 'pending_enqueue',

@@ -91,13 +91,14 @@ describe('dispatch: PII minimisation after retention', () => {
 
     // What needs the subject now answers 410, saying why.
     const records = getRecordsPackage(
-      { store: f.store.store, records: createFirestoreRecordStore(f.store.fs.db) },
+      { ...f.deps(settings), records: createFirestoreRecordStore(f.store.fs.db) },
       'r1',
       { pageSize: 10 },
+      { identity: 'reader@example.com' },
     );
     await expect(records).rejects.toThrow(GoneError);
     await expect(
-      retryInstance(f.deps(settings), 'r1', 'export', { identity: 'ops' }),
+      retryInstance(f.deps(settings), 'r1', 'export', {}, { identity: 'ops' }),
     ).rejects.toMatchObject({ code: 'request_minimised' });
 
     // Done once: the next run finds nothing to do.
