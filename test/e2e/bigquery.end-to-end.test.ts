@@ -90,12 +90,19 @@ const TASKS: RegisterTaskInput[] = [
   },
 ];
 
+/** The filer (developer@localhost) cannot approve their own request. */
+const APPROVER = { 'X-Dev-Identity': 'approver@localhost' };
+
 describe('BigQuery tasks on the local stack', () => {
   let stack: LocalStack;
   let bq: BigQuery;
   const logLines: string[] = [];
-  const api = <T = RequestView>(method: string, path: string, body?: unknown) =>
-    call<T>(stack.apiUrl, method, path, body);
+  const api = <T = RequestView>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ) => call<T>(stack.apiUrl, method, path, body, headers === undefined ? {} : { headers });
   const runsOf = async (id: string) =>
     (await api<{ runs: Run[] }>('GET', `/requests/${id}/runs`)).body.runs;
   const settled = (id: string) =>
@@ -253,7 +260,7 @@ describe('BigQuery tasks on the local stack', () => {
       dryRun: true,
     });
     expect(filed.dryRun).toBe(true);
-    await api('POST', `/requests/${filed.id}/approve`, {});
+    await api('POST', `/requests/${filed.id}/approve`, {}, APPROVER);
     const done = await settled(filed.id);
     expect(done.body.status).toBe('completed');
     for (const [taskId, rows] of Object.entries(expected)) {
@@ -435,7 +442,7 @@ describe('BigQuery tasks on the local stack', () => {
     };
 
     const filed = await file(example('deletion-request.json'));
-    await api('POST', `/requests/${filed.id}/approve`, {});
+    await api('POST', `/requests/${filed.id}/approve`, {}, APPROVER);
     const done = await settled(filed.id);
     expect(done.body.status).toBe('completed');
 

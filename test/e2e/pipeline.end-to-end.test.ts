@@ -9,6 +9,9 @@ import { checkLogLinesAgainstMetrics, logMetricsOf } from '../infra/support/log-
 import { loadModule } from '../infra/support/terraform';
 import { waitFor } from '../helpers/wait-for';
 
+/** The local stack's approver: the filer (developer@localhost) cannot approve their own request. */
+const APPROVER = { 'X-Dev-Identity': 'approver@localhost' };
+
 const TEN_MIB = { bytesBilled: 10 * 2 ** 20, usd: 0.000059605 };
 /** The subject of the http.request test, whose email goes into a partner's URL. */
 const PARTNER_EMAIL = 'partner.subject+e2e@example.com';
@@ -71,10 +74,14 @@ describe('the pipeline on the local stack', () => {
     );
     expect((await api('GET', `/requests/${id}`)).body.status).toBe('awaiting_approval');
 
-    const approved = await api('POST', `/requests/${id}/approve`, {});
+    // The filer (developer@localhost) may not approve their own request: another identity does.
+    const own = await api<ErrorAnswer>('POST', `/requests/${id}/approve`, {});
+    expect(own.status).toBe(403);
+    expect(own.body.error.code).toBe('self_approval');
+    const approved = await api('POST', `/requests/${id}/approve`, {}, { headers: APPROVER });
     expect(approved.status).toBe(200);
     const ga = approved.body.instances.find((i) => i.taskId === 'ga-user-deletion');
-    expect(ga?.approval?.actor).toBe('local-developer');
+    expect(ga?.approvals?.map((a) => a.actor)).toEqual(['approver@localhost']);
 
     const done = await settled(id);
     expect(done.body.status).toBe('completed');
@@ -106,7 +113,7 @@ describe('the pipeline on the local stack', () => {
       expect(run.delivery?.retryCount).toBe(0);
     }
     const gaRun = runs.find((r) => r.taskId === 'ga-user-deletion');
-    expect(gaRun?.evidence.approvedBy).toBe('local-developer');
+    expect(gaRun?.evidence.approvedBy).toEqual(['approver@localhost']);
   });
 
   it('files the records example and completes it', async () => {
@@ -249,9 +256,12 @@ describe('the pipeline on the local stack', () => {
         ...example('deletion-request.json'),
         externalId: 'approval-check',
       });
-      const res = await api<ErrorAnswer>('POST', `/requests/${filed.body.id}/approve`, {
-        taskIds: ['no-such-task'],
-      });
+      const res = await api<ErrorAnswer>(
+        'POST',
+        `/requests/${filed.body.id}/approve`,
+        { taskIds: ['no-such-task'] },
+        { headers: APPROVER },
+      );
       expect(res.status).toBe(400);
       expect(res.body.error.issues?.[0]?.path).toBe('taskIds[0]');
     });

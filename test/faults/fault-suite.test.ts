@@ -159,7 +159,12 @@ describe('fault suite', () => {
           ['qdown-a', 'pending_enqueue'],
           ['qdown-b', 'pending_approval'],
         ]);
-        const approved = await f.api('POST', `/requests/${r.id}/approve`, {});
+        const approved = await f.api(
+          'POST',
+          `/requests/${r.id}/approve`,
+          {},
+          { headers: { 'X-Dev-Identity': 'approver@localhost' } },
+        );
         expect(approved.status).toBe(200);
         expect(applicable(approved.body).map((i) => i.state)).toEqual([
           'pending_enqueue',
