@@ -290,7 +290,7 @@ export interface Run {
   finishedAt: string;
   durationMs: number;
   cost: Cost;
-  error?: { code: string; message: string };
+  error?: { code: ErrorCode; message: string };
   delivery?: { taskName?: string; retryCount?: number; executionCount?: number };
   evidence: RunEvidence;
   output?: unknown;

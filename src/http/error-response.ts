@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../domain/error-codes';
 import {
   AppError,
   ConfigError,
@@ -17,13 +18,13 @@ import type { Logger } from '../ports/logger';
 import type { HttpResponse } from './types';
 
 export interface ErrorBody {
-  error: { code: string; message: string; issues?: FieldIssue[] };
+  error: { code: ErrorCode; message: string; issues?: FieldIssue[] };
 }
 
 /** The one mapping from errors to HTTP answers. Unknown errors are 500 and logged with their stack. */
 export function errorResponse(thrown: unknown, log: Logger): HttpResponse {
   const err = coerceError(thrown);
-  const body = (code: string, message: string, issues?: FieldIssue[]): ErrorBody => ({
+  const body = (code: ErrorCode, message: string, issues?: FieldIssue[]): ErrorBody => ({
     error: { code, message, ...(issues === undefined ? {} : { issues }) },
   });
   if (err instanceof ValidationError)
