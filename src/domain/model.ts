@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ErrorCode } from './error-codes';
+import type { ChainHead } from './evidence';
 
 export const REQUEST_TYPES = ['deletion', 'records'] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
@@ -212,6 +213,8 @@ export interface Request {
   retainUntil?: string;
   counts: Partial<Record<InstanceState, number>>;
   cost: Cost;
+  /** The last entry of the request's ledger (`requests/{id}/ledger`): filed, approved, ... */
+  ledgerHead?: ChainHead;
 }
 
 export interface RunSummary {
@@ -261,6 +264,8 @@ export interface Instance {
   cancelledBy?: string;
   cost: Cost;
   updatedAt: string;
+  /** The last run recorded for this instance: its runs form a hash chain ending here. */
+  runChain?: ChainHead;
 }
 
 /** What an auditor asks of a run: what was touched, how much, which jobs, who approved. */
@@ -295,6 +300,13 @@ export interface Run {
   evidence: RunEvidence;
   output?: unknown;
   dryRun: boolean;
+  /** The task version that ran, and its hash (what an approval pinned). */
+  taskVersion?: number;
+  taskVersionHash?: string;
+  /** The run's place in its instance's hash chain (src/domain/evidence.ts); the store sets them. */
+  seq: number;
+  prevHash: string;
+  hash: string;
 }
 
 export function zeroCost(): Cost {
