@@ -1,4 +1,15 @@
+import type { ChainFields, LedgerAction, LedgerEntry, LedgerScope } from '../domain/evidence';
 import type { Instance, InstanceState, Request, RequestStatus, Run, Task } from '../domain/model';
+
+/** A run as a caller hands it to the store: the store seals it onto its instance's chain. */
+export type UnsealedRun = Omit<Run, keyof ChainFields>;
+
+/** What a finish recorded: the run as sealed and written, or null if it was recorded before. */
+export interface FinishOutcome {
+  /** The instance patch was applied (the claim still held). */
+  applied: boolean;
+  run: Run | null;
+}
 
 export interface Page<T> {
   items: T[];
@@ -50,8 +61,16 @@ export interface RequestStore {
   listTasks(filter?: { jobType?: Task['jobType']; active?: boolean }): Promise<Task[]>;
   updateTask(id: string, patch: Partial<Task>): Promise<Task>;
 
-  /** Writes the request and all its instances atomically; an existing id returns what is stored. */
-  createRequest(request: Request, instances: Instance[]): Promise<CreateRequestResult>;
+  /**
+   * Writes the request and all its instances atomically; an existing id returns what is stored.
+   * `filed`, when given, is the first entry of the request's ledger, written in the same batch
+   * (the stored request then carries its `ledgerHead`).
+   */
+  createRequest(
+    request: Request,
+    instances: Instance[],
+    filed?: LedgerAction,
+  ): Promise<CreateRequestResult>;
   getRequest(id: string): Promise<Request | null>;
   listRequests(filter: {
     status?: RequestStatus;
@@ -92,14 +111,30 @@ export interface RequestStore {
     decide: (current: Instance) => ClaimDecisionPatch,
   ): Promise<ClaimOutcome>;
   /**
-   * Records a finished attempt: the run and the instance patch in one batch, guarded by the
-   * claim token. When the instance moved on meanwhile (its lease was expired), the run is still
-   * recorded and the instance is left as it is; `applied` says which happened.
+   * Records a finished attempt: the run, sealed onto the instance's run chain, and the instance
+   * patch (with the new `runChain` head) in one write, guarded by the claim. When the instance
+   * moved on meanwhile (its lease was expired), the run is still recorded and chained, and only
+   * the instance's `runChain` changes; `applied` says which happened. A run id recorded before
+   * answers `{ applied: false, run: null }` and writes nothing.
    */
-  finishAttempt(claim: Claim, run: Run, patch: Partial<Instance>): Promise<{ applied: boolean }>;
-  /** Records a run outside a claim (e.g. the watchdog's `abandoned`), with a guarded patch. */
-  recordRun(run: Run, mutate: InstanceMutation): Promise<Instance | null>;
+  finishAttempt(claim: Claim, run: UnsealedRun, patch: Partial<Instance>): Promise<FinishOutcome>;
+  /**
+   * Records a run outside a claim (e.g. the watchdog's `abandoned`), sealed onto the instance's
+   * run chain, with a guarded patch: the run is written only with the patch. A run id recorded
+   * before is a ConflictError `run_exists`. The returned instance's `runChain` is the run's.
+   */
+  recordRun(run: UnsealedRun, mutate: InstanceMutation): Promise<Instance | null>;
+  /** Every run of a request, in no particular order (sort by taskId, seq). */
   listRuns(requestId: string): Promise<Run[]>;
+
+  /**
+   * Appends an action to a request's or a task's ledger: a guarded write of the parent's
+   * `ledgerHead` and the create of `…/ledger/{seq:000000}` in one batch. A missing parent is a
+   * NotFoundError. Returns the entry as sealed and written.
+   */
+  appendLedger(scope: LedgerScope, action: LedgerAction): Promise<LedgerEntry>;
+  /** A ledger's entries, ordered by seq. */
+  listLedger(scope: LedgerScope): Promise<LedgerEntry[]>;
 
   queryOpenRequests(limit: number, cursor?: string): Promise<Page<Request>>;
 

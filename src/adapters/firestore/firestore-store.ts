@@ -10,6 +10,16 @@ import {
 } from '@google-cloud/firestore';
 import { ConflictError, NotFoundError } from '../../domain/errors';
 import {
+  canonicalJson,
+  headOf,
+  ledgerEntryId,
+  sealEntry,
+  type ChainHead,
+  type LedgerEntry,
+  type LedgerScope,
+} from '../../domain/evidence';
+import { assertStoreSafeId } from '../../domain/ids';
+import {
   INSTANCE_STATES,
   type Instance,
   type Request,
@@ -21,10 +31,12 @@ import { assertLegalPatch } from '../../domain/lifecycle';
 import { isTerminal } from '../../domain/states';
 import type {
   ClaimOutcome,
+  FinishOutcome,
   InstanceMutation,
   InstanceQuery,
   Page,
   RequestStore,
+  UnsealedRun,
 } from '../../ports/request-store';
 import {
   applyPatch,
@@ -50,6 +62,8 @@ export const COLLECTIONS = {
   runs: 'runs',
   /** Records package chunks, under an instance (firestore-record-store.ts). */
   records: 'records',
+  /** Hash-chained actions, under a request or a task: `ledger/{seq:000000}`. */
+  ledger: 'ledger',
 } as const;
 
 /** Instance states that keep a request open. */
@@ -61,6 +75,8 @@ export const MAX_BATCH_WRITES = 500;
 
 /** `requests/{requestId}/instances/{taskId}`: an instance, under which its runs and records are. */
 export function instanceDoc(db: Firestore, requestId: string, taskId: string): DocumentReference {
+  assertStoreSafeId(requestId, 'requestId');
+  assertStoreSafeId(taskId, 'taskId');
   return db
     .collection(COLLECTIONS.requests)
     .doc(requestId)
@@ -95,6 +111,23 @@ export interface FirestoreStoreOptions {
 
 const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
 
+/** A ledger's parent (a request or a task), as far as the ledger is concerned. */
+interface LedgerParent {
+  ledgerHead?: ChainHead;
+}
+
+/** Guarded attempts of a ledger append: actions on one request may come in bursts. */
+const MIN_LEDGER_ATTEMPTS = 25;
+
+/**
+ * True when `current` is still the instance as `claimed`, but for its run-chain head: only late
+ * runs of earlier attempts were chained onto it since the claim, so the claim still holds.
+ */
+function stillClaimed(current: Instance, claimed: Instance): boolean {
+  const withoutChain = (i: Instance) => canonicalJson({ ...i, runChain: undefined });
+  return withoutChain(current) === withoutChain(claimed);
+}
+
 export type FirestoreStore = RequestStore & {
   /** Firestore operations issued by this store since it was created or last reset. */
   stats(): FirestoreOpStats;
@@ -121,7 +154,11 @@ type OrderKey = { field: string | typeof ID; direction: 'asc' | 'desc' };
  * The RequestStore on Firestore. It takes a client and never creates one.
  *
  * Layout: `tasks/{taskId}`, `requests/{requestId}`, `requests/{requestId}/instances/{taskId}`,
- * `requests/{requestId}/instances/{taskId}/runs/{runId}`. Dates are ISO strings, as in the
+ * `requests/{requestId}/instances/{taskId}/runs/{runId}`, and the ledgers
+ * `requests/{requestId}/ledger/{seq}` and `tasks/{taskId}/ledger/{seq}`. Runs are hash-chained
+ * per instance (the instance holds the head, `runChain`) and ledger entries per parent (which
+ * holds `ledgerHead`); the head moves in the same guarded write as the entry's create, so a
+ * chain never forks (src/domain/evidence.ts). Dates are ISO strings, as in the
  * model. Guarded updates are single-document optimistic transactions (see guarded-write.ts);
  * a mutation that returns null writes nothing, and the method then returns null, as it does
  * for a missing document. Every operation is counted as Firestore bills it (see op-counter.ts).
@@ -137,11 +174,39 @@ export function createFirestoreStore(
 
   const tasks = db.collection(COLLECTIONS.tasks);
   const requests = db.collection(COLLECTIONS.requests);
+  // Every id that names a document is checked again here (the router parsed it first).
+  const taskRef = (id: string): DocumentReference => {
+    assertStoreSafeId(id, 'taskId');
+    return tasks.doc(id);
+  };
+  const requestRef = (id: string): DocumentReference => {
+    assertStoreSafeId(id, 'requestId');
+    return requests.doc(id);
+  };
   const instancesOf = (requestId: string): CollectionReference =>
-    requests.doc(requestId).collection(COLLECTIONS.instances);
-  const instanceRef = (requestId: string, taskId: string) => instancesOf(requestId).doc(taskId);
-  const runRef = (run: Pick<Run, 'requestId' | 'taskId' | 'runId'>) =>
-    instanceRef(run.requestId, run.taskId).collection(COLLECTIONS.runs).doc(run.runId);
+    requestRef(requestId).collection(COLLECTIONS.instances);
+  const instanceRef = (requestId: string, taskId: string) => {
+    assertStoreSafeId(taskId, 'taskId');
+    return instancesOf(requestId).doc(taskId);
+  };
+  const runRef = (run: Pick<Run, 'requestId' | 'taskId' | 'runId'>) => {
+    assertStoreSafeId(run.runId, 'runId');
+    return instanceRef(run.requestId, run.taskId).collection(COLLECTIONS.runs).doc(run.runId);
+  };
+  const ledgerParent = (scope: LedgerScope): DocumentReference =>
+    scope.kind === 'request' ? requestRef(scope.requestId) : taskRef(scope.taskId);
+  const ledgerOf = (scope: LedgerScope): CollectionReference =>
+    ledgerParent(scope).collection(COLLECTIONS.ledger);
+  /** The entry's scope field: a request ledger's entries name the request, a task's the task. */
+  const scopeField = (scope: LedgerScope) =>
+    scope.kind === 'request' ? { requestId: scope.requestId } : { taskId: scope.taskId };
+
+  /** A run sealed onto the chain whose head is `head`, created in `batch`. */
+  const sealRun = (head: ChainHead | undefined, run: UnsealedRun): Run => sealEntry(head, run);
+  const createRun = (batch: WriteBatch, run: Run): number => {
+    batch.create(runRef(run), stripUndefined(run));
+    return 1;
+  };
 
   async function lookup<T>(ref: DocumentReference): Promise<T | null> {
     const snap = await ref.get();
@@ -218,13 +283,13 @@ export function createFirestoreStore(
     resetStats: () => ops.reset(),
 
     async createTask(task) {
-      if (!(await createIfAbsent(tasks.doc(task.id), task))) {
+      if (!(await createIfAbsent(taskRef(task.id), task))) {
         throw new ConflictError(`a task with id ${task.id} already exists`, 'task_exists');
       }
       return stripUndefined(task);
     },
 
-    getTask: (id) => lookup<Task>(tasks.doc(id)),
+    getTask: (id) => lookup<Task>(taskRef(id)),
 
     async listTasks(filter = {}) {
       let q: Query = tasks;
@@ -236,16 +301,16 @@ export function createFirestoreStore(
     async updateTask(id, patch) {
       const rest = { ...patch };
       delete rest.id; // the id is the document's name
-      const updated = await guardedWrite<Task, Task | null>(guard, tasks.doc(id), (current) =>
+      const updated = await guardedWrite<Task, Task | null>(guard, taskRef(id), (current) =>
         patchStep(current, () => rest),
       );
       if (updated === null) throw new NotFoundError(`no task with id ${id}`);
       return updated;
     },
 
-    async createRequest(request, instances) {
-      if (instances.length + 1 > MAX_BATCH_WRITES) {
-        throw new Error(`a request may have at most ${MAX_BATCH_WRITES - 1} instances`);
+    async createRequest(request, instances, filed) {
+      if (instances.length + 2 > MAX_BATCH_WRITES) {
+        throw new Error(`a request may have at most ${MAX_BATCH_WRITES - 2} instances`);
       }
       const stranger = instances.find((i) => i.requestId !== request.id);
       if (stranger !== undefined) {
@@ -254,23 +319,29 @@ export function createFirestoreStore(
         );
       }
       const batch = db.batch();
-      batch.create(requests.doc(request.id), stripUndefined(request));
+      const scope = { kind: 'request', requestId: request.id } as const;
+      // The first ledger entry and the head that names it are written with the request.
+      const entry =
+        filed === undefined ? undefined : sealEntry(undefined, { ...filed, ...scopeField(scope) });
+      const stored = stripUndefined(
+        entry === undefined ? request : { ...request, ledgerHead: headOf(entry) },
+      );
+      batch.create(requestRef(request.id), stored);
       for (const instance of instances) {
         batch.create(instanceRef(request.id, instance.taskId), stripUndefined(instance));
       }
+      if (entry !== undefined) {
+        batch.create(ledgerOf(scope).doc(ledgerEntryId(entry.seq)), stripUndefined(entry));
+      }
       try {
         await batch.commit();
-        ops.committed(1 + instances.length);
-        return {
-          created: true,
-          request: stripUndefined(request),
-          instances: instances.map(stripUndefined),
-        };
+        ops.committed(1 + instances.length + (entry === undefined ? 0 : 1));
+        return { created: true, request: stored, instances: instances.map(stripUndefined) };
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
       }
       // The id is derived from the external id, so an existing request is the same request.
-      const existing = await lookup<Request>(requests.doc(request.id));
+      const existing = await lookup<Request>(requestRef(request.id));
       if (existing === null) {
         throw new ConflictError(
           `request ${request.id} has instances but no request document`,
@@ -284,7 +355,7 @@ export function createFirestoreStore(
       };
     },
 
-    getRequest: (id) => lookup<Request>(requests.doc(id)),
+    getRequest: (id) => lookup<Request>(requestRef(id)),
 
     async listRequests({ status, overdue, limit, cursor }) {
       let q: Query = requests;
@@ -307,7 +378,7 @@ export function createFirestoreStore(
     },
 
     updateRequest: (id, mutate) =>
-      guardedWrite<Request, Request | null>(guard, requests.doc(id), (current) =>
+      guardedWrite<Request, Request | null>(guard, requestRef(id), (current) =>
         patchStep(current, mutate),
       ),
 
@@ -377,45 +448,111 @@ export function createFirestoreStore(
         };
       }),
 
-    async finishAttempt(claim, run, patch) {
+    async finishAttempt(claim, unsealed, patch) {
       const { requestId, taskId } = claim.instance;
-      const lastUpdateTime = decodeClaimToken(claim.token);
+      if (unsealed.requestId !== requestId || unsealed.taskId !== taskId) {
+        throw new Error(
+          `run ${unsealed.runId} is not of the claimed instance ${requestId}/${taskId}`,
+        );
+      }
+      const ref = instanceRef(requestId, taskId);
+      // The claim guards the instance, so the head it read is still the head: no read needed.
+      const run = sealRun(claim.instance.runChain, unsealed);
       const batch = db.batch();
-      batch.create(runRef(run), stripUndefined(run));
-      batch.update(instanceRef(requestId, taskId), toUpdateData(patch), { lastUpdateTime });
+      createRun(batch, run);
+      batch.update(ref, toUpdateData<Instance>({ ...patch, runChain: headOf(run) }), {
+        lastUpdateTime: decodeClaimToken(claim.token),
+      });
       try {
         await batch.commit();
         ops.committed(2);
-        return { applied: true };
+        return { applied: true, run };
       } catch (err) {
         // The same run id already recorded: an earlier call with this run got through.
-        if (isAlreadyExists(err)) return { applied: false };
+        if (isAlreadyExists(err)) return { applied: false, run: null };
         if (!isGuardFailure(err)) throw err;
       }
-      // The instance moved on (its lease was expired and it was retried): keep the run anyway.
-      await createIfAbsent(runRef(run), run);
-      return { applied: false };
+      // The instance was written since the claim: either only late runs were chained onto it
+      // (the claim still holds), or it moved on (its lease was expired and it was retried).
+      // Either way the run is chained onto the current head in one guarded write; a superseded
+      // run changes nothing but the head.
+      try {
+        return await guardedWrite<Instance, FinishOutcome>(guard, ref, (current) => {
+          if (current === null) return { result: { applied: false, run: null } };
+          const sealed = sealRun(current.runChain, unsealed);
+          const holds = stillClaimed(current, claim.instance);
+          const head = { runChain: headOf(sealed) };
+          return {
+            update: holds ? { ...patch, ...head } : head,
+            alsoWrite: (b) => createRun(b, sealed),
+            result: () => ({ applied: holds, run: sealed }),
+          };
+        });
+      } catch (err) {
+        if (isAlreadyExists(err)) return { applied: false, run: null };
+        throw err;
+      }
     },
 
-    async recordRun(run, mutate) {
-      const ref = instanceRef(run.requestId, run.taskId);
-      const withRun = (batch: WriteBatch) => {
-        batch.create(runRef(run), stripUndefined(run));
-        return 1;
-      };
+    async recordRun(unsealed, mutate) {
+      const ref = instanceRef(unsealed.requestId, unsealed.taskId);
+      runRef(unsealed); // checks the run id before anything is read
       try {
         return await guardedWrite<Instance, Instance | null>(guard, ref, (current) => {
-          const step = patchStep(current, mutate);
-          return 'update' in step ? { ...step, alsoWrite: withRun } : step;
+          const patch = current === null ? null : mutate(current);
+          if (current === null || patch === null) return { result: null };
+          const run = sealRun(current.runChain, unsealed);
+          const update = { ...patch, runChain: headOf(run) };
+          return {
+            update,
+            alsoWrite: (b) => createRun(b, run),
+            result: () => applyPatch(current, update),
+          };
         });
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
-        throw new ConflictError(`run ${run.runId} is already recorded`, 'run_exists');
+        throw new ConflictError(`run ${unsealed.runId} is already recorded`, 'run_exists');
       }
     },
 
-    listRuns: (requestId) =>
-      all<Run>(db.collectionGroup(COLLECTIONS.runs).where('requestId', '==', requestId)),
+    listRuns: (requestId) => {
+      assertStoreSafeId(requestId, 'requestId');
+      return all<Run>(db.collectionGroup(COLLECTIONS.runs).where('requestId', '==', requestId));
+    },
+
+    async appendLedger(scope, action) {
+      const parent = ledgerParent(scope);
+      const entries = ledgerOf(scope);
+      const attempts = Math.max(guard.maxAttempts, MIN_LEDGER_ATTEMPTS);
+      const entry = await guardedWrite<LedgerParent, LedgerEntry | null>(
+        { ...guard, maxAttempts: attempts },
+        parent,
+        (current) => {
+          if (current === null) return { result: null };
+          const sealed: LedgerEntry = sealEntry(current.ledgerHead, {
+            ...action,
+            ...scopeField(scope),
+          });
+          return {
+            update: { ledgerHead: headOf(sealed) },
+            alsoWrite: (b) => {
+              // `create`: a seq already taken means the head was rolled back; refuse, never overwrite.
+              b.create(entries.doc(ledgerEntryId(sealed.seq)), stripUndefined(sealed));
+              return 1;
+            },
+            result: () => stripUndefined(sealed),
+          };
+        },
+      );
+      if (entry === null) {
+        const what =
+          scope.kind === 'request' ? `request ${scope.requestId}` : `task ${scope.taskId}`;
+        throw new NotFoundError(`no ${what}`);
+      }
+      return entry;
+    },
+
+    listLedger: (scope) => all<LedgerEntry>(ledgerOf(scope).orderBy('seq', 'asc')),
 
     queryRequestsToMinimise: (closedBefore, limit, cursor) =>
       page<Request>(
@@ -429,7 +566,7 @@ export function createFirestoreStore(
       ),
 
     async minimiseRequest(requestId, mutate, expireAt) {
-      const ref = requests.doc(requestId);
+      const ref = requestRef(requestId);
       const current = await lookup<Request>(ref);
       if (current === null || mutate(current) === null) return null;
       // Everything under the request first, the request last: the request's `minimised` flag is
@@ -451,6 +588,12 @@ export function createFirestoreStore(
           writes.push((b) => b.update(instance.ref, ttl));
           for (const run of runs.docs) writes.push((b) => b.update(run.ref, ttl));
         }
+      }
+      if (ttl !== undefined) {
+        // The request's ledger goes with it (a TTL-only update: the entries' hashes are kept).
+        const ledger = await ref.collection(COLLECTIONS.ledger).select().get();
+        ops.query(ledger.size);
+        for (const entry of ledger.docs) writes.push((b) => b.update(entry.ref, ttl));
       }
       await commitInBatches(db, ops, writes);
       return guardedWrite<Request, Request | null>(guard, ref, (latest) =>

@@ -1,14 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError } from '../../../src/domain/errors';
+import { ConflictError, NotFoundError } from '../../../src/domain/errors';
+import { headOf, sealEntry, type ChainHead, type LedgerEntry, type LedgerScope } from '../../../src/domain/evidence';
 import type { Instance, Request, Run, Task } from '../../../src/domain/model';
 import { isOpenStatus, isTerminal } from '../../../src/domain/states';
-import type { Claim, ClaimOutcome, InstanceMutation, Page, RequestStore } from '../../../src/ports/request-store';
+import type {
+  Claim,
+  ClaimOutcome,
+  InstanceMutation,
+  Page,
+  RequestStore,
+  UnsealedRun,
+} from '../../../src/ports/request-store';
 
 /**
  * A plain in-memory RequestStore, just faithful enough to drive the real use cases (intake, a
  * run, dispatch with its watchdog) so that the infra tests see the log lines the code really
  * writes. It answers as the Firestore store does where the use cases depend on it: a declined
- * mutation returns null, any write to an instance voids its claim, a run id is recorded once.
+ * mutation returns null, any write to an instance voids its claim, a run id is recorded once,
+ * runs are chained per instance and actions per ledger (a late run moves only the chain head,
+ * which leaves the current claim standing).
  * It is not a Firestore stand-in: no transactions, no indexes, pages are the whole result.
  */
 export function createMemoryStore(): RequestStore {
@@ -17,6 +27,9 @@ export function createMemoryStore(): RequestStore {
   const instances = new Map<string, Instance>();
   const runs: Run[] = [];
   const claims = new Map<string, string>();
+  const ledgers = new Map<string, LedgerEntry[]>();
+  const ledgerKey = (scope: LedgerScope) =>
+    scope.kind === 'request' ? `request/${scope.requestId}` : `task/${scope.taskId}`;
   const key = (requestId: string, taskId: string) => `${requestId}/${taskId}`;
   const copy = <T>(value: T): T => structuredClone(value);
   const instancesOf = (requestId: string) => [...instances.values()].filter((i) => i.requestId === requestId);
@@ -36,10 +49,25 @@ export function createMemoryStore(): RequestStore {
     return copy(next);
   }
 
-  function addRun(run: Run): boolean {
-    const exists = runs.some((r) => r.requestId === run.requestId && r.taskId === run.taskId && r.runId === run.runId);
-    if (!exists) runs.push(copy(run));
-    return !exists;
+  const hasRun = (run: UnsealedRun) =>
+    runs.some((r) => r.requestId === run.requestId && r.taskId === run.taskId && r.runId === run.runId);
+
+  /** Seals the run onto its instance's chain head and moves the head (nothing else). */
+  function chainRun(run: UnsealedRun): Run {
+    const k = key(run.requestId, run.taskId);
+    const current = instances.get(k);
+    const sealed: Run = sealEntry(current?.runChain, run);
+    runs.push(copy(sealed));
+    if (current !== undefined) instances.set(k, { ...current, runChain: headOf(sealed) });
+    return sealed;
+  }
+
+  function appendTo(scope: LedgerScope, head: ChainHead | undefined, entry: Omit<LedgerEntry, 'seq' | 'prevHash' | 'hash'>): LedgerEntry {
+    const sealed: LedgerEntry = sealEntry(head, entry);
+    const list = ledgers.get(ledgerKey(scope)) ?? [];
+    list.push(copy(sealed));
+    ledgers.set(ledgerKey(scope), list);
+    return sealed;
   }
 
   return {
@@ -65,12 +93,15 @@ export function createMemoryStore(): RequestStore {
       return copy(next);
     },
 
-    async createRequest(request, list) {
+    async createRequest(request, list, filed) {
       const existing = requests.get(request.id);
       if (existing !== undefined) return { created: false, request: copy(existing), instances: instancesOf(request.id).map(copy) };
-      requests.set(request.id, copy(request));
+      const scope = { kind: 'request', requestId: request.id } as const;
+      const entry = filed === undefined ? undefined : appendTo(scope, undefined, { ...filed, requestId: request.id });
+      const stored = entry === undefined ? request : { ...request, ledgerHead: headOf(entry) };
+      requests.set(request.id, copy(stored));
       for (const i of list) instances.set(key(i.requestId, i.taskId), copy(i));
-      return { created: true, request: copy(request), instances: list.map(copy) };
+      return { created: true, request: copy(stored), instances: list.map(copy) };
     },
     async getRequest(id) {
       const request = requests.get(id);
@@ -145,29 +176,44 @@ export function createMemoryStore(): RequestStore {
     },
     async finishAttempt(claim, run, patch) {
       // The same run id already recorded: an earlier call with this run got through.
-      if (!addRun(run)) return { applied: false };
+      if (hasRun(run)) return { applied: false, run: null };
       const k = key(claim.instance.requestId, claim.instance.taskId);
       const applied = claims.get(k) === claim.token;
+      const sealed = chainRun(run);
       if (applied) {
         claims.delete(k);
         const current = instances.get(k);
         if (current !== undefined) instances.set(k, { ...current, ...patch });
       }
-      return { applied };
+      return { applied, run: copy(sealed) };
     },
     async recordRun(run, mutate) {
       const current = instances.get(key(run.requestId, run.taskId));
       if (current === undefined) return null;
       // The run is written only together with a patch, as the Firestore store's guarded batch.
       if (mutate(copy(current)) === null) return null;
-      if (runs.some((r) => r.requestId === run.requestId && r.taskId === run.taskId && r.runId === run.runId)) {
-        throw new ConflictError(`run ${run.runId} is already recorded`, 'run_exists');
-      }
-      addRun(run);
+      if (hasRun(run)) throw new ConflictError(`run ${run.runId} is already recorded`, 'run_exists');
+      chainRun(run);
       return mutateInstance(run.requestId, run.taskId, mutate);
     },
     async listRuns(requestId) {
       return runs.filter((r) => r.requestId === requestId).map(copy);
+    },
+    async appendLedger(scope, action) {
+      if (scope.kind === 'request') {
+        const request = requests.get(scope.requestId);
+        if (request === undefined) throw new NotFoundError(`no request ${scope.requestId}`);
+        const entry = appendTo(scope, request.ledgerHead, { ...action, requestId: scope.requestId });
+        requests.set(scope.requestId, { ...request, ledgerHead: headOf(entry) });
+        return copy(entry);
+      }
+      if (!tasks.has(scope.taskId)) throw new NotFoundError(`no task ${scope.taskId}`);
+      // A task's head is its ledger's last entry here (Firestore keeps it on the task document).
+      const head = ledgers.get(ledgerKey(scope))?.at(-1);
+      return copy(appendTo(scope, head, { ...action, taskId: scope.taskId }));
+    },
+    async listLedger(scope) {
+      return (ledgers.get(ledgerKey(scope)) ?? []).map(copy);
     },
 
     async queryOpenRequests(limit) {

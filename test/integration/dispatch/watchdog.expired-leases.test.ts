@@ -116,7 +116,7 @@ describe('dispatch watchdog: expired leases', () => {
       { state: 'succeeded' },
     );
 
-    expect(late).toEqual({ applied: false });
+    expect(late).toMatchObject({ applied: false, run: { runId: 's1-a001-late', seq: 2 } });
     expect(await f.store.store.getInstance('r1', 'crm')).toMatchObject({ state: 'queued' });
     expect((await f.store.store.listRuns('r1')).map((r) => r.status).sort()).toEqual([
       'abandoned',

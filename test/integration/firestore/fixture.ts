@@ -2,7 +2,8 @@ import {
   createFirestoreStore,
   type FirestoreStore,
 } from '../../../src/adapters/firestore/firestore-store';
-import type { Instance, Request, Run, Task } from '../../../src/domain/model';
+import type { Instance, Request, Task } from '../../../src/domain/model';
+import type { UnsealedRun } from '../../../src/ports/request-store';
 import { firestoreForTest, type TestFirestore } from '../../helpers/firestore-emulator';
 
 export interface StoreFixture {
@@ -100,11 +101,12 @@ export function anInstance(
   };
 }
 
+/** A run as callers hand it to the store, which seals it onto the instance's chain. */
 export function aRun(
   instance: Pick<Instance, 'requestId' | 'taskId'>,
   runId: string,
-  overrides: Partial<Run> = {},
-): Run {
+  overrides: Partial<UnsealedRun> = {},
+): UnsealedRun {
   return {
     runId,
     requestId: instance.requestId,

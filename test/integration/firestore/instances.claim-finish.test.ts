@@ -1,3 +1,4 @@
+import { GENESIS_HASH, headOf, sealEntry, verifyChain } from '../../../src/domain/evidence';
 import type { Claim } from '../../../src/ports/request-store';
 import { aRequestWithInstances, aRun, at, claimIfQueued, useStore } from './fixture';
 
@@ -41,19 +42,22 @@ describe('Firestore store: claim, finish and guarded instance updates', () => {
     expect(await f.store.getInstance('r1', 'nope')).toBeNull();
   });
 
-  it('finishes a claimed attempt: the run and the instance patch together', async () => {
+  it('finishes a claimed attempt: the run, sealed onto the chain, and the instance patch together', async () => {
     const c = await claim();
     const run = aRun(c.instance, 'run-1');
 
     const result = await f.store.finishAttempt(c, run, { state: 'succeeded', updatedAt: at(3) });
 
-    expect(result).toEqual({ applied: true });
+    const sealed = sealEntry(undefined, run);
+    expect(sealed).toMatchObject({ seq: 1, prevHash: GENESIS_HASH });
+    expect(result).toEqual({ applied: true, run: sealed });
     expect(await f.store.getInstance('r1', 't00')).toEqual({
       ...c.instance,
       state: 'succeeded',
       updatedAt: at(3),
+      runChain: headOf(sealed),
     });
-    expect(await f.store.listRuns('r1')).toEqual([run]);
+    expect(await f.store.listRuns('r1')).toEqual([sealed]);
   });
 
   it('with a stale token, records the run but leaves the instance as the newer writer left it', async () => {
@@ -68,9 +72,14 @@ describe('Firestore store: claim, finish and guarded instance updates', () => {
 
     const result = await f.store.finishAttempt(c, run, { state: 'succeeded', updatedAt: at(16) });
 
-    expect(result).toEqual({ applied: false });
-    expect(await f.store.getInstance('r1', 't00')).toEqual(rescheduled);
-    expect(await f.store.listRuns('r1')).toEqual([run]);
+    // The late run is chained all the same; only the head moves on the instance.
+    const sealed = sealEntry(undefined, run);
+    expect(result).toEqual({ applied: false, run: sealed });
+    expect(await f.store.getInstance('r1', 't00')).toEqual({
+      ...rescheduled,
+      runChain: headOf(sealed),
+    });
+    expect(await f.store.listRuns('r1')).toEqual([sealed]);
   });
 
   it('a token goes stale after any write to the instance, even an unrelated one', async () => {
@@ -93,10 +102,8 @@ describe('Firestore store: claim, finish and guarded instance updates', () => {
 
     expect(
       await f.store.finishAttempt(c, { ...run, message: 'again' }, { state: 'failed' }),
-    ).toEqual({
-      applied: false,
-    });
-    expect(await f.store.listRuns('r1')).toEqual([run]);
+    ).toEqual({ applied: false, run: null });
+    expect(await f.store.listRuns('r1')).toEqual([sealEntry(undefined, run)]);
     expect((await f.store.getInstance('r1', 't00'))?.state).toBe('succeeded');
   });
 
@@ -112,7 +119,7 @@ describe('Firestore store: claim, finish and guarded instance updates', () => {
     const stored = await f.store.getInstance('r1', 't01');
     expect(stored).toEqual(cleared);
     expect(stored).not.toHaveProperty('nextAttemptAt');
-    expect(stored?.lastError).toEqual({ code: 'x', message: 'y' });
+    expect(stored?.lastError).toEqual({ code: 'retryable', message: 'y' });
     expect(declined).toBeNull();
     expect(await f.store.updateInstance('r1', 'nope', () => ({ state: 'failed' }))).toBeNull();
   });
@@ -131,7 +138,10 @@ describe('Firestore store: claim, finish and guarded instance updates', () => {
     expect(after).toMatchObject({ state: 'retry_scheduled', updatedAt: at(30) });
     expect(second).toBeNull();
     expect(await f.store.getInstance('r1', 't01')).toEqual(after);
-    expect((await f.store.listRuns('r1')).map((r) => r.runId)).toEqual(['run-abandoned']);
+    const runs = await f.store.listRuns('r1');
+    expect(runs.map((r) => r.runId)).toEqual(['run-abandoned']);
+    expect(after?.runChain).toEqual(headOf(runs[0]!));
+    expect(verifyChain(runs, after?.runChain)).toEqual({ verified: true, problems: [] });
 
     // The same run again: refused whole, the instance patch included.
     await expect(f.store.recordRun(abandoned, () => ({ state: 'failed' }))).rejects.toMatchObject({

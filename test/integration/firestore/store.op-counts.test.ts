@@ -56,12 +56,12 @@ describe('Firestore store: operation counts', () => {
         { writes: 2 },
       ],
       [
-        'finishAttempt with a stale token: the run alone',
+        'finishAttempt with a stale token: read the head, then the run + the head',
         () =>
           f.store.finishAttempt({ instance: instances[0]!, token }, aRun(instances[0]!, 'run-2'), {
             state: 'failed',
           }),
-        { writes: 1 },
+        { reads: 1, writes: 2 },
       ],
       [
         'updateInstance declined',
