@@ -12,6 +12,8 @@ export const LOG_EVENTS = [
   'request.status_changed',
   'request.overdue',
   'request.minimised',
+  'request.evidence_read',
+  'ledger.appended',
   'instance.enqueue_failed',
   'instance.retried',
   'instance.abandoned',
