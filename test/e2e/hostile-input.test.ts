@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest, type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
 import { Firestore } from '@google-cloud/firestore';
+import { DEMO_TASKS } from '../../scripts/lib/demo-tasks';
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack';
 import { waitFor } from '../helpers/wait-for';
 import {
@@ -78,6 +79,8 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
   /** Every document as the previous case left it. */
   let baseline: FirestoreSnapshot;
   const rows: Row[] = [];
+  /** What the setup could not do (features not landed yet), printed with the table. */
+  const setupNotes: string[] = [];
 
   const baseOf = (fn: FunctionName): string =>
     fn === 'api' ? stack.apiUrl : fn === 'runTask' ? stack.runTaskUrl : stack.dispatchUrl;
@@ -139,32 +142,47 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
   }
 
   beforeAll(async () => {
-    stack = await startLocalStack({ apiPort: 0, projectId, env: HOSTILE_ENV });
+    // No demo tasks: every request would get an instance of each, and every snapshot read them.
+    stack = await startLocalStack({
+      apiPort: 0,
+      projectId,
+      env: HOSTILE_ENV,
+      registerDemoTasks: false,
+    });
     db = new Firestore({ projectId, host: stack.firestoreHost, ssl: false });
 
     // Identities with one role each: requester, operator, records_reader; and a deployed admin.
-    const policy = await expectStatus('GET /iam/policy', api('GET', '/iam/policy'), 200);
-    const staleEtag = String(policy['etag']);
-    const bindings = addMembers(policy['bindings'], {
-      requester: `user:${REQUESTER}`,
-      operator: `user:${OPERATOR}`,
-      records_reader: `user:${RECORDS_READER}`,
-      admin: `user:${DEPLOYED_ADMIN}`,
-    });
-    const updated = await expectStatus(
-      'PUT /iam/policy',
-      api('PUT', '/iam/policy', {
+    // Without a policy endpoint the suite goes on (the role cases then report what they get).
+    let staleEtag = '';
+    let bindings: Json[] = [];
+    const policy = await api('GET', '/iam/policy');
+    if (policy.status !== 200) {
+      setupNotes.push(`GET /iam/policy answered ${policy.status}: no requester-only identity`);
+    } else {
+      staleEtag = String(policy.body['etag']);
+      bindings = addMembers(policy.body['bindings'], {
+        requester: `user:${REQUESTER}`,
+        operator: `user:${OPERATOR}`,
+        records_reader: `user:${RECORDS_READER}`,
+        admin: `user:${DEPLOYED_ADMIN}`,
+      });
+      const updated = await api('PUT', '/iam/policy', {
         bindings,
-        ...(isRecord(policy['groups']) ? { groups: policy['groups'] } : {}),
+        ...(isRecord(policy.body['groups']) ? { groups: policy.body['groups'] } : {}),
         etag: staleEtag,
-      }),
-      200,
-    );
-    await waitFor(
-      () => api('GET', '/requests?limit=1', undefined, REQUESTER),
-      (r) => r.status === 200,
-      { what: 'the requester binding to take effect' },
-    );
+      });
+      if (updated.status !== 200) {
+        setupNotes.push(
+          `PUT /iam/policy answered ${updated.status}: ${JSON.stringify(updated.body)}`,
+        );
+      } else {
+        await waitFor(
+          () => api('GET', '/requests?limit=1', undefined, REQUESTER),
+          (r) => r.status === 200,
+          { what: 'the requester binding to take effect' },
+        );
+      }
+    }
 
     const inTenDays = new Date(Date.now() + 10 * 86_400_000).toISOString();
     const taskBodies = [
@@ -209,7 +227,11 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
         active: false,
       },
     ];
-    for (const task of taskBodies) {
+    // Two warehouse tasks the registry cases try to turn around; inactive, so they never run.
+    const warehouse = DEMO_TASKS.filter((t) =>
+      ['warehouse-events-delete', 'warehouse-contacts-export'].includes(t.id),
+    ).map((t) => ({ ...t, active: false }));
+    for (const task of [...taskBodies, ...warehouse]) {
       await expectStatus(`registering ${task.id}`, api('POST', '/tasks', task), 201);
     }
     const file = async (subject: Record<string, string>, extra: Json = {}, headers = {}) =>
@@ -263,8 +285,7 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
       unknown: randomBytes(16).toString('hex'),
       ext,
       staleEtag,
-      bindings:
-        isRecord(updated) && Array.isArray(updated['bindings']) ? updated['bindings'] : bindings,
+      bindings,
       runTaskAudience,
       dispatchAudience,
       emulatorIssuer: `http://127.0.0.1:${stack.tasksEmulator.httpPort}`,
@@ -289,8 +310,9 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
       '|---|---|---|---|',
       ...rows.map((r) => `| ${r.name} | ${r.expected} | ${r.actual} | ${r.ok ? 'ok' : 'FAIL'} |`),
     ].join('\n');
+    const notes = setupNotes.map((n) => `setup: ${n}\n`).join('');
     console.log(
-      `Hostile input: ${rows.length - failedRows.length} of ${rows.length} cases as expected\n\n${table}\n`,
+      `Hostile input: ${rows.length - failedRows.length} of ${rows.length} cases as expected\n${notes}\n${table}\n`,
     );
     await mint?.stop();
     await db?.terminate();
