@@ -125,6 +125,14 @@ export const updateTaskSchema = registerTaskSchema.omit({ id: true }).partial().
 export type Task = z.infer<typeof registerTaskSchema> & {
   createdAt: string;
   updatedAt: string;
+  /** 1 at registration, +1 per change; every version is kept (`tasks/{id}/versions/{v}`). */
+  version: number;
+  /** SHA-256 of what runs (executor, config, …): approvals and runs name it. */
+  versionHash: string;
+  /** Distinct approvers an instance needs before it runs (0 = none). */
+  approvalsRequired: number;
+  createdBy?: string;
+  updatedBy?: string;
 };
 
 export const INSTANCE_STATES = [

@@ -50,9 +50,12 @@ export function aTask(id: string, overrides: Partial<Task> = {}): Task {
     maxAttempts: 3,
     retryPolicy: { minBackoffSeconds: 1, maxBackoffSeconds: 10, maxDoublings: 2 },
     requiresApproval: false,
+    approvalsRequired: 0,
     active: true,
     createdAt: at(0),
     updatedAt: at(0),
+    version: 1,
+    versionHash: `${id}-v1`,
     ...overrides,
   };
 }

@@ -69,7 +69,7 @@ describe('queuedFields', () => {
 });
 
 describe('the Cloud Task of a delivery', () => {
-  const task = { timeoutSeconds: 60, updatedAt: '2030-01-01T00:00:00.000Z' };
+  const task = { timeoutSeconds: 60, version: 4 };
 
   it('names attempts and polls deterministically', () => {
     const attempt = runTaskInput(instance(), task, 30, { attempt: 2, at: now.toISOString() });
@@ -78,7 +78,7 @@ describe('the Cloud Task of a delivery', () => {
       taskName: cloudTaskName('r1', 't1', 1, 2),
       scheduleTime: now,
       dispatchDeadlineSeconds: 90,
-      body: { requestId: 'r1', taskId: 't1', series: 1, attempt: 2, taskVersion: task.updatedAt },
+      body: { requestId: 'r1', taskId: 't1', series: 1, attempt: 2, taskVersion: task.version },
     });
     expect(poll.taskName).toBe(`${cloudTaskName('r1', 't1', 1, 2)}-p4`);
     expect(poll.body).toMatchObject({ attempt: 2, poll: 4 });
