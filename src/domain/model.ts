@@ -18,7 +18,19 @@ const identifierValue = z
 
 const identifierName = z
   .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'identifier names are letters, digits and underscores');
+  .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'identifier names are letters, digits and underscores')
+  .refine((name) => !isReservedName(name), {
+    message: 'an identifier name must not be an inherited property name (constructor, toString, …)',
+  });
+
+/**
+ * Names an object inherits (`constructor`, `toString`, `__proto__`, …) or shaped like one: a
+ * subject or config keyed by them would read the prototype's member where the caller's value
+ * was meant, so they are refused wherever a caller names a key.
+ */
+export function isReservedName(name: string): boolean {
+  return name in Object.prototype || /^__.*__$/.test(name);
+}
 
 /** The person a request is about: one or more string identifiers. */
 export const subjectSchema = z
