@@ -135,6 +135,9 @@ export async function fileRequest(
     instanceCount: instances.length,
     dryRun: request.dryRun,
     filedBy: actor.identity,
+    ...(result.request.ledgerHead === undefined
+      ? {}
+      : { chainSeq: result.request.ledgerHead.seq, chainHash: result.request.ledgerHead.hash }),
     ...(duplicateOf === undefined ? {} : { duplicateOf }),
   });
   return { created: true, view };

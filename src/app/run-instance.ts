@@ -205,7 +205,7 @@ async function executeClaimed(
     dryRun: request.dryRun,
   });
   const patch = settleAttempt(instance, verdict.settlement, cost, runSummary(run));
-  const { applied } = await deps.store.finishAttempt(claim, run, patch);
+  const { applied, run: sealed } = await deps.store.finishAttempt(claim, run, patch);
   // Not applied: either an earlier try of this very write landed (the instance carries this
   // run), or the watchdog expired the lease and moved the instance on (superseded).
   const superseded =
@@ -213,7 +213,14 @@ async function executeClaimed(
   if (!superseded && patch.state === 'waiting') {
     await schedulePoll(deps, task, { ...instance, ...patch }, log);
   }
-  const fields = { jobType: task.jobType, applied, superseded, taskVersion: task.version };
+  const fields = {
+    jobType: task.jobType,
+    applied,
+    superseded,
+    taskVersion: task.version,
+    // The chain head, logged: Cloud Logging keeps an independent copy of every run's hash.
+    ...(sealed === null ? {} : { chainSeq: sealed.seq, chainHash: sealed.hash }),
+  };
   if (verdict.settlement.kind === 'failed' && !superseded) {
     logRunEnd(log, run, fields, { failed: true, advice: verdict.settlement.advice });
   } else {

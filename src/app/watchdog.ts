@@ -96,6 +96,9 @@ export async function expireLease(
       willRetry: retry,
       errorCode: 'abandoned',
       ...fields,
+      ...(updated.runChain === undefined
+        ? {}
+        : { chainSeq: updated.runChain.seq, chainHash: updated.runChain.hash }),
       ...(retry ? { nextAttemptAt: updated.nextAttemptAt } : {}),
     },
   );
