@@ -258,11 +258,14 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
         () => api('GET', `/requests/${id}`),
         (r) => r.body['status'] === 'completed_with_errors',
         { timeoutMs: 30_000, what: `request ${id} to fail` },
-      );
+      ).catch((err: Error) => setupNotes.push(err.message.slice(0, 300)));
     }
-    const runs = await expectStatus('listing runs', api('GET', `/requests/${failed}/runs`), 200);
-    const firstRun = Array.isArray(runs['runs']) ? (runs['runs'][0] as unknown) : undefined;
-    const runId = isRecord(firstRun) ? String(firstRun['runId']) : '';
+    const runs = await api('GET', `/requests/${failed}/runs`);
+    const firstRun = Array.isArray(runs.body['runs'])
+      ? (runs.body['runs'][0] as unknown)
+      : undefined;
+    // Without a run (run-task not working yet) the path cases use a well-formed made-up run id.
+    const runId = isRecord(firstRun) ? String(firstRun['runId']) : 's1-a001-0badc0de';
     const heldTask = await expectStatus(
       'GET the held task',
       api('GET', `/tasks/${TASKS.held}`),
@@ -343,7 +346,10 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
     rows.push({
       name: c.name,
       expected: `${c.status} ${codes.join('/')}`,
-      actual: `${answer.status} ${codeOf(answer) ?? answer.text.slice(0, 60).replace(/\s+/g, ' ')}`,
+      actual: [
+        `${answer.status} ${codeOf(answer) ?? answer.text.slice(0, 60).replace(/\s+/g, ' ')}`,
+        ...problems.filter((p) => !/^(status|code) /.test(p)).map((p) => p.slice(0, 120)),
+      ].join('; '),
       ok: problems.length === 0,
     });
     expect(problems).toEqual([]);
