@@ -249,6 +249,7 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
     const failed = await file({ failId: 'f-1' });
     race = await file({ failId: 'f-2' });
     const held = await file({ heldId: 'h-1' });
+    const heldForVerified = await file({ heldId: 'h-2' });
     const records = await file({ plainId: 'r-1' }, { type: 'records' });
     const ext = await file({ plainId: 'ext-a' }, { externalId: EXTERNAL_ID });
     await file({ plainId: 'idem-a' }, {}, { 'Idempotency-Key': IDEMPOTENCY_KEY });
@@ -284,6 +285,7 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
       runId,
       records,
       held,
+      heldForVerified,
       heldTaskVersion: typeof heldTask['version'] === 'number' ? heldTask['version'] : 1,
       unknown: randomBytes(16).toString('hex'),
       ext,
@@ -387,11 +389,23 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
         Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)),
       );
 
+    /** The instance these calls aim at must still be held back, or they prove nothing. */
+    async function expectStillHeld(): Promise<void> {
+      const view = await api('GET', `/requests/${fx.heldForVerified}`);
+      const instances = Array.isArray(view.body['instances']) ? view.body['instances'] : [];
+      const held = instances.filter(isRecord).find((i) => i['taskId'] === TASKS.held);
+      expect({ state: held?.['state'], attempts: held?.['attempts'] }).toEqual({
+        state: 'queued',
+        attempts: 0,
+      });
+    }
+
     it('refuses a well-formed payload for an instance held back by notBefore, with forged delivery headers, and writes nothing', async () => {
+      await expectStillHeld();
       const before = await stableSnapshot();
       const answer = await post(
         {
-          requestId: fx.held,
+          requestId: fx.heldForVerified,
           taskId: TASKS.held,
           series: 1,
           attempt: 1,
@@ -420,7 +434,7 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
       [
         'a request id with an encoded path',
         (f: Fixtures) => ({
-          requestId: `${f.held}/instances/${TASKS.held}`,
+          requestId: `${f.heldForVerified}/instances/${TASKS.held}`,
           taskId: TASKS.held,
           series: 1,
           attempt: 1,
@@ -430,7 +444,7 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
       [
         'a task id of ..',
         (f: Fixtures) => ({
-          requestId: f.held,
+          requestId: f.heldForVerified,
           taskId: '..',
           series: 1,
           attempt: 1,
@@ -444,7 +458,7 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
       [
         "a series that is not the instance's",
         (f: Fixtures) => ({
-          requestId: f.held,
+          requestId: f.heldForVerified,
           taskId: TASKS.held,
           series: 7,
           attempt: 1,
@@ -454,7 +468,7 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
       [
         'a negative attempt',
         (f: Fixtures) => ({
-          requestId: f.held,
+          requestId: f.heldForVerified,
           taskId: TASKS.held,
           series: 1,
           attempt: -1,
@@ -464,7 +478,7 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
       [
         'a __proto__ key',
         (f: Fixtures) =>
-          `{"requestId":"${f.held}","taskId":"${TASKS.held}","series":1,"attempt":1,"taskVersion":1,"__proto__":{"attempt":0}}`,
+          `{"requestId":"${f.heldForVerified}","taskId":"${TASKS.held}","series":1,"attempt":1,"taskVersion":1,"__proto__":{"attempt":0}}`,
       ],
       [
         'a failed instance re-run with its own series',
@@ -477,6 +491,7 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
         }),
       ],
     ] as [string, (f: Fixtures) => unknown][])('runs nothing for %s', async (_name, payload) => {
+      await expectStillHeld();
       const before = await stableSnapshot();
       const answer = await post(payload(fx));
       const diff = diffSnapshots(before, await snapshotFirestore(db));
@@ -490,6 +505,13 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
   });
 
   it(`${RACE_RETRIES} parallel retries of one failed instance: one 202, the rest 409, one new series`, async () => {
+    const view = await api('GET', `/requests/${race}`);
+    const instances = Array.isArray(view.body['instances']) ? view.body['instances'] : [];
+    const target = instances.filter(isRecord).find((i) => i['taskId'] === TASKS.fail);
+    expect({ state: target?.['state'], series: target?.['series'] }).toEqual({
+      state: 'failed',
+      series: 1,
+    });
     const before = await stableSnapshot();
     const path = `/requests/${race}/instances/${TASKS.fail}/retry`;
     const answers = await Promise.all(

@@ -64,6 +64,8 @@ export interface Fixtures {
   records: string;
   /** Its hostile-held instance is queued, held back by notBefore. */
   held: string;
+  /** Another, left alone by the table, for the verified run-task calls. */
+  heldForVerified: string;
   heldTaskVersion: number;
   /** A well-formed id that names no request. */
   unknown: string;
