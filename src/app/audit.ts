@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { coerceError, RetryableError, ValidationError } from '../domain/errors';
 import { subjectSchema, type Cost, type RunEvidence } from '../domain/model';
-import { subjectHash } from '../domain/subject';
+import { identifierOf, subjectHash } from '../domain/subject';
 import { auditEstimateOf, type AuditEstimate } from '../executors/contract';
 import type { AppDeps } from './deps';
 import { getTask } from './tasks';
@@ -40,7 +40,7 @@ export async function auditTask(deps: AppDeps, taskId: string, body: unknown): P
   if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues);
   const { subject } = parsed.data;
   const task = await getTask(deps, taskId);
-  const missing = task.requiredIdentifiers.filter((k) => subject[k] === undefined);
+  const missing = task.requiredIdentifiers.filter((k) => identifierOf(subject, k) === undefined);
   if (missing.length > 0) {
     throw new ValidationError(
       `Invalid input: subject: task ${taskId} needs ${missing.join(', ')}`,

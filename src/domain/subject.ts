@@ -20,6 +20,14 @@ function normalise(key: string, value: string): string {
   return key.toLowerCase() === 'email' ? v.toLowerCase() : v;
 }
 
+/**
+ * The subject's value for an identifier name, by own property only: a caller-chosen name such
+ * as `constructor` must find nothing, not the prototype's member.
+ */
+export function identifierOf(subject: Readonly<Subject>, name: string): string | undefined {
+  return Object.hasOwn(subject, name) ? subject[name] : undefined;
+}
+
 /** A short, stable, non-monotonic hex digest, for ids and Cloud Task name prefixes. */
 export function shortHash(text: string, length = 12): string {
   return createHash('sha256').update(text).digest('hex').slice(0, length);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PermanentError, RetryableError } from '../domain/errors';
 import { zeroCost, type Subject } from '../domain/model';
+import { identifierOf } from '../domain/subject';
 import { defineExecutor } from './contract';
 
 /** Looks up a secret by reference (deployed: Secret Manager values mounted as env vars). */
@@ -149,7 +150,7 @@ function placeholders(config: HttpRequestConfig): string[] {
 
 function fill(text: string, subject: Subject, encode: (s: string) => string = (s) => s): string {
   return text.replace(PLACEHOLDER, (_m, key: string) => {
-    const value = subject[key];
+    const value = identifierOf(subject, key);
     if (value === undefined) {
       throw new PermanentError(
         `the subject has no ${key}, which this task needs`,

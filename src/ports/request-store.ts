@@ -59,7 +59,11 @@ export interface RequestStore {
   createTask(task: Task): Promise<Task>;
   getTask(id: string): Promise<Task | null>;
   listTasks(filter?: { jobType?: Task['jobType']; active?: boolean }): Promise<Task[]>;
-  updateTask(id: string, patch: Partial<Task>): Promise<Task>;
+  /**
+   * A guarded update of a task: `mutate` decides on the task as stored (null leaves it alone,
+   * and the stored task is returned). NotFoundError when there is no such task.
+   */
+  updateTask(id: string, mutate: (current: Task) => Partial<Task> | null): Promise<Task>;
 
   /**
    * Writes the request and all its instances atomically; an existing id returns what is stored.

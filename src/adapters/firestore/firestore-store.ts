@@ -298,14 +298,21 @@ export function createFirestoreStore(
       return all<Task>(q);
     },
 
-    async updateTask(id, patch) {
-      const rest = { ...patch };
-      delete rest.id; // the id is the document's name
-      const updated = await guardedWrite<Task, Task | null>(guard, taskRef(id), (current) =>
-        patchStep(current, () => rest),
-      );
-      if (updated === null) throw new NotFoundError(`no task with id ${id}`);
-      return updated;
+    async updateTask(id, mutate) {
+      const ref = taskRef(id);
+      let found = false;
+      const updated = await guardedWrite<Task, Task | null>(guard, ref, (current) => {
+        found = current !== null;
+        return patchStep(current, (task) => {
+          const patch = mutate(task);
+          if (patch === null) return null;
+          const rest = { ...patch };
+          delete rest.id; // the id is the document's name
+          return rest;
+        });
+      });
+      if (!found) throw new NotFoundError(`no task with id ${id}`);
+      return updated ?? (await lookup<Task>(ref))!;
     },
 
     async createRequest(request, instances, filed) {

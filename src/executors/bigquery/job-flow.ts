@@ -2,6 +2,7 @@ import { z, type ZodType, type ZodTypeDef } from 'zod';
 import { bigQueryCost, DEFAULT_PRICE_PER_TIB_USD, estimateBytesBilled } from '../../domain/cost';
 import { PermanentError } from '../../domain/errors';
 import { zeroCost, type Cost } from '../../domain/model';
+import { identifierOf } from '../../domain/subject';
 import type { RecordSink } from '../../ports/record-store';
 import type { Warehouse, WarehouseJob, WarehouseQuery } from '../../ports/warehouse';
 import {
@@ -90,7 +91,7 @@ export function defineBigQueryExecutor<C extends BaseConfig>(
 
   const prepare = (ctx: ExecutorContext<C>) => {
     const table = qualifyTable(ctx.config.table, options.defaultProjectId);
-    const value = ctx.subject[ctx.config.identifier];
+    const value = identifierOf(ctx.subject, ctx.config.identifier);
     if (value === undefined) {
       throw new PermanentError(
         `the subject has no ${ctx.config.identifier}, which this task needs`,

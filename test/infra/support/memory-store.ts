@@ -85,10 +85,11 @@ export function createMemoryStore(): RequestStore {
         .filter((t) => filter.active === undefined || t.active === filter.active)
         .map(copy);
     },
-    async updateTask(id, patch) {
+    async updateTask(id, mutate) {
       const current = tasks.get(id);
       if (current === undefined) throw new Error(`no task ${id}`);
-      const next = { ...current, ...patch };
+      const patch = mutate(copy(current));
+      const next = patch === null ? current : { ...current, ...patch };
       tasks.set(id, next);
       return copy(next);
     },

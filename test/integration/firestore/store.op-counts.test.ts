@@ -19,7 +19,7 @@ describe('Firestore store: operation counts', () => {
       ],
       [
         'updateTask (read + write)',
-        () => f.store.updateTask('a', { active: false }),
+        () => f.store.updateTask('a', () => ({ active: false })),
         { reads: 1, writes: 1 },
       ],
       [

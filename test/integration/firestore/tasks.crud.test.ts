@@ -18,11 +18,11 @@ describe('Firestore store: tasks', () => {
     ).toEqual(['noop-a']);
     expect((await f.store.listTasks({ active: false })).map((t) => t.id)).toEqual(['idle-c']);
 
-    const updated = await f.store.updateTask('noop-a', {
+    const updated = await f.store.updateTask('noop-a', () => ({
       maxAttempts: 7,
       config: { note: 'replaced whole' },
       updatedAt: at(5),
-    });
+    }));
     expect(updated).toEqual({
       ...noop,
       maxAttempts: 7,
@@ -41,7 +41,7 @@ describe('Firestore store: tasks', () => {
   });
 
   it('answers NotFoundError for an update of a missing task, and writes nothing', async () => {
-    await expect(f.store.updateTask('nope', { active: false })).rejects.toBeInstanceOf(
+    await expect(f.store.updateTask('nope', () => ({ active: false }))).rejects.toBeInstanceOf(
       NotFoundError,
     );
     expect(await f.store.getTask('nope')).toBeNull();
