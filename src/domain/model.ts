@@ -121,7 +121,10 @@ export const registerTaskSchema = z
     timeoutSeconds: z.number().int().min(1).max(MAX_TASK_TIMEOUT_SECONDS).default(300),
     maxAttempts: z.number().int().min(1).max(100).default(5),
     retryPolicy: retryPolicySchema.default({}),
-    requiresApproval: z.boolean().default(false),
+    /** One approver when true; `approvalsRequired` says how many (two for four-eyes). */
+    requiresApproval: z.boolean().optional(),
+    /** Distinct approvers, never the filer, before an instance runs: 0, 1 or 2. */
+    approvalsRequired: z.number().int().min(0).max(2).optional(),
     active: z.boolean().default(true),
     team: z.string().max(200).optional(),
     teamContact: z.string().max(200).optional(),

@@ -1,5 +1,5 @@
 import { z, type ZodType, type ZodTypeDef } from 'zod';
-import type { Cost, RunEvidence, Subject } from '../domain/model';
+import type { Cost, RequestType, RunEvidence, Subject } from '../domain/model';
 import type { Logger } from '../ports/logger';
 
 /** What an executor gets for one attempt. */
@@ -45,6 +45,11 @@ export interface Executor<C = unknown> {
   description: string;
   /** Checked when a task is registered or updated, and again before each run. */
   configSchema: ZodType<C, ZodTypeDef, unknown>;
+  /**
+   * The job types a task with this config may be: `records` for what only reads, `deletion`
+   * for what changes data. Registration refuses any other pairing.
+   */
+  jobTypes(config: C): readonly RequestType[];
   /** Identifiers the executor reads from the subject, given its config. */
   requiredIdentifiers?(config: C): string[];
   run(ctx: ExecutorContext<C>): Promise<ExecutorResult>;

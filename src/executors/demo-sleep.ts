@@ -24,6 +24,8 @@ export const demoSleepExecutor = defineExecutor({
   name: 'demo.sleep',
   description: 'Sleeps for `ms`, failing retryably on the first `failTimes` attempts.',
   configSchema,
+  // A demo that touches no data: either kind of request.
+  jobTypes: () => ['deletion', 'records'],
   async run({ config, signal, attempt, dryRun }) {
     if (dryRun)
       return {

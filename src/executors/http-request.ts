@@ -42,6 +42,8 @@ export function createHttpRequestExecutor(
     description:
       'Calls a third-party deletion/export endpoint. 2xx succeeded, 404 not_found, 429/5xx retryable, other 4xx permanent.',
     configSchema,
+    // A GET only reads (an export); any other method asks the partner to change data.
+    jobTypes: (config) => (config.method === 'GET' ? ['records'] : ['deletion']),
     requiredIdentifiers: (config) => placeholders(config),
     async run({ config, subject, signal, dryRun }) {
       const url = fill(config.url, subject, encodeURIComponent);

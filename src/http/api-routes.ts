@@ -5,6 +5,7 @@ import { getRecordsPackage } from '../app/records';
 import {
   approveRequest,
   cancelRequest,
+  denyRequest,
   fileRequest,
   getRequestView,
   listRequests,
@@ -12,7 +13,14 @@ import {
   retryInstance,
   type Actor,
 } from '../app/requests';
-import { getTask, registerTask, updateTask } from '../app/tasks';
+import { getEvidence } from '../app/evidence';
+import {
+  getTaskView,
+  listTasksView,
+  listTaskVersions,
+  registerTask,
+  updateTask,
+} from '../app/tasks';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../domain/errors';
 import { REQUEST_STATUSES } from '../domain/model';
 import type { RecordStore } from '../ports/record-store';
@@ -102,8 +110,14 @@ route('POST', '/requests/:id/approve', async ({ deps }, req, p, actor) =>
 route('POST', '/requests/:id/cancel', async ({ deps }, _req, p, actor) =>
   ok(await cancelRequest(deps, p.id ?? '', actor)),
 );
-route('POST', '/requests/:id/instances/:taskId/retry', async ({ deps }, _req, p, actor) =>
-  ok(await retryInstance(deps, p.id ?? '', p.taskId ?? '', actor), 202),
+route('POST', '/requests/:id/deny', async ({ deps }, req, p, actor) =>
+  ok(await denyRequest(deps, p.id ?? '', req.body, actor)),
+);
+route('POST', '/requests/:id/instances/:taskId/retry', async ({ deps }, req, p, actor) =>
+  ok(await retryInstance(deps, p.id ?? '', p.taskId ?? '', req.body, actor), 202),
+);
+route('GET', '/requests/:id/evidence', async ({ deps }, _req, p, actor) =>
+  ok(await getEvidence(deps, p.id ?? '', actor)),
 );
 route('GET', '/requests/:id/runs', async ({ deps }, _req, p) =>
   ok({ runs: await listRuns(deps, p.id ?? '') }),
@@ -116,23 +130,30 @@ const recordsQuery = z
   })
   .strict();
 
-route('GET', '/requests/:id/records', async ({ deps, records }, req, p) => {
+route('GET', '/requests/:id/records', async ({ deps, records }, req, p, actor) => {
   const parsed = recordsQuery.safeParse(req.query);
   if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues, ['query']);
   const { pageSize, pageToken } = parsed.data;
   return ok(
-    await getRecordsPackage({ store: deps.store, records }, p.id ?? '', {
-      pageSize,
-      ...(pageToken === undefined ? {} : { pageToken }),
-    }),
+    await getRecordsPackage(
+      { ...deps, records },
+      p.id ?? '',
+      { pageSize, ...(pageToken === undefined ? {} : { pageToken }) },
+      actor,
+    ),
   );
 });
 
-route('GET', '/tasks', async ({ deps }) => ok({ tasks: await deps.store.listTasks() }));
-route('POST', '/tasks', async ({ deps }, req) => ok(await registerTask(deps, req.body), 201));
-route('GET', '/tasks/:id', async ({ deps }, _req, p) => ok(await getTask(deps, p.id ?? '')));
-route('PATCH', '/tasks/:id', async ({ deps }, req, p) =>
-  ok(await updateTask(deps, p.id ?? '', req.body)),
+route('GET', '/tasks', async ({ deps }) => ok({ tasks: await listTasksView(deps) }));
+route('POST', '/tasks', async ({ deps }, req, _p, actor) =>
+  ok(await registerTask(deps, req.body, actor), 201),
+);
+route('GET', '/tasks/:id', async ({ deps }, _req, p) => ok(await getTaskView(deps, p.id ?? '')));
+route('GET', '/tasks/:id/versions', async ({ deps }, _req, p) =>
+  ok(await listTaskVersions(deps, p.id ?? '')),
+);
+route('PATCH', '/tasks/:id', async ({ deps }, req, p, actor) =>
+  ok(await updateTask(deps, p.id ?? '', req.body, actor)),
 );
 route('POST', '/tasks/:id/audit', async ({ deps }, req, p) =>
   ok(await auditTask(deps, p.id ?? '', req.body)),

@@ -31,6 +31,7 @@ export function createBigQueryExecutors(options: BigQueryExecutorOptions): Execu
     defineBigQueryExecutor<DeleteConfig>(
       {
         name: 'bigquery.delete',
+        jobType: 'deletion',
         description:
           "Deletes the subject's rows from a BigQuery table (DELETE … WHERE column = @subject).",
         configSchema: deleteConfigSchema,
@@ -54,6 +55,7 @@ export function createBigQueryExecutors(options: BigQueryExecutorOptions): Execu
     defineBigQueryExecutor<NullifyConfig>(
       {
         name: 'bigquery.nullify',
+        jobType: 'deletion',
         description:
           "Sets columns to NULL in the subject's rows of a BigQuery table (UPDATE … SET col = NULL WHERE whereColumn = @subject).",
         configSchema: nullifyConfigSchema,
@@ -79,6 +81,7 @@ export function createBigQueryExecutors(options: BigQueryExecutorOptions): Execu
     defineBigQueryExecutor<ExportConfig>(
       {
         name: 'bigquery.export',
+        jobType: 'records',
         description:
           "Returns the subject's rows of a BigQuery table for a records request (at most maxRows, default 10000).",
         configSchema: exportConfigSchema,

@@ -1,7 +1,7 @@
 import { z, type ZodType, type ZodTypeDef } from 'zod';
 import { bigQueryCost, DEFAULT_PRICE_PER_TIB_USD, estimateBytesBilled } from '../../domain/cost';
 import { PermanentError } from '../../domain/errors';
-import { zeroCost, type Cost } from '../../domain/model';
+import { zeroCost, type Cost, type RequestType } from '../../domain/model';
 import { identifierOf } from '../../domain/subject';
 import type { RecordSink } from '../../ports/record-store';
 import type { Warehouse, WarehouseJob, WarehouseQuery } from '../../ports/warehouse';
@@ -47,6 +47,8 @@ export interface BaseConfig {
 export interface BigQueryExecutorSpec<C extends BaseConfig> {
   name: string;
   description: string;
+  /** `records` for the export (a SELECT), `deletion` for DELETE and UPDATE. */
+  jobType: RequestType;
   configSchema: ZodType<C, ZodTypeDef, unknown>;
   /** The statement to run, and the column that finds the subject's rows. */
   plan(config: C, table: QualifiedTable): { statement: Statement; whereColumn: string };
@@ -192,6 +194,7 @@ export function defineBigQueryExecutor<C extends BaseConfig>(
     name: spec.name,
     description: spec.description,
     configSchema: spec.configSchema,
+    jobTypes: () => [spec.jobType],
     requiredIdentifiers: (config) => [config.identifier],
     async run(ctx) {
       const p = prepare(ctx);

@@ -78,10 +78,11 @@ export async function captureCodeLogLines(): Promise<string[]> {
     settings: DEFAULT_SETTINGS,
   };
   const api: AppDeps = { ...base, log: logger('api') };
+  const ADMIN = { identity: 'admin@example.com' };
   const runTask: AppDeps = { ...base, log: logger('run-task') };
   const reconciler: AppDeps = { ...base, log: logger('dispatch') };
 
-  await registerTask(api, { id: 'noop-deletion', name: 'Nothing to delete', jobType: 'deletion', executor: 'noop' });
+  await registerTask(api, { id: 'noop-deletion', name: 'Nothing to delete', jobType: 'deletion', executor: 'noop' }, ADMIN);
   await registerTask(api, {
     id: 'partner-deletion',
     name: 'Partner API deletion',
@@ -89,7 +90,7 @@ export async function captureCodeLogLines(): Promise<string[]> {
     executor: 'http.request',
     config: { url: 'https://partner.invalid/v1/users/delete', method: 'POST' },
     maxAttempts: 1,
-  });
+  }, ADMIN);
   for (const [id, maxAttempts] of [
     ['slow-export', 3],
     ['slow-once', 1],
@@ -102,7 +103,7 @@ export async function captureCodeLogLines(): Promise<string[]> {
       config: { url: `https://slow.invalid/v1/${id}`, method: 'POST' },
       timeoutSeconds: 60,
       maxAttempts,
-    });
+    }, ADMIN);
   }
   await registerTask(api, {
     id: 'archive-deletion',
@@ -110,7 +111,7 @@ export async function captureCodeLogLines(): Promise<string[]> {
     jobType: 'deletion',
     executor: 'noop',
     notBefore: new Date(t0.getTime() + 40 * DAY_MS).toISOString(),
-  });
+  }, ADMIN);
   const actor = { identity: 'infra-test' };
   const onTime = await fileRequest(api, { type: 'deletion', subject: { email: 'on-time@example.com' } }, actor);
   await fileRequest(

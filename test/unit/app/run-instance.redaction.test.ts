@@ -19,11 +19,11 @@ const careless = defineExecutor({
   name: 'test.careless',
   description: 'Quotes the subject in its message, evidence and errors.',
   configSchema: z.object({ fail: z.boolean() }).strict(),
+  jobTypes: () => ['deletion'],
   async run({ config, subject, log }) {
     const where = `https://partner.example/users/${encodeURIComponent(subject['email'] ?? '')}`;
     log.info('run.started', `calling ${where} for ${subject['userId']}`);
-    if (config.fail)
-      throw new PermanentError(`${where} refused ${subject['email']}`, 'http.404');
+    if (config.fail) throw new PermanentError(`${where} refused ${subject['email']}`, 'http.404');
     return {
       outcome: 'succeeded',
       message: `deleted ${subject['email']} (${subject['userId']})`,
@@ -51,14 +51,18 @@ describe('runInstance with an executor that quotes the subject', () => {
       settings: DEFAULT_SETTINGS,
     };
     for (const fail of [false, true]) {
-      await registerTask(deps, {
-        id: fail ? 'careless-fails' : 'careless-succeeds',
-        name: 'Careless partner',
-        jobType: 'deletion',
-        executor: 'test.careless',
-        config: { fail },
-        maxAttempts: 1,
-      });
+      await registerTask(
+        deps,
+        {
+          id: fail ? 'careless-fails' : 'careless-succeeds',
+          name: 'Careless partner',
+          jobType: 'deletion',
+          executor: 'test.careless',
+          config: { fail },
+          maxAttempts: 1,
+        },
+        { identity: 'admin' },
+      );
     }
     const { view } = await fileRequest(
       deps,
