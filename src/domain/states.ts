@@ -5,8 +5,9 @@ import type { Instance, InstanceState, RequestStatus } from './model';
 const TRANSITIONS: Readonly<Record<InstanceState, readonly InstanceState[]>> = {
   pending_approval: ['pending_enqueue', 'cancelled'],
   // → pending_approval: run-task found the task changed after approval (approval_stale).
-  pending_enqueue: ['queued', 'running', 'cancelled', 'pending_approval'],
-  queued: ['running', 'pending_enqueue', 'cancelled', 'pending_approval'],
+  // → failed: dispatch found the task definition gone (task_missing).
+  pending_enqueue: ['queued', 'running', 'cancelled', 'pending_approval', 'failed'],
+  queued: ['running', 'pending_enqueue', 'cancelled', 'pending_approval', 'failed'],
   // queued / pending_enqueue: the dispatch watchdog requeues an attempt whose lease expired.
   running: ['succeeded', 'failed', 'retry_scheduled', 'waiting', 'queued', 'pending_enqueue'],
   retry_scheduled: [

@@ -177,16 +177,18 @@ describe('dispatch watchdog: expired leases', () => {
       config: { ms: 1500 },
       timeoutSeconds: 30,
     });
-    await f.seed('r1', slow, { state: 'queued' });
+    // run-task parses the payload's ids as the API parses path parameters.
+    const RID = 'f'.repeat(32);
+    await f.seed(RID, slow, { state: 'queued' });
     const deps = f.deps();
     const answer = runInstance(
       deps,
-      { requestId: 'r1', taskId: 'slow', series: 1, attempt: 1, taskVersion: slow.updatedAt },
-      { taskName: cloudTaskName('r1', 'slow', 1, 1), retryCount: 0 },
+      { requestId: RID, taskId: 'slow', series: 1, attempt: 1, taskVersion: slow.version },
+      { taskName: cloudTaskName(RID, 'slow', 1, 1), retryCount: 0 },
     );
     // While the executor sleeps, its lease (claimed at T0 for 30 + 10 s) runs out.
     await waitFor(
-      () => f.store.store.getInstance('r1', 'slow'),
+      () => f.store.store.getInstance(RID, 'slow'),
       (i) => i?.state === 'running',
       { what: 'the claim' },
     );
@@ -194,11 +196,11 @@ describe('dispatch watchdog: expired leases', () => {
     expect((await dispatch(deps)).expired).toBe(1);
 
     expect(await answer).toMatchObject({ status: 200, body: { result: 'superseded' } });
-    expect(await f.store.store.getInstance('r1', 'slow')).toMatchObject({
+    expect(await f.store.store.getInstance(RID, 'slow')).toMatchObject({
       state: 'queued',
-      cloudTaskName: cloudTaskName('r1', 'slow', 1, 2),
+      cloudTaskName: cloudTaskName(RID, 'slow', 1, 2),
     });
-    expect((await f.store.store.listRuns('r1')).map((r) => [r.attempt, r.status]).sort()).toEqual([
+    expect((await f.store.store.listRuns(RID)).map((r) => [r.attempt, r.status]).sort()).toEqual([
       [1, 'abandoned'],
       [1, 'succeeded'],
     ]);
