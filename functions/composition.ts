@@ -13,6 +13,14 @@ import {
   createBigQueryWarehouse,
 } from '../src/adapters/bigquery/bigquery-warehouse';
 import { loadConfig, type Config } from '../src/config';
+import { createFirestoreAccessStore } from '../src/adapters/firestore/policy-store';
+import {
+  createApiVerifier,
+  createServiceVerifier,
+  type CallerVerifier,
+} from '../src/adapters/identity/verifiers';
+import { ConfigError } from '../src/domain/errors';
+import type { AccessStore } from '../src/ports/access-store';
 import { createBigQueryExecutors } from '../src/executors/bigquery';
 import { builtInExecutors } from '../src/executors';
 import { systemClock, type Clock } from '../src/ports/clock';
@@ -27,6 +35,10 @@ export interface Runtime {
   deps: AppDeps;
   /** Records packages (export rows), kept apart from the run records. */
   records: RecordStore;
+  /** The access policy (role bindings). */
+  access: AccessStore;
+  /** Who is calling each function: verified credentials only. */
+  verifiers: { api: CallerVerifier; runTask: CallerVerifier; dispatch: CallerVerifier };
 }
 
 let runtime: Runtime | undefined;
@@ -87,10 +99,47 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
     pollIntervalSeconds: config.bigQuery.pollIntervalSeconds,
     timeTravelDays: config.bigQuery.timeTravelDays,
   };
+  const clock = clockOf(config);
   return {
     config,
-    deps: { store, queue, clock: clockOf(config), log, executors, settings },
+    deps: { store, queue, clock, log, executors, settings },
     records,
+    access: createFirestoreAccessStore(db, {
+      operationTimeoutMs: config.storeTimeoutSeconds * 1000,
+    }),
+    verifiers: verifiersOf(config, clock),
+  };
+}
+
+function verifiersOf(config: Config, clock: Clock): Runtime['verifiers'] {
+  const { auth, localMode } = config;
+  const service = (
+    audience: string,
+    serviceAccount: string | undefined,
+    via: 'cloud-tasks-oidc' | 'scheduler-oidc',
+  ): CallerVerifier => {
+    if (serviceAccount === undefined) {
+      // Misconfigured: refuse every call loudly rather than let anyone in.
+      return () => Promise.reject(new ConfigError([{ path: 'SCHEDULER_SA', message: 'not set' }]));
+    }
+    return createServiceVerifier({
+      localMode,
+      audience,
+      serviceAccount,
+      via,
+      clock,
+      ...(auth.localTokens === undefined ? {} : { local: auth.localTokens }),
+    });
+  };
+  return {
+    api: createApiVerifier({
+      localMode,
+      audiences: auth.apiAudiences,
+      ...(auth.iap === undefined ? {} : { iap: auth.iap }),
+      clock,
+    }),
+    runTask: service(config.oidcAudience, config.invokerServiceAccount, 'cloud-tasks-oidc'),
+    dispatch: service(auth.dispatchAudience, auth.schedulerServiceAccount, 'scheduler-oidc'),
   };
 }
 

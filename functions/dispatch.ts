@@ -4,11 +4,15 @@ import { errorResponse } from '../src/http/error-response';
 import { getRuntime } from './composition';
 import { requestLogger, send } from './http-adapter';
 
-/** The scheduled reconciler, called by Cloud Scheduler with an OIDC token. */
+/**
+ * The scheduled reconciler, called by Cloud Scheduler with an OIDC token: only the scheduler's
+ * service account may run it (401/403 otherwise, and nothing runs).
+ */
 export const dispatch: HttpFunction = async (req, res) => {
-  const { deps } = getRuntime();
+  const { deps, verifiers } = getRuntime();
   const log = requestLogger(deps.log, req);
   try {
+    await verifiers.dispatch(req.headers);
     send(res, { status: 200, body: await reconcile({ ...deps, log }) });
   } catch (err) {
     send(res, errorResponse(err, log));

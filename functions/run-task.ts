@@ -7,12 +7,13 @@ import { getRuntime } from './composition';
 import { requestLogger, send, toHttpRequest } from './http-adapter';
 
 /**
- * The Cloud Tasks target. 2xx ends the Cloud Task (done, or failed terminally once recorded);
+ * The Cloud Tasks target, callable only with the invoker account's OIDC token (401/403, and
+ * nothing runs, otherwise). 2xx ends the Cloud Task (done, or failed terminally once recorded);
  * 503 with Retry-After asks for another delivery. A malformed payload is answered 200 after
  * logging it: retrying a poison task forever helps nobody.
  */
 export const runTask: HttpFunction = async (req, res) => {
-  const { deps } = getRuntime();
+  const { deps, verifiers } = getRuntime();
   const log = requestLogger(deps.log, req);
   const http = toHttpRequest(req);
   const num = (name: string) => {
@@ -20,6 +21,9 @@ export const runTask: HttpFunction = async (req, res) => {
     return v === undefined || v === '' ? undefined : Number(v);
   };
   try {
+    // Only Cloud Tasks' invoker account may start work; its delivery headers count as evidence
+    // only once the call is verified.
+    await verifiers.runTask(req.headers);
     const answer = await runInstance({ ...deps, log }, http.body, {
       taskName: header(http, 'x-cloudtasks-taskname'),
       retryCount: num('x-cloudtasks-taskretrycount'),

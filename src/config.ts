@@ -1,8 +1,16 @@
 import { z } from 'zod';
+import { memberSchema, type Member } from './domain/access';
 import { ConfigError } from './domain/errors';
 
 const bool = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A comma-separated list; blanks dropped. */
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== ''),
+);
 
 /**
  * Every setting, with its environment variable. `.env.example` documents each one; the infra
@@ -41,6 +49,18 @@ const schema = z.object({
   CLOUD_TASKS_EMULATOR_HOST: z.string().optional(),
   BIGQUERY_EMULATOR_HOST: z.string().optional(),
   LOCAL_MODE: bool.default('false'),
+  // Who may call. Deployed, identities come only from verified tokens (see docs/security.md).
+  API_AUDIENCES: list.optional(),
+  IAP_AUDIENCE: z.string().min(1).optional(),
+  IAP_JWKS_URL: z.string().url().optional(),
+  DISPATCH_AUDIENCE: z.string().url().optional(),
+  SCHEDULER_SA: z
+    .string()
+    .email('the service account Cloud Scheduler calls dispatch as')
+    .optional(),
+  TASKS_OIDC_JWKS_URL: z.string().url().optional(),
+  TASKS_OIDC_ISSUER: z.string().url().optional(),
+  BOOTSTRAP_ADMINS: list.pipe(z.array(memberSchema)).default(''),
   K_SERVICE: z.string().optional(),
   K_REVISION: z.string().optional(),
 });
@@ -79,6 +99,18 @@ export type Config = Readonly<{
   recordRetentionDays: number;
   cloudTasksEmulatorHost: string | undefined;
   localMode: boolean;
+  auth: {
+    /** `aud` values the api accepts on Cloud Run's forwarded token. */
+    apiAudiences: string[];
+    /** Set when the api sits behind IAP: only its assertion names the caller. */
+    iap?: { audience: string; jwksUrl?: string };
+    /** The `aud` of the scheduler's token to dispatch, and the account it must name. */
+    dispatchAudience: string;
+    schedulerServiceAccount: string | undefined;
+    /** Local mode: the Cloud Tasks emulator's keys, to verify service tokens in full. */
+    localTokens?: { jwksUrl: string; issuer: string };
+    bootstrapAdmins: Member[];
+  };
   service: { name: string; revision: string };
 }>;
 
@@ -91,6 +123,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  if (!e.LOCAL_MODE && (e.TASKS_OIDC_JWKS_URL !== undefined || e.TASKS_OIDC_ISSUER !== undefined)) {
+    // Deployed, Cloud Run IAM verifies service tokens against Google's keys, never ours.
+    throw new ConfigError([
+      {
+        path: 'TASKS_OIDC_JWKS_URL',
+        message: 'local token keys are honoured only with LOCAL_MODE=true',
+      },
+    ]);
+  }
   if (e.CLOCK_OFFSET_MS !== 0 && !e.LOCAL_MODE) {
     throw new ConfigError([
       { path: 'CLOCK_OFFSET_MS', message: 'a clock offset is honoured only with LOCAL_MODE=true' },
@@ -126,8 +167,30 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     recordRetentionDays: e.RECORD_RETENTION_DAYS,
     cloudTasksEmulatorHost: e.CLOUD_TASKS_EMULATOR_HOST,
     localMode: e.LOCAL_MODE,
+    auth: {
+      apiAudiences: e.API_AUDIENCES ?? [functionUrl(e, 'api')],
+      ...(e.IAP_AUDIENCE === undefined
+        ? {}
+        : {
+            iap: {
+              audience: e.IAP_AUDIENCE,
+              ...(e.IAP_JWKS_URL === undefined ? {} : { jwksUrl: e.IAP_JWKS_URL }),
+            },
+          }),
+      dispatchAudience: e.DISPATCH_AUDIENCE ?? functionUrl(e, 'dispatch'),
+      schedulerServiceAccount: e.SCHEDULER_SA,
+      ...(e.TASKS_OIDC_JWKS_URL === undefined || e.TASKS_OIDC_ISSUER === undefined
+        ? {}
+        : { localTokens: { jwksUrl: e.TASKS_OIDC_JWKS_URL, issuer: e.TASKS_OIDC_ISSUER } }),
+      bootstrapAdmins: e.BOOTSTRAP_ADMINS,
+    },
     service: { name: e.K_SERVICE ?? 'local', revision: e.K_REVISION ?? 'local' },
   };
+}
+
+/** A gen2 function's URL, known before it exists (as infra/functions.tf derives run-task's). */
+function functionUrl(e: { LOCATION: string; GOOGLE_CLOUD_PROJECT: string }, name: string): string {
+  return `https://${e.LOCATION}-${e.GOOGLE_CLOUD_PROJECT}.cloudfunctions.net/${name}`;
 }
 
 /** The environment variables that have no default: deployments must set each of them. */

@@ -37,6 +37,14 @@ export interface CloudTasksEmulator {
   stop(): Promise<void>;
   /** Drops all queues, tasks and name reservations, then recreates the configured queues. */
   reset(): void;
+  /** The `iss` of the OIDC tokens it signs; its keys are at `${issuer}/jwks`. */
+  issuer: string;
+  /**
+   * An OIDC ID token for `email` and `audience`, signed with the emulator's key: what Cloud
+   * Scheduler would attach when calling a target as that service account (local stacks use it
+   * for their scheduler stand-in).
+   */
+  signIdToken(email: string, audience: string): string;
   /** Resolves once nothing is pending or running in `queue` (a full name), or in every queue. */
   waitForIdle(queue?: string, options?: { timeoutMs?: number }): Promise<void>;
 }
@@ -77,6 +85,8 @@ export async function startCloudTasksEmulator(
   return {
     grpcPort: grpc.port,
     httpPort,
+    issuer: signer.issuer,
+    signIdToken: (email, audience) => signer.token(email, audience),
     reset,
     waitForIdle: (queue, opts) => service.waitForIdle(queue, opts?.timeoutMs),
     stop: () => {

@@ -62,6 +62,14 @@ const ROOT = join(__dirname, '..', '..');
 const LOCATION = 'us-central1';
 const QUEUE = 'dsr-tasks';
 const INVOKER = 'tasks-invoker@local-project.iam.gserviceaccount.com';
+/** Cloud Scheduler's stand-in calls dispatch as this account, with a token the emulator signs. */
+export const SCHEDULER = 'scheduler@local-project.iam.gserviceaccount.com';
+/** The local identities and their roles (X-Dev-Identity names the caller in local mode). */
+export const LOCAL_IDENTITIES = {
+  developer: 'developer@localhost',
+  approver: 'approver@localhost',
+  auditor: 'auditor@localhost',
+} as const;
 
 /**
  * Starts everything on 127.0.0.1: the Firestore emulator (unless FIRESTORE_EMULATOR_HOST is
@@ -129,6 +137,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       BIGQUERY_EMULATOR_HOST: bigQueryEmulator.url,
       BIGQUERY_POLL_INTERVAL_SECONDS: '2',
       LOCAL_MODE: 'true',
+      // run-task and dispatch verify their callers' tokens in full against the emulator's keys.
+      TASKS_OIDC_JWKS_URL: `${tasksEmulator.issuer}/jwks`,
+      TASKS_OIDC_ISSUER: tasksEmulator.issuer,
+      SCHEDULER_SA: SCHEDULER,
+      BOOTSTRAP_ADMINS: `user:${LOCAL_IDENTITIES.developer}`,
       LEASE_GRACE_SECONDS: '10',
       METADATA_SERVER_DETECTION: 'none',
       ...options.env,
@@ -178,9 +191,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await Promise.all((['api', 'runTask', 'dispatch'] as const).map(startFn));
 
     const dispatchNow = async () => {
-      const res = await fetch(`${url('dispatch')}/`, { method: 'POST' });
+      const token = tasksEmulator.signIdToken(SCHEDULER, dispatchAudience(projectId));
+      const res = await fetch(`${url('dispatch')}/`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
       return res.json() as Promise<unknown>;
     };
+    await seedLocalRoles(url('api'));
     if (options.registerDemoTasks ?? true) await registerTasks(url('api'), DEMO_TASKS);
     if ((options.dispatchIntervalMs ?? 0) > 0) {
       const timer = setInterval(
@@ -214,6 +232,48 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
+/** dispatch's audience as config derives it (the scheduler's token is minted for it). */
+function dispatchAudience(projectId: string): string {
+  return `https://${LOCATION}-${projectId}.cloudfunctions.net/dispatch`;
+}
+
+/**
+ * The local role bindings: developer@localhost holds every role (and is the bootstrap admin),
+ * approver@localhost approves, auditor@localhost audits. Any other identity holds none.
+ */
+export async function seedLocalRoles(apiUrl: string): Promise<void> {
+  const as = { 'content-type': 'application/json', 'x-dev-identity': LOCAL_IDENTITIES.developer };
+  const current = (await (await fetch(`${apiUrl}/iam/policy`, { headers: as })).json()) as {
+    etag: string;
+  };
+  const everyRole = [
+    'requester',
+    'approver',
+    'operator',
+    'admin',
+    'auditor',
+    'records_reader',
+    'task_tester',
+  ];
+  const members = (role: string) => [
+    `user:${LOCAL_IDENTITIES.developer}`,
+    ...(role === 'approver' ? [`user:${LOCAL_IDENTITIES.approver}`] : []),
+    ...(role === 'auditor' ? [`user:${LOCAL_IDENTITIES.auditor}`] : []),
+  ];
+  const res = await fetch(`${apiUrl}/iam/policy`, {
+    method: 'PUT',
+    headers: as,
+    body: JSON.stringify({
+      etag: current.etag,
+      bindings: everyRole.map((role) => ({ role, members: members(role) })),
+    }),
+  });
+  // 409: another process seeded it first (a shared Firestore emulator): nothing to do.
+  if (res.status !== 200 && res.status !== 409) {
+    throw new Error(`seeding the local roles failed: ${res.status} ${await res.text()}`);
+  }
+}
+
 /** Registers tasks through the API, skipping those that exist already. */
 export async function registerTasks(
   apiUrl: string,
@@ -224,7 +284,8 @@ export async function registerTasks(
     if (existing.status === 200) continue;
     const res = await fetch(`${apiUrl}/tasks`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      // The local stack's admin (the default local identity, named here for clarity).
+      headers: { 'content-type': 'application/json', 'x-dev-identity': LOCAL_IDENTITIES.developer },
       body: JSON.stringify(task),
     });
     if (res.status !== 201)

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { coerceError, RetryableError, ValidationError } from '../domain/errors';
 import { subjectSchema, type Cost, type RunEvidence } from '../domain/model';
-import { identifierOf, subjectHash } from '../domain/subject';
+import { identifierOf, redactionSubject, subjectHash } from '../domain/subject';
 import { auditEstimateOf, type AuditEstimate } from '../executors/contract';
+import type { Actor } from './actor';
+import { normaliseSubject } from './intake';
 import type { AppDeps } from './deps';
 import { getTask } from './tasks';
 
@@ -35,10 +37,16 @@ export interface AuditView {
  * Runs a task's executor in audit mode against a subject: nothing is changed, and no request,
  * instance or run is written. The executor gets `dryRun: true`, as in a dry-run request.
  */
-export async function auditTask(deps: AppDeps, taskId: string, body: unknown): Promise<AuditView> {
+export async function auditTask(
+  deps: AppDeps,
+  taskId: string,
+  body: unknown,
+  actor: Actor,
+): Promise<AuditView> {
   const parsed = auditBodySchema.safeParse(body ?? {});
   if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues);
-  const { subject } = parsed.data;
+  // Normalised as intake normalises, so the audit finds what a real request would.
+  const { subject, asGiven } = normaliseSubject(parsed.data.subject);
   const task = await getTask(deps, taskId);
   const missing = task.requiredIdentifiers.filter((k) => identifierOf(subject, k) === undefined);
   if (missing.length > 0) {
@@ -52,7 +60,7 @@ export async function auditTask(deps: AppDeps, taskId: string, body: unknown): P
   }
   const executor = deps.executors.get(task.executor);
   const config = deps.executors.parseConfig(task.executor, task.config);
-  const log = deps.log.child({ labels: { taskId }, redact: subject });
+  const log = deps.log.child({ labels: { taskId }, redact: redactionSubject(subject, asGiven) });
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), task.timeoutSeconds * 1000);
   const started = deps.clock.now();
@@ -60,7 +68,7 @@ export async function auditTask(deps: AppDeps, taskId: string, body: unknown): P
   try {
     result = await executor.run({
       subject,
-      subjectAsGiven: subject,
+      subjectAsGiven: { ...subject, ...asGiven },
       config,
       signal: controller.signal,
       requestId: AUDIT_REQUEST_ID,
@@ -81,9 +89,22 @@ export async function auditTask(deps: AppDeps, taskId: string, body: unknown): P
   const durationMs = deps.clock.now().getTime() - started.getTime();
   const estimate = auditEstimateOf(result.output) ?? null;
   // Not the executor's message: what an executor reports is not vouched free of the subject.
+  const hash = subjectHash(subject, deps.settings.subjectHashPepper);
+  // Asking whether an identifier has rows is itself a read of personal data: recorded.
+  await deps.store.appendLedger(
+    { kind: 'task', taskId },
+    {
+      kind: 'audit_run',
+      actor: actor.identity,
+      at: started.toISOString(),
+      details: { subjectHash: hash, taskVersion: task.version, costUsd: result.cost.usd },
+    },
+  );
   log.info('task.audited', `task ${taskId} audited (dry run; nothing changed)`, {
     executor: task.executor,
-    subjectHash: subjectHash(subject, deps.settings.subjectHashPepper),
+    actor: actor.identity,
+    taskVersion: task.version,
+    subjectHash: hash,
     durationMs,
     bytesBilled: result.cost.bytesBilled,
     costUsd: result.cost.usd,

@@ -3,7 +3,7 @@ import { coerceError, ValidationError } from '../domain/errors';
 import { parseRequestId, parseTaskId } from '../domain/ids';
 import { decideClaim, settleAttempt } from '../domain/lifecycle';
 import { zeroCost, type Instance, type Request, type Task } from '../domain/model';
-import { identifierRedactor } from '../domain/subject';
+import { identifierRedactor, redactionSubject } from '../domain/subject';
 import type { Claim } from '../ports/request-store';
 import { judgeAttempt, runExecutor, type AttemptSubject } from './attempt';
 import type { AppDeps } from './deps';
@@ -143,7 +143,7 @@ async function executeClaimed(
   // Every line of this run, the executor's own included, has the subject's values redacted.
   const log = deps.log.child({
     labels: { requestId, taskId, runId },
-    redact: { ...request.subjectAsGiven, ...request.subject },
+    redact: redactionSubject(request.subject, request.subjectAsGiven),
   });
   const startedAt = deps.clock.now();
   log.info('run.started', `attempt ${attempt} of ${instance.maxAttempts} started`, {
@@ -159,7 +159,7 @@ async function executeClaimed(
   const finishedAt = deps.clock.now();
   // Executors should not quote the subject in what they report; if one does, the run record
   // (which the API shows and lines are logged from) keeps the kind, not the value.
-  const redact = identifierRedactor({ ...request.subjectAsGiven, ...request.subject });
+  const redact = identifierRedactor(redactionSubject(request.subject, request.subjectAsGiven));
   const verdict = judgeAttempt(
     outcome,
     instance,

@@ -105,6 +105,17 @@ export class ForbiddenError extends AppError {
   }
 }
 
+/** The route exists, but not for this method; maps to 405 with an `Allow` header. */
+export class MethodNotAllowedError extends AppError {
+  readonly code = 'method_not_allowed' as const;
+  constructor(
+    message: string,
+    readonly allow: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
 /** A body that is too large to read; maps to HTTP 413. */
 export class PayloadTooLargeError extends AppError {
   readonly code = 'payload_too_large' as const;

@@ -28,6 +28,21 @@ export function identifierOf(subject: Readonly<Subject>, name: string): string |
   return Object.hasOwn(subject, name) ? subject[name] : undefined;
 }
 
+/**
+ * The identifiers to redact from a run's lines and records: the normalised values and, where
+ * the request gave them differently, the given forms too (under `<name>_as_given`).
+ */
+export function redactionSubject(
+  subject: Readonly<Subject>,
+  asGiven: Readonly<Subject> | undefined,
+): Subject {
+  const all: Subject = { ...subject };
+  for (const [name, value] of Object.entries(asGiven ?? {})) {
+    if (value !== subject[name]) all[`${name}_as_given`] = value;
+  }
+  return all;
+}
+
 /** A short, stable, non-monotonic hex digest, for ids and Cloud Task name prefixes. */
 export function shortHash(text: string, length = 12): string {
   return createHash('sha256').update(text).digest('hex').slice(0, length);

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { getPolicy, setPolicy } from '../app/access';
 import { auditTask } from '../app/audit';
 import type { AppDeps } from '../app/deps';
+import { getEvidence } from '../app/evidence';
 import { getRecordsPackage } from '../app/records';
 import {
   approveRequest,
@@ -11,9 +13,7 @@ import {
   listRequests,
   listRuns,
   retryInstance,
-  type Actor,
 } from '../app/requests';
-import { getEvidence } from '../app/evidence';
 import {
   getTaskView,
   listTasksView,
@@ -21,8 +21,17 @@ import {
   registerTask,
   updateTask,
 } from '../app/tasks';
-import { NotFoundError, PayloadTooLargeError, ValidationError } from '../domain/errors';
+import { rolesOf, type Identity, type Member, type Role } from '../domain/access';
+import {
+  ForbiddenError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ValidationError,
+} from '../domain/errors';
+import { parseRequestId, parseTaskId } from '../domain/ids';
 import { REQUEST_STATUSES } from '../domain/model';
+import type { AccessStore } from '../ports/access-store';
 import type { RecordStore } from '../ports/record-store';
 import { header, type HttpRequest, type HttpResponse } from './types';
 
@@ -32,44 +41,86 @@ export interface ApiContext {
   deps: AppDeps;
   /** Records packages, for GET /requests/:id/records. */
   records: RecordStore;
-  localMode: boolean;
+  /** The access policy: who holds which role. */
+  access: AccessStore;
+  /** Decides who is calling, from verified credentials only (401 otherwise). */
+  verifyCaller: (headers: HttpRequest['headers']) => Promise<Identity>;
+  /** Members that hold `admin` whatever the policy says (BOOTSTRAP_ADMINS). */
+  bootstrapAdmins: readonly Member[];
+}
+
+/** The verified caller of a route, with the roles it holds now. */
+export interface Caller {
+  identity: string;
+  roles: ReadonlySet<Role>;
+}
+
+/** Path parameters, parsed by their name before any handler runs. */
+interface Params {
+  requestId: string;
+  taskId: string;
 }
 
 type Handler = (
   ctx: ApiContext,
   req: HttpRequest,
-  params: Record<string, string>,
-  actor: Actor,
+  params: Params,
+  caller: Caller,
 ) => Promise<HttpResponse>;
+
+/** Who may call a route: no one needs to be known, anyone with a role, or these roles. */
+type Access = 'public' | 'any_role' | readonly Role[];
 
 interface Route {
   method: string;
+  path: string;
+  access: Access;
   pattern: RegExp;
-  keys: string[];
+  keys: (keyof Params)[];
   handler: Handler;
 }
 
+const PARSERS: Record<keyof Params, (raw: string, name: string) => string> = {
+  requestId: (raw) => parseRequestId(raw, 'id'),
+  taskId: (raw, name) => parseTaskId(raw, name),
+};
+
+/**
+ * The one table of routes: each names the roles that may call it. A route without an entry
+ * does not serve; a caller without one of the roles gets 403 naming them, before anything runs.
+ */
 const routes: Route[] = [];
-function route(method: string, path: string, handler: Handler): void {
-  const keys: string[] = [];
+function route(method: string, path: string, access: Access, handler: Handler): void {
+  const keys: (keyof Params)[] = [];
   const pattern = new RegExp(
-    `^${path.replace(/:([A-Za-z]+)/g, (_m, key: string) => {
+    `^${path.replace(/:([A-Za-z]+)/g, (_m, key: keyof Params) => {
       keys.push(key);
       return '([^/]+)';
     })}/?$`,
   );
-  routes.push({ method, pattern, keys, handler });
+  routes.push({ method, path, access, pattern, keys, handler });
+}
+
+/** Every route and who may call it, for the docs and the tests. */
+export function routeTable(): { method: string; path: string; access: Access }[] {
+  return routes.map(({ method, path, access }) => ({ method, path, access }));
 }
 
 const ok = (body: unknown, status = 200): HttpResponse => ({ status, body });
 
-route('GET', '/healthz', async () => ok({ status: 'ok' }));
+const READERS: readonly Role[] = ['requester', 'approver', 'operator', 'auditor', 'admin'];
+/** Roles that read every request; a caller who holds none of them sees only their own. */
+const READ_ALL: readonly Role[] = ['approver', 'operator', 'auditor', 'admin'];
+const ownedBy = (caller: Caller) =>
+  READ_ALL.some((r) => caller.roles.has(r)) ? undefined : caller.identity;
 
-route('POST', '/requests', async ({ deps }, req, _p, actor) => {
+route('GET', '/healthz', 'public', async () => ok({ status: 'ok' }));
+
+route('POST', '/requests', ['requester'], async ({ deps }, req, _p, caller) => {
   const { created, view } = await fileRequest(
     deps,
     req.body,
-    actor,
+    caller,
     header(req, 'idempotency-key'),
   );
   return ok(view, created ? 201 : 200);
@@ -87,40 +138,52 @@ const listQuery = z
   })
   .strict();
 
-route('GET', '/requests', async ({ deps }, req) => {
+route('GET', '/requests', READERS, async ({ deps }, req, _p, caller) => {
   const parsed = listQuery.safeParse(req.query);
   if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues, ['query']);
   const q = parsed.data;
+  const own = ownedBy(caller);
   return ok(
     await listRequests(deps, {
       limit: q.limit,
       ...(q.status === undefined ? {} : { status: q.status }),
       ...(q.overdue === undefined ? {} : { overdue: q.overdue }),
       ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
+      ...(own === undefined ? {} : { createdBy: own }),
     }),
   );
 });
 
-route('GET', '/requests/:id', async ({ deps }, _req, p) =>
-  ok(await getRequestView(deps, p.id ?? '')),
+route('GET', '/requests/:requestId', READERS, async ({ deps }, _req, p, caller) =>
+  ok(await getRequestView(deps, p.requestId, ownedBy(caller))),
 );
-route('POST', '/requests/:id/approve', async ({ deps }, req, p, actor) =>
-  ok(await approveRequest(deps, p.id ?? '', req.body, actor)),
+route('POST', '/requests/:requestId/approve', ['approver'], async ({ deps }, req, p, caller) =>
+  ok(await approveRequest(deps, p.requestId, req.body, caller)),
 );
-route('POST', '/requests/:id/cancel', async ({ deps }, _req, p, actor) =>
-  ok(await cancelRequest(deps, p.id ?? '', actor)),
+route('POST', '/requests/:requestId/deny', ['approver'], async ({ deps }, req, p, caller) =>
+  ok(await denyRequest(deps, p.requestId, req.body, caller)),
 );
-route('POST', '/requests/:id/deny', async ({ deps }, req, p, actor) =>
-  ok(await denyRequest(deps, p.id ?? '', req.body, actor)),
+route('POST', '/requests/:requestId/cancel', ['operator'], async ({ deps }, _req, p, caller) =>
+  ok(await cancelRequest(deps, p.requestId, caller)),
 );
-route('POST', '/requests/:id/instances/:taskId/retry', async ({ deps }, req, p, actor) =>
-  ok(await retryInstance(deps, p.id ?? '', p.taskId ?? '', req.body, actor), 202),
+route(
+  'POST',
+  '/requests/:requestId/instances/:taskId/retry',
+  ['operator'],
+  async ({ deps }, req, p, caller) =>
+    ok(await retryInstance(deps, p.requestId, p.taskId, req.body, caller), 202),
 );
-route('GET', '/requests/:id/evidence', async ({ deps }, _req, p, actor) =>
-  ok(await getEvidence(deps, p.id ?? '', actor)),
+route(
+  'GET',
+  '/requests/:requestId/runs',
+  ['operator', 'auditor', 'admin'],
+  async ({ deps }, _r, p) => ok({ runs: await listRuns(deps, p.requestId) }),
 );
-route('GET', '/requests/:id/runs', async ({ deps }, _req, p) =>
-  ok({ runs: await listRuns(deps, p.id ?? '') }),
+route(
+  'GET',
+  '/requests/:requestId/evidence',
+  ['auditor', 'operator', 'admin'],
+  async ({ deps }, _req, p, caller) => ok(await getEvidence(deps, p.requestId, caller)),
 );
 
 const recordsQuery = z
@@ -130,36 +193,54 @@ const recordsQuery = z
   })
   .strict();
 
-route('GET', '/requests/:id/records', async ({ deps, records }, req, p, actor) => {
-  const parsed = recordsQuery.safeParse(req.query);
-  if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues, ['query']);
-  const { pageSize, pageToken } = parsed.data;
-  return ok(
-    await getRecordsPackage(
-      { ...deps, records },
-      p.id ?? '',
-      { pageSize, ...(pageToken === undefined ? {} : { pageToken }) },
-      actor,
-    ),
-  );
-});
-
-route('GET', '/tasks', async ({ deps }) => ok({ tasks: await listTasksView(deps) }));
-route('POST', '/tasks', async ({ deps }, req, _p, actor) =>
-  ok(await registerTask(deps, req.body, actor), 201),
-);
-route('GET', '/tasks/:id', async ({ deps }, _req, p) => ok(await getTaskView(deps, p.id ?? '')));
-route('GET', '/tasks/:id/versions', async ({ deps }, _req, p) =>
-  ok(await listTaskVersions(deps, p.id ?? '')),
-);
-route('PATCH', '/tasks/:id', async ({ deps }, req, p, actor) =>
-  ok(await updateTask(deps, p.id ?? '', req.body, actor)),
-);
-route('POST', '/tasks/:id/audit', async ({ deps }, req, p) =>
-  ok(await auditTask(deps, p.id ?? '', req.body)),
+route(
+  'GET',
+  '/requests/:requestId/records',
+  ['records_reader'],
+  async ({ deps, records }, req, p, caller) => {
+    const parsed = recordsQuery.safeParse(req.query);
+    if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues, ['query']);
+    const { pageSize, pageToken } = parsed.data;
+    return ok(
+      await getRecordsPackage(
+        { ...deps, records },
+        p.requestId,
+        { pageSize, ...(pageToken === undefined ? {} : { pageToken }) },
+        caller,
+      ),
+    );
+  },
 );
 
-/** Routes one API call. Throws typed errors; the caller maps them with `errorResponse`. */
+route('GET', '/tasks', 'any_role', async ({ deps }) => ok({ tasks: await listTasksView(deps) }));
+route('POST', '/tasks', ['admin'], async ({ deps }, req, _p, caller) =>
+  ok(await registerTask(deps, req.body, caller), 201),
+);
+route('GET', '/tasks/:taskId', 'any_role', async ({ deps }, _req, p) =>
+  ok(await getTaskView(deps, p.taskId)),
+);
+route('GET', '/tasks/:taskId/versions', 'any_role', async ({ deps }, _req, p) =>
+  ok(await listTaskVersions(deps, p.taskId)),
+);
+route('PATCH', '/tasks/:taskId', ['admin'], async ({ deps }, req, p, caller) =>
+  ok(await updateTask(deps, p.taskId, req.body, caller)),
+);
+route('POST', '/tasks/:taskId/audit', ['task_tester'], async ({ deps }, req, p, caller) =>
+  ok(await auditTask(deps, p.taskId, req.body, caller)),
+);
+
+route('GET', '/iam/policy', ['admin', 'auditor'], async ({ access }) =>
+  ok(await getPolicy({ access })),
+);
+route('PUT', '/iam/policy', ['admin'], async ({ deps, access }, req, _p, caller) =>
+  ok(await setPolicy({ ...deps, access }, req.body, caller)),
+);
+
+/**
+ * Routes one API call: the route, then who is calling (verified, or 401) and whether they may
+ * (403 naming the roles), then the parameters (400), and only then the handler. Throws typed
+ * errors; the caller maps them with `errorResponse`.
+ */
 export async function handleApi(ctx: ApiContext, req: HttpRequest): Promise<HttpResponse> {
   if (req.rawBody !== undefined && req.rawBody.length > MAX_BODY_BYTES) {
     throw new PayloadTooLargeError(
@@ -171,22 +252,71 @@ export async function handleApi(ctx: ApiContext, req: HttpRequest): Promise<Http
   const match = matching.find((r) => r.method === req.method);
   if (match === undefined) {
     if (matching.length > 0) {
-      return {
-        status: 405,
-        headers: { Allow: matching.map((r) => r.method).join(', ') },
-        body: {
-          error: { code: 'method_not_allowed', message: `${req.method} is not allowed on ${path}` },
-        },
-      };
+      throw new MethodNotAllowedError(
+        `${req.method} is not allowed on ${path}`,
+        matching.map((r) => r.method),
+      );
     }
     throw new NotFoundError(`no route for ${req.method} ${path}`);
   }
-  const values = match.pattern.exec(path)?.slice(1) ?? [];
-  const params = Object.fromEntries(
-    match.keys.map((k, i) => [k, decodeURIComponent(values[i] ?? '')]),
-  );
+  const caller = await authorize(ctx, req, match);
+  const params = parseParams(match, path);
+  assertSingleQueryValues(req.query);
   const body = parseBody(req);
-  return match.handler(ctx, { ...req, body }, params, actorOf(ctx, req));
+  return match.handler(ctx, { ...req, body }, params, caller);
+}
+
+async function authorize(ctx: ApiContext, req: HttpRequest, route: Route): Promise<Caller> {
+  if (route.access === 'public') return { identity: 'anonymous', roles: new Set() };
+  const identity = await ctx.verifyCaller(req.headers);
+  const roles = rolesOf(identity, await ctx.access.getPolicy(), ctx.bootstrapAdmins);
+  const caller = { identity: identity.email, roles };
+  const needed = route.access === 'any_role' ? undefined : route.access;
+  const allowed = needed === undefined ? roles.size > 0 : needed.some((r) => roles.has(r));
+  if (!allowed) {
+    ctx.deps.log.warn('http.forbidden', `${route.method} ${route.path} refused`, {
+      actor: identity.email,
+      route: `${route.method} ${route.path}`,
+      ...(needed === undefined ? {} : { needs: needed }),
+    });
+    throw new ForbiddenError(
+      needed === undefined
+        ? `${identity.email} holds no role; ask an admin for one`
+        : `${route.method} ${route.path} needs the role ${needed.join(' or ')}, which ${identity.email} does not hold`,
+    );
+  }
+  return caller;
+}
+
+function parseParams(route: Route, path: string): Params {
+  const values = route.pattern.exec(path)?.slice(1) ?? [];
+  const params: Params = { requestId: '', taskId: '' };
+  route.keys.forEach((key, i) => {
+    const name = key === 'requestId' ? 'id' : route.path.startsWith('/tasks') ? 'id' : key;
+    let raw: string;
+    try {
+      raw = decodeURIComponent(values[i] ?? '');
+    } catch {
+      throw new ValidationError(`Invalid input: ${name}: not a valid percent-encoding`, [
+        { path: name, message: 'not a valid percent-encoding' },
+      ]);
+    }
+    params[key] = PARSERS[key](raw, name);
+  });
+  return params;
+}
+
+/** A repeated (or structured) query parameter is refused, never silently dropped. */
+function assertSingleQueryValues(query: HttpRequest['query']): void {
+  for (const [name, value] of Object.entries(query)) {
+    if (typeof value === 'string') continue;
+    const message = Array.isArray(value)
+      ? 'given more than once; give it once'
+      : 'not a plain query parameter';
+    throw new ValidationError(`Invalid input: query.${name}: ${message}`, [
+      { path: `query.${name}`, message },
+    ]);
+  }
 }
 
 function parseBody(req: HttpRequest): unknown {
@@ -206,25 +336,4 @@ function parseBody(req: HttpRequest): unknown {
     }
   }
   return raw;
-}
-
-/** In local mode an anonymous call acts as `local-developer`; deployed, IAM's verified ID token names the caller. */
-function actorOf(ctx: ApiContext, req: HttpRequest): Actor {
-  const auth = header(req, 'authorization');
-  const email = auth?.startsWith('Bearer ') ? emailFromJwt(auth.slice(7)) : undefined;
-  if (email !== undefined) return { identity: email };
-  const asserted = header(req, 'x-goog-authenticated-user-email');
-  if (asserted !== undefined) return { identity: asserted.replace(/^accounts\.google\.com:/, '') };
-  return { identity: ctx.localMode ? 'local-developer' : 'unauthenticated' };
-}
-
-function emailFromJwt(token: string): string | undefined {
-  const part = token.split('.')[1];
-  if (part === undefined) return undefined;
-  try {
-    const claims = JSON.parse(Buffer.from(part, 'base64url').toString()) as { email?: unknown };
-    return typeof claims.email === 'string' ? claims.email : undefined;
-  } catch {
-    return undefined;
-  }
 }

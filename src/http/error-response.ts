@@ -5,6 +5,7 @@ import {
   ConflictError,
   ForbiddenError,
   GoneError,
+  MethodNotAllowedError,
   coerceError,
   NotFoundError,
   PayloadTooLargeError,
@@ -38,6 +39,13 @@ export function errorResponse(thrown: unknown, log: Logger): HttpResponse {
   }
   if (err instanceof ForbiddenError) return { status: 403, body: body(err.code, err.message) };
   if (err instanceof NotFoundError) return { status: 404, body: body(err.code, err.message) };
+  if (err instanceof MethodNotAllowedError) {
+    return {
+      status: 405,
+      headers: { Allow: err.allow.join(', ') },
+      body: body(err.code, err.message),
+    };
+  }
   if (err instanceof ConflictError) return { status: 409, body: body(err.code, err.message) };
   if (err instanceof GoneError) return { status: 410, body: body(err.code, err.message) };
   if (err instanceof PayloadTooLargeError)

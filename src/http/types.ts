@@ -2,7 +2,8 @@
 export interface HttpRequest {
   method: string;
   path: string;
-  query: Record<string, string | undefined>;
+  /** As the framework parsed it: a repeated parameter arrives as an array (and is refused). */
+  query: Record<string, unknown>;
   headers: Record<string, string | string[] | undefined>;
   /** The parsed JSON body, or undefined when there was none. */
   body: unknown;

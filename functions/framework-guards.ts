@@ -1,0 +1,129 @@
+/**
+ * Guards at the very edge, installed before functions-framework builds its app (import this
+ * first). The framework parses every body up to 1 GiB before any handler runs, decodes invalid
+ * UTF-8 to U+FFFD, and answers anything that fails before the handler (a body error, a
+ * malformed `%` escape in the path) with Express's HTML page and a stack trace. Here:
+ * - each body parser is capped at 64 KiB: a larger body is refused (413) from its
+ *   Content-Length, before a byte is parsed (a chunked one as soon as it passes the cap);
+ * - a JSON, text or form body must be valid UTF-8 (400 `invalid_utf8`);
+ * - Express's final handler is ours: whatever fails before or around the handler is answered
+ *   with our JSON error body, never HTML or a stack.
+ * These patch the framework's own copies of body-parser and express, resolved from it.
+ */
+import { createRequire } from 'node:module';
+import type { ErrorBody } from '../src/http/error-response';
+import type { ErrorCode } from '../src/domain/error-codes';
+
+/** The largest body any function accepts. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+type Middleware = (req: unknown, res: Reply, next: (err?: unknown) => void) => void;
+type ParserFactory = (options?: Record<string, unknown>) => Middleware;
+type Verify = (req: unknown, res: unknown, buf: Buffer, encoding: string) => void;
+interface Reply {
+  headersSent: boolean;
+  statusCode: number;
+  setHeader(name: string, value: string): void;
+  end(body?: string): void;
+}
+interface HttpError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  expose?: boolean;
+  message?: string;
+}
+
+const installed = Symbol.for('dsr-taskrunner.framework-guards');
+
+export function installFrameworkGuards(): void {
+  const fromFramework = createRequire(require.resolve('@google-cloud/functions-framework'));
+  const bodyParser = fromFramework('body-parser') as Record<string, ParserFactory> & {
+    [installed]?: true;
+  };
+  if (bodyParser[installed] === true) return;
+  bodyParser[installed] = true;
+  for (const kind of ['json', 'text', 'urlencoded', 'raw'] as const) {
+    const original = bodyParser[kind]!;
+    bodyParser[kind] = (options = {}) => {
+      const verify = options['verify'] as Verify | undefined;
+      const parser = original({
+        ...options,
+        limit: MAX_BODY_BYTES,
+        verify: (req: unknown, res: unknown, buf: Buffer, encoding: string) => {
+          if (kind !== 'raw' && !isUtf8(buf)) throw invalidUtf8();
+          verify?.(req, res, buf, encoding);
+        },
+      });
+      return (req, res, next) => parser(req, res, (err) => (err ? reply(res, err) : next()));
+    };
+  }
+  const express = fromFramework('express') as {
+    application: { handle: (req: unknown, res: Reply, done?: (err?: unknown) => void) => void };
+  };
+  const handle = express.application.handle;
+  express.application.handle = function (this: unknown, req, res, done) {
+    handle.call(this, req, res, done ?? ((err?: unknown) => reply(res, err)));
+  };
+}
+
+function isUtf8(buf: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(buf);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function invalidUtf8(): Error & { type: string; status: number } {
+  return Object.assign(new Error('the body is not valid UTF-8'), {
+    type: 'invalid_utf8',
+    status: 400,
+  });
+}
+
+/** Our JSON error for whatever reached the end of Express's chain (or nothing: a 404). */
+function reply(res: Reply, thrown: unknown): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const err = (thrown ?? {}) as HttpError;
+  const status = thrown === undefined ? 404 : (err.status ?? err.statusCode ?? 500);
+  const [code, message] = describe(status, err, thrown === undefined);
+  const body: ErrorBody = { error: { code, message } };
+  if (code === 'validation_failed') body.error.issues = [{ path: '', message }];
+  res.statusCode = status >= 400 && status < 600 ? status : 500;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}
+
+function describe(status: number, err: HttpError, noRoute: boolean): [ErrorCode, string] {
+  if (noRoute) return ['not_found', 'no such route'];
+  switch (err.type) {
+    case 'entity.too.large':
+      return ['payload_too_large', `the body is over the limit of ${MAX_BODY_BYTES} bytes`];
+    case 'invalid_utf8':
+      return ['invalid_utf8', 'the body is not valid UTF-8'];
+    case 'entity.parse.failed':
+      return ['validation_failed', `Invalid input: (body): malformed JSON: ${safe(err.message)}`];
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return ['validation_failed', 'Invalid input: (body): an unsupported charset or encoding'];
+    default:
+      break;
+  }
+  if (status === 400 && /decode param/i.test(err.message ?? '')) {
+    return ['validation_failed', 'Invalid input: (path): not a valid percent-encoding'];
+  }
+  if (status >= 400 && status < 500) {
+    return ['validation_failed', 'Invalid input: the request could not be read'];
+  }
+  return ['internal', 'internal error; see the logs for details'];
+}
+
+/** A parser's message without anything that could echo a path or a stack. */
+function safe(message: string | undefined): string {
+  return (message ?? 'unparseable').split('\n')[0]!.slice(0, 200);
+}
