@@ -61,7 +61,8 @@ export interface LocalStack {
 const ROOT = join(__dirname, '..', '..');
 const LOCATION = 'us-central1';
 const QUEUE = 'dsr-tasks';
-const INVOKER = 'tasks-invoker@local-project.iam.gserviceaccount.com';
+/** Cloud Tasks signs every task's OIDC token as this account; run-task accepts no other. */
+export const INVOKER = 'tasks-invoker@local-project.iam.gserviceaccount.com';
 /** Cloud Scheduler's stand-in calls dispatch as this account, with a token the emulator signs. */
 export const SCHEDULER = 'scheduler@local-project.iam.gserviceaccount.com';
 /** The local identities and their roles (X-Dev-Identity names the caller in local mode). */

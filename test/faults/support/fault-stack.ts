@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { startLocalStack, type LocalStack } from '../../../scripts/lib/local-stack';
+import { INVOKER, startLocalStack, type LocalStack } from '../../../scripts/lib/local-stack';
 import type { Clock as TasksClock } from '../../../emulators/cloud-tasks';
 import type { DispatchSummary } from '../../../src/app/dispatch';
 import type { RequestView } from '../../../src/app/requests';
@@ -285,6 +285,8 @@ export class FaultStack {
       raw: Buffer.from(task.httpRequest.body, 'base64').toString('utf8'),
       headers: {
         'content-type': 'application/json',
+        // The token Cloud Tasks attaches: run-task verifies it before anything else.
+        authorization: `Bearer ${this.stack.tasksEmulator.signIdToken(INVOKER, `${this.stack.runTaskUrl}/`)}`,
         'X-CloudTasks-QueueName': this.stack.queuePath.split('/').pop() ?? '',
         'X-CloudTasks-TaskName': task.name.split('/').pop() ?? '',
         'X-CloudTasks-TaskRetryCount': '0',
