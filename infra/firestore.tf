@@ -53,6 +53,26 @@ locals {
       query_scope = "COLLECTION"
       fields      = [{ field_path = "status", order = "ASCENDING" }, { field_path = "overdue", order = "ASCENDING" }, { field_path = "createdAt", order = "DESCENDING" }]
     }
+    requests_created_by_created_at = {
+      collection  = "requests"
+      query_scope = "COLLECTION"
+      fields      = [{ field_path = "createdBy", order = "ASCENDING" }, { field_path = "createdAt", order = "DESCENDING" }]
+    }
+    requests_created_by_status_created_at = {
+      collection  = "requests"
+      query_scope = "COLLECTION"
+      fields      = [{ field_path = "createdBy", order = "ASCENDING" }, { field_path = "status", order = "ASCENDING" }, { field_path = "createdAt", order = "DESCENDING" }]
+    }
+    requests_created_by_overdue_created_at = {
+      collection  = "requests"
+      query_scope = "COLLECTION"
+      fields      = [{ field_path = "createdBy", order = "ASCENDING" }, { field_path = "overdue", order = "ASCENDING" }, { field_path = "createdAt", order = "DESCENDING" }]
+    }
+    requests_created_by_status_overdue_created_at = {
+      collection  = "requests"
+      query_scope = "COLLECTION"
+      fields      = [{ field_path = "createdBy", order = "ASCENDING" }, { field_path = "status", order = "ASCENDING" }, { field_path = "overdue", order = "ASCENDING" }, { field_path = "createdAt", order = "DESCENDING" }]
+    }
     requests_subject_hash_type_created_at = {
       collection  = "requests"
       query_scope = "COLLECTION"

@@ -79,6 +79,8 @@ export interface RequestStore {
   listRequests(filter: {
     status?: RequestStatus;
     overdue?: boolean;
+    /** Only requests filed by this identity. */
+    createdBy?: string;
     limit: number;
     cursor?: string;
   }): Promise<Page<Request>>;

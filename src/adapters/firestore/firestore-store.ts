@@ -364,8 +364,9 @@ export function createFirestoreStore(
 
     getRequest: (id) => lookup<Request>(requestRef(id)),
 
-    async listRequests({ status, overdue, limit, cursor }) {
+    async listRequests({ status, overdue, createdBy, limit, cursor }) {
       let q: Query = requests;
+      if (createdBy !== undefined) q = q.where('createdBy', '==', createdBy);
       if (status !== undefined) q = q.where('status', '==', status);
       if (overdue !== undefined) q = q.where('overdue', '==', overdue);
       const order: OrderKey[] = [

@@ -56,6 +56,16 @@ export const COMPOSITE_INDEXES: readonly CompositeIndex[] = [
   requestsNewestFirst('listRequests (status)', 'status'),
   requestsNewestFirst('listRequests (overdue)', 'overdue'),
   requestsNewestFirst('listRequests (status and overdue)', 'status', 'overdue'),
+  // A caller who is only a requester lists the requests they filed.
+  requestsNewestFirst('listRequests (createdBy)', 'createdBy'),
+  requestsNewestFirst('listRequests (createdBy and status)', 'createdBy', 'status'),
+  requestsNewestFirst('listRequests (createdBy and overdue)', 'createdBy', 'overdue'),
+  requestsNewestFirst(
+    'listRequests (createdBy, status and overdue)',
+    'createdBy',
+    'status',
+    'overdue',
+  ),
   requestsNewestFirst('findRequestsBySubject', 'subjectHash', 'type'),
   {
     collectionGroup: 'requests',
