@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ErrorCode } from './error-codes';
 import type { ChainHead } from './evidence';
+import { TASK_ID_PATTERN } from './ids';
 
 export const REQUEST_TYPES = ['deletion', 'records'] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
@@ -69,7 +70,8 @@ export const fileRequestSchema = z
   .strict();
 export type FileRequestInput = z.infer<typeof fileRequestSchema>;
 
-export const TASK_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** Moved to ids.ts with the other id patterns; re-exported for existing importers. */
+export { TASK_ID_PATTERN };
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day as HH:MM (24 h)');
 
