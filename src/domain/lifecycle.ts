@@ -112,9 +112,14 @@ export function decideClaim(
     if (current.state === 'running' || current.state === 'waiting') return { refuse: 'leased' };
     if (current.state === 'pending_approval') return { refuse: 'not_approved' };
     const redelivery = current.state === 'retry_scheduled';
-    if (delivery.attempt !== (redelivery ? current.attempt : current.attempt + 1)) {
-      return { refuse: 'stale' };
-    }
+    // A new attempt's Cloud Task names exactly the next attempt. A retry is Cloud Tasks
+    // redelivering the Cloud Task of an earlier attempt of this series (the same task is
+    // redelivered after every 503), or dispatch's re-armed one for the current attempt: never
+    // an attempt that has not happened.
+    const expected = redelivery
+      ? delivery.attempt >= 1 && delivery.attempt <= current.attempt
+      : delivery.attempt === current.attempt + 1;
+    if (!expected) return { refuse: 'stale' };
     if (!approvalsCover(current.approvals, task)) {
       return { refuse: 'approval_stale', patch: backToApproval(current, task, now) };
     }

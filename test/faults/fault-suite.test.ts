@@ -194,7 +194,7 @@ describe('fault suite', () => {
         subject: { fsdown: 'subject-s1' },
         externalId: 'store-down-1',
       };
-      const id = `x${shortHash(`deletion\nstore-down-1`, 31)}`;
+      const id = `x${shortHash(`external\nstore-down-1`, 31)}`;
       await f.store.cut();
       const started = Date.now();
       const down = await f.api<ErrorAnswer>('POST', '/requests', body);
@@ -405,7 +405,7 @@ describe('fault suite', () => {
       const cancelled = await f.api('POST', `/requests/${dropped.id}/cancel`);
       expect(applicable(cancelled.body)[0]).toMatchObject({
         state: 'cancelled',
-        advice: expect.stringMatching(/^cancelled by local-developer at /) as unknown,
+        advice: expect.stringMatching(/^cancelled by developer@localhost at /) as unknown,
       });
       const done = await f.settle([kept.id, dropped.id]);
       expect(done.map((r) => r.status)).toEqual(['completed', 'cancelled']);

@@ -126,9 +126,12 @@ describe('decideClaim: run-task claims only what the queue would have delivered'
   });
 
   it('a retry redelivery claims the same attempt number once its backoff has passed', () => {
-    const retrying = instance({ state: 'retry_scheduled', attempt: 1, nextAttemptAt: iso(0) });
-    expect(claim(retrying, { series: 1, attempt: 1 })).toHaveProperty('claim.attempt', 2);
-    expect(claim(retrying, { series: 1, attempt: 2 })).toEqual({ refuse: 'stale' });
+    const retrying = instance({ state: 'retry_scheduled', attempt: 2, nextAttemptAt: iso(0) });
+    // Cloud Tasks redelivers attempt 1's task after each 503; dispatch re-arms attempt 2's.
+    expect(claim(retrying, { series: 1, attempt: 1 })).toHaveProperty('claim.attempt', 3);
+    expect(claim(retrying, { series: 1, attempt: 2 })).toHaveProperty('claim.attempt', 3);
+    expect(claim(retrying, { series: 1, attempt: 3 })).toEqual({ refuse: 'stale' });
+    expect(claim(retrying, { series: 1, attempt: 0 })).toEqual({ refuse: 'stale' });
     const early = { ...retrying, nextAttemptAt: iso(30_000) };
     expect(claim(early, { series: 1, attempt: 1 })).toHaveProperty('refuse', 'not_due');
   });
