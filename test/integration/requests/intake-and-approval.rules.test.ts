@@ -169,7 +169,7 @@ describe('retry: exactly one attempt series per failure', () => {
       Array.from({ length: 20 }, () => retryInstance(f.deps(), 'r1', 'crm', {}, ALICE)),
     );
     const fulfilled = outcomes.filter((o) => o.status === 'fulfilled');
-    const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
+    const refused = outcomes.flatMap((o): unknown[] => (o.status === 'rejected' ? [o.reason] : []));
     expect(fulfilled).toHaveLength(1);
     expect(refused).toHaveLength(19);
     for (const reason of refused) expect(reason).toBeInstanceOf(ConflictError);
