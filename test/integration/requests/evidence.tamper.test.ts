@@ -20,7 +20,7 @@ function registered(id: string, over: Partial<Task> & Record<string, unknown> = 
     versionHash: `${id}-v1-hash`,
     approvalsRequired: 0,
     ...over,
-  } as Task;
+  };
 }
 
 /**
