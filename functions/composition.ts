@@ -120,7 +120,11 @@ function verifiersOf(config: Config, clock: Clock): Runtime['verifiers'] {
   ): CallerVerifier => {
     if (serviceAccount === undefined) {
       // Misconfigured: refuse every call loudly rather than let anyone in.
-      return () => Promise.reject(new ConfigError([{ path: 'SCHEDULER_SA', message: 'not set' }]));
+      const variable = via === 'scheduler-oidc' ? 'SCHEDULER_SA' : 'TASKS_INVOKER_SA';
+      return () =>
+        Promise.reject(
+          new ConfigError([{ path: variable, message: 'not set: no caller can be accepted' }]),
+        );
     }
     return createServiceVerifier({
       localMode,

@@ -12,6 +12,10 @@ const list = z.string().transform((v) =>
     .filter((s) => s !== ''),
 );
 
+/** An optional setting for which a blank value means unset. */
+const blankAsUnset = <T extends z.ZodTypeAny>(inner: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), inner.optional());
+
 /**
  * Every setting, with its environment variable. `.env.example` documents each one; the infra
  * tests read `requiredEnvVars()` so Terraform sets every variable without a default.
@@ -50,16 +54,16 @@ const schema = z.object({
   BIGQUERY_EMULATOR_HOST: z.string().optional(),
   LOCAL_MODE: bool.default('false'),
   // Who may call. Deployed, identities come only from verified tokens (see docs/security.md).
-  API_AUDIENCES: list.optional(),
-  IAP_AUDIENCE: z.string().min(1).optional(),
-  IAP_JWKS_URL: z.string().url().optional(),
-  DISPATCH_AUDIENCE: z.string().url().optional(),
-  SCHEDULER_SA: z
-    .string()
-    .email('the service account Cloud Scheduler calls dispatch as')
-    .optional(),
-  TASKS_OIDC_JWKS_URL: z.string().url().optional(),
-  TASKS_OIDC_ISSUER: z.string().url().optional(),
+  // A blank value counts as unset, so Terraform can pass "" for a setting it does not use.
+  API_AUDIENCES: blankAsUnset(list.pipe(z.array(z.string().max(500)).min(1))),
+  IAP_AUDIENCE: blankAsUnset(z.string().max(500)),
+  IAP_JWKS_URL: blankAsUnset(z.string().url()),
+  DISPATCH_AUDIENCE: blankAsUnset(z.string().url()),
+  SCHEDULER_SA: blankAsUnset(
+    z.string().email('the service account Cloud Scheduler calls dispatch as'),
+  ),
+  TASKS_OIDC_JWKS_URL: blankAsUnset(z.string().url()),
+  TASKS_OIDC_ISSUER: blankAsUnset(z.string().url()),
   BOOTSTRAP_ADMINS: list.pipe(z.array(memberSchema)).default(''),
   K_SERVICE: z.string().optional(),
   K_REVISION: z.string().optional(),
@@ -123,6 +127,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  if ((e.TASKS_OIDC_JWKS_URL === undefined) !== (e.TASKS_OIDC_ISSUER === undefined)) {
+    throw new ConfigError([
+      {
+        path: e.TASKS_OIDC_JWKS_URL === undefined ? 'TASKS_OIDC_JWKS_URL' : 'TASKS_OIDC_ISSUER',
+        message: 'TASKS_OIDC_JWKS_URL and TASKS_OIDC_ISSUER are set together',
+      },
+    ]);
+  }
   if (!e.LOCAL_MODE && (e.TASKS_OIDC_JWKS_URL !== undefined || e.TASKS_OIDC_ISSUER !== undefined)) {
     // Deployed, Cloud Run IAM verifies service tokens against Google's keys, never ours.
     throw new ConfigError([

@@ -36,6 +36,12 @@ export const ROLES = [
 ] as const;
 export type Role = (typeof ROLES)[number];
 
+/** Who is calling a use case: the verified email, and the roles it holds now. */
+export interface Actor {
+  identity: string;
+  roles: ReadonlySet<Role>;
+}
+
 export type Member = `user:${string}` | `serviceAccount:${string}` | `group:${string}`;
 
 /** The access policy as stored: role bindings, group memberships, and its version. */

@@ -21,7 +21,7 @@ import {
   registerTask,
   updateTask,
 } from '../app/tasks';
-import { rolesOf, type Identity, type Member, type Role } from '../domain/access';
+import { rolesOf, type Actor, type Identity, type Member, type Role } from '../domain/access';
 import {
   ForbiddenError,
   MethodNotAllowedError,
@@ -50,10 +50,7 @@ export interface ApiContext {
 }
 
 /** The verified caller of a route, with the roles it holds now. */
-export interface Caller {
-  identity: string;
-  roles: ReadonlySet<Role>;
-}
+export type Caller = Actor;
 
 /** Path parameters, parsed by their name before any handler runs. */
 interface Params {

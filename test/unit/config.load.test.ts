@@ -40,6 +40,28 @@ describe('loadConfig', () => {
     ['a zero store timeout', { STORE_TIMEOUT_SECONDS: '0' }, /STORE_TIMEOUT_SECONDS/],
     ['a zero re-arm delay', { REARM_AFTER_SECONDS: '0' }, /REARM_AFTER_SECONDS/],
     [
+      'a bootstrap admin that is not a member',
+      { BOOTSTRAP_ADMINS: 'alice@example.com' },
+      /BOOTSTRAP_ADMINS/,
+    ],
+    ['a scheduler account that is not an email', { SCHEDULER_SA: 'scheduler' }, /SCHEDULER_SA/],
+    [
+      'a dispatch audience that is not a URL',
+      { DISPATCH_AUDIENCE: 'dispatch' },
+      /DISPATCH_AUDIENCE/,
+    ],
+    ['an IAP key set that is not a URL', { IAP_JWKS_URL: 'keys' }, /IAP_JWKS_URL/],
+    [
+      'local token keys outside local mode',
+      { TASKS_OIDC_JWKS_URL: 'http://127.0.0.1:1/jwks', TASKS_OIDC_ISSUER: 'http://127.0.0.1:1' },
+      /TASKS_OIDC_JWKS_URL: local token keys are honoured only with LOCAL_MODE=true/,
+    ],
+    [
+      'a local key set without its issuer',
+      { LOCAL_MODE: 'true', TASKS_OIDC_JWKS_URL: 'http://127.0.0.1:1/jwks' },
+      /TASKS_OIDC_ISSUER: TASKS_OIDC_JWKS_URL and TASKS_OIDC_ISSUER are set together/,
+    ],
+    [
       'a clock offset outside local mode',
       { CLOCK_OFFSET_MS: '60000' },
       /CLOCK_OFFSET_MS: a clock offset is honoured only with LOCAL_MODE=true/,
@@ -72,5 +94,75 @@ describe('loadConfig', () => {
     expect(c.bigQuery.pricePerTiB).toBe(5);
     expect(c.localMode).toBe(true);
     expect(c.leaseGraceSeconds).toBe(5);
+  });
+
+  describe('who may call', () => {
+    it("defaults the audiences to the functions' URLs and trusts no one by default", () => {
+      const { auth } = loadConfig(base);
+      expect(auth).toEqual({
+        apiAudiences: ['https://us-central1-demo-project.cloudfunctions.net/api'],
+        dispatchAudience: 'https://us-central1-demo-project.cloudfunctions.net/dispatch',
+        schedulerServiceAccount: undefined,
+        bootstrapAdmins: [],
+      });
+    });
+
+    it('reads audiences, IAP, the scheduler account and bootstrap admins', () => {
+      const { auth } = loadConfig({
+        ...base,
+        API_AUDIENCES: ' https://api-x.a.run.app , custom-audience ,',
+        IAP_AUDIENCE: '/projects/1/global/backendServices/2',
+        IAP_JWKS_URL: 'http://127.0.0.1:9/keys',
+        SCHEDULER_SA: 'scheduler@demo-project.iam.gserviceaccount.com',
+        DISPATCH_AUDIENCE: 'https://dispatch-x.a.run.app',
+        BOOTSTRAP_ADMINS:
+          'user:Lead@Example.com, group:privacy@example.com,serviceAccount:ops@p.iam.gserviceaccount.com',
+      });
+      expect(auth).toEqual({
+        apiAudiences: ['https://api-x.a.run.app', 'custom-audience'],
+        iap: {
+          audience: '/projects/1/global/backendServices/2',
+          jwksUrl: 'http://127.0.0.1:9/keys',
+        },
+        dispatchAudience: 'https://dispatch-x.a.run.app',
+        schedulerServiceAccount: 'scheduler@demo-project.iam.gserviceaccount.com',
+        bootstrapAdmins: [
+          'user:lead@example.com',
+          'group:privacy@example.com',
+          'serviceAccount:ops@p.iam.gserviceaccount.com',
+        ],
+      });
+    });
+
+    it('takes a blank setting (as Terraform passes an unused one) for unset', () => {
+      const { auth } = loadConfig({
+        ...base,
+        API_AUDIENCES: '',
+        IAP_AUDIENCE: '',
+        SCHEDULER_SA: '',
+        DISPATCH_AUDIENCE: '',
+        TASKS_OIDC_JWKS_URL: '',
+        TASKS_OIDC_ISSUER: '',
+      });
+      expect(auth.apiAudiences).toEqual([
+        'https://us-central1-demo-project.cloudfunctions.net/api',
+      ]);
+      expect(auth.iap).toBeUndefined();
+      expect(auth.schedulerServiceAccount).toBeUndefined();
+      expect(auth.localTokens).toBeUndefined();
+    });
+
+    it("uses the Cloud Tasks emulator's keys in local mode", () => {
+      const { auth } = loadConfig({
+        ...base,
+        LOCAL_MODE: 'true',
+        TASKS_OIDC_JWKS_URL: 'http://127.0.0.1:8124/jwks',
+        TASKS_OIDC_ISSUER: 'http://127.0.0.1:8124',
+      });
+      expect(auth.localTokens).toEqual({
+        jwksUrl: 'http://127.0.0.1:8124/jwks',
+        issuer: 'http://127.0.0.1:8124',
+      });
+    });
   });
 });
