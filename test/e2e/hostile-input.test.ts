@@ -32,7 +32,7 @@ import {
   type FirestoreSnapshot,
   type SnapshotDiff,
 } from './support/firestore-snapshot';
-import { emulatorJwks, startEmulatorTokenMint, type EmulatorTokenMint } from './support/tokens';
+import { emulatorJwks } from './support/tokens';
 
 /**
  * Issue 15, "Bad input and attacks: a clear error, nothing written": every case of the hostile
@@ -72,7 +72,6 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
   const projectId = `hostile-${randomBytes(4).toString('hex')}`;
   let stack: LocalStack;
   let db: Firestore;
-  let mint: EmulatorTokenMint | undefined;
   let fx: Fixtures;
   let race: string;
   let runTaskToken: string;
@@ -273,11 +272,13 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
       200,
     );
 
-    mint = await startEmulatorTokenMint(stack.tasksEmulator.httpPort, projectId);
     const runTaskAudience = `${stack.runTaskUrl}/`;
-    const dispatchAudience = `${stack.dispatchUrl}/`;
+    // The local stack's scheduler signs for dispatch's default audience (its would-be URL).
+    const dispatchAudience = `https://us-central1-${projectId}.cloudfunctions.net/dispatch`;
     const jwks = await emulatorJwks(stack.tasksEmulator.httpPort);
-    runTaskToken = await mint.token(INVOKER, runTaskAudience);
+    const sign = (email: string, audience: string) =>
+      stack.tasksEmulator.signIdToken(email, audience);
+    runTaskToken = sign(INVOKER, runTaskAudience);
     fx = {
       own,
       denyTarget,
@@ -293,16 +294,16 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
       bindings,
       runTaskAudience,
       dispatchAudience,
-      emulatorIssuer: `http://127.0.0.1:${stack.tasksEmulator.httpPort}`,
+      emulatorIssuer: stack.tasksEmulator.issuer,
       emulatorKid: String(jwks.keys[0]?.['kid']),
       emulatorTokens: {
-        runTaskWrongAccount: await mint.token(
+        runTaskWrongAccount: sign(
           'intruder@hostile-project.iam.gserviceaccount.com',
           runTaskAudience,
         ),
-        runTaskWrongAudience: await mint.token(INVOKER, 'https://elsewhere.example/'),
-        dispatchAsInvoker: await mint.token(INVOKER, dispatchAudience),
-        apiForAdmin: await mint.token(DEPLOYED_ADMIN, API_AUDIENCE),
+        runTaskWrongAudience: sign(INVOKER, 'https://elsewhere.example/'),
+        dispatchAsInvoker: sign(INVOKER, dispatchAudience),
+        apiForAdmin: sign(DEPLOYED_ADMIN, API_AUDIENCE),
       },
     };
     baseline = await stableSnapshot();
@@ -319,7 +320,6 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
     console.log(
       `Hostile input: ${rows.length - failedRows.length} of ${rows.length} cases as expected\n${notes}\n${table}\n`,
     );
-    await mint?.stop();
     await db?.terminate();
     await stack?.stop();
   });
@@ -362,13 +362,23 @@ describe('hostile input on the local stack: a clear error, nothing written', () 
   });
 
   describe('deployed mode: an api started with LOCAL_MODE=false', () => {
+    // Deployed, the service-token keys of the emulator are refused by config: unset them.
     beforeAll(async () => {
-      stack.setEnv({ LOCAL_MODE: 'false', API_AUDIENCES: API_AUDIENCE });
+      stack.setEnv({
+        LOCAL_MODE: 'false',
+        API_AUDIENCES: API_AUDIENCE,
+        TASKS_OIDC_JWKS_URL: '',
+        TASKS_OIDC_ISSUER: '',
+      });
       await stack.restart('api');
       baseline = await stableSnapshot();
     }, 60_000);
     afterAll(async () => {
-      stack.setEnv({ LOCAL_MODE: 'true' });
+      stack.setEnv({
+        LOCAL_MODE: 'true',
+        TASKS_OIDC_JWKS_URL: `${stack.tasksEmulator.issuer}/jwks`,
+        TASKS_OIDC_ISSUER: stack.tasksEmulator.issuer,
+      });
       await stack.restart('api');
     }, 60_000);
 

@@ -30,8 +30,9 @@ export const RECORDS_READER = 'records-reader@localhost';
 export const DEPLOYED_ADMIN = 'deployed-admin@example.com';
 export const DEPLOYED_NOBODY = 'nobody@example.com';
 
-/** The service account the local stack's Cloud Tasks signs as (scripts/lib/local-stack.ts). */
-export const INVOKER = 'tasks-invoker@local-project.iam.gserviceaccount.com';
+import { INVOKER, SCHEDULER } from '../../../scripts/lib/local-stack';
+
+export { INVOKER };
 /** The api audience the deployed-mode api is started with. */
 export const API_AUDIENCE = 'https://api.hostile.example';
 
@@ -1387,7 +1388,7 @@ function serviceCalls(): HostileCase[] {
     iss: fx.emulatorIssuer,
   });
   const schedulerClaims = (fx: Fixtures) => ({
-    ...googleClaims(INVOKER, fx.dispatchAudience),
+    ...googleClaims(SCHEDULER, fx.dispatchAudience),
     iss: fx.emulatorIssuer,
   });
   const call = (
@@ -1428,8 +1429,8 @@ function serviceCalls(): HostileCase[] {
       call(fn, 'a forwarded-looking token (SIGNATURE_REMOVED_BY_GOOGLE)', (fx) =>
         bearer(forwardedToken(claims(fx))),
       ),
-      call(fn, 'the token only in x-goog-authenticated-user-email', {
-        'x-goog-authenticated-user-email': `accounts.google.com:${INVOKER}`,
+      call(fn, 'the caller only in x-goog-authenticated-user-email', {
+        'x-goog-authenticated-user-email': `accounts.google.com:${fn === 'runTask' ? INVOKER : SCHEDULER}`,
       }),
       call(fn, 'a token with an empty signature', (fx) =>
         bearer(tokenWithSignature(claims(fx), '')),

@@ -1,7 +1,4 @@
 import { createHmac, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { waitFor } from '../../helpers/wait-for';
 
 /**
  * Tokens a hostile caller would try: unsigned, `alg: none`, signed with a key of their own,
@@ -110,69 +107,4 @@ export function resignedToken(token: string, changes: Claims): string {
 export async function emulatorJwks(tasksHttpPort: number): Promise<{ keys: Claims[] }> {
   const res = await fetch(`http://127.0.0.1:${tasksHttpPort}/jwks`);
   return (await res.json()) as { keys: Claims[] };
-}
-
-/**
- * Mints ID tokens the Cloud Tasks emulator really signs: creates an HTTP task with an OIDC token
- * for the given account and audience, on a queue of its own aimed at a server here that keeps
- * the Authorization header. Nothing reaches the functions.
- */
-export interface EmulatorTokenMint {
-  token(serviceAccountEmail: string, audience: string): Promise<string>;
-  stop(): Promise<void>;
-}
-
-export async function startEmulatorTokenMint(
-  tasksHttpPort: number,
-  projectId: string,
-  location = 'us-central1',
-): Promise<EmulatorTokenMint> {
-  const received = new Map<string, string>();
-  const server: Server = createServer((req: IncomingMessage, res) => {
-    const id = (req.url ?? '').slice(1);
-    received.set(id, req.headers.authorization ?? '');
-    req.resume();
-    res.writeHead(200).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  const base = `http://127.0.0.1:${tasksHttpPort}/v2`;
-  const queue = `projects/${projectId}/locations/${location}/queues/hostile-token-mint`;
-  const created = await fetch(`${base}/projects/${projectId}/locations/${location}/queues`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: queue }),
-  });
-  if (!created.ok) {
-    server.close();
-    throw new Error(`could not create the token queue: ${created.status} ${await created.text()}`);
-  }
-  return {
-    async token(serviceAccountEmail, audience) {
-      const id = randomUUID();
-      const res = await fetch(`${base}/${queue}/tasks`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          task: {
-            httpRequest: {
-              url: `http://127.0.0.1:${port}/${id}`,
-              httpMethod: 'POST',
-              oidcToken: { serviceAccountEmail, audience },
-            },
-          },
-        }),
-      });
-      if (!res.ok) throw new Error(`createTask failed: ${res.status} ${await res.text()}`);
-      const header = await waitFor(
-        () => received.get(id),
-        (h) => h !== undefined,
-        { timeoutMs: 10_000, what: `the emulator to deliver token task ${id}` },
-      );
-      const token = header?.replace(/^Bearer /, '') ?? '';
-      if (token.split('.').length !== 3) throw new Error(`no OIDC token arrived: '${header}'`);
-      return token;
-    },
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }
