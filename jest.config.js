@@ -1,5 +1,5 @@
 /**
- * Jest projects, as in ../shared/conventions.md:
+ * Jest projects:
  * - unit: pure code, no I/O;
  * - integration: Firestore emulator plus our own Cloud Tasks and BigQuery emulators;
  * - e2e: the whole local stack;

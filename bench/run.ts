@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <name>` runs bench/<name>.ts. Each benchmark prints its own figures and ends
- * each scenario with one `BENCH {...}` line (see ../shared/conventions.md).
+ * each scenario with one machine-readable `BENCH {...}` line, then a human table.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';

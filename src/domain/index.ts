@@ -1,5 +1,5 @@
 /**
- * Glossary (see ../shared/design.md for the full frame):
+ * Glossary:
  *
  * - Request: one data-subject request (`deletion` or `records`) about one subject, a person known
  *   by one or more string identifiers (email, userId, gaClientId, ...).

@@ -26,36 +26,68 @@ describe('Firestore in Terraform matches src/adapters/firestore/indexes.ts', () 
   });
 
   it('declares exactly the composite indexes the store needs', () => {
-    const declared = Object.values(evaluate('${local.firestore_indexes}', { mod: root, vars: {} }) as Record<string, TfIndex>).map((i) =>
-      key(i.collection, i.query_scope, i.fields.map((f) => ({ path: f.field_path, order: f.order }))),
+    const declared = Object.values(
+      evaluate('${local.firestore_indexes}', { mod: root, vars: {} }) as Record<string, TfIndex>,
+    ).map((i) =>
+      key(
+        i.collection,
+        i.query_scope,
+        i.fields.map((f) => ({ path: f.field_path, order: f.order })),
+      ),
     );
-    const needed = COMPOSITE_INDEXES.map((i) => key(i.collectionGroup, i.queryScope, i.fields.map((f) => ({ path: f.fieldPath, order: f.order }))));
+    const needed = COMPOSITE_INDEXES.map((i) =>
+      key(
+        i.collectionGroup,
+        i.queryScope,
+        i.fields.map((f) => ({ path: f.fieldPath, order: f.order })),
+      ),
+    );
     expect(declared.sort()).toEqual(needed.sort());
-    expect(resource(root, 'google_firestore_index', 'composite')['for_each']).toBe('${local.firestore_indexes}');
+    expect(resource(root, 'google_firestore_index', 'composite')['for_each']).toBe(
+      '${local.firestore_indexes}',
+    );
   });
 
   it('declares exactly the collection-group single-field indexes the store needs', () => {
-    const fields = Object.values(evaluate('${local.firestore_field_indexes}', { mod: root, vars: {} }) as Record<string, TfField>);
-    const declared = fields.flatMap((f) =>
-      f.indexes.filter((i) => i.query_scope === 'COLLECTION_GROUP').map((i) => `${f.collection}.${f.field} ${i.order}`),
+    const fields = Object.values(
+      evaluate('${local.firestore_field_indexes}', { mod: root, vars: {} }) as Record<
+        string,
+        TfField
+      >,
     );
-    expect(declared.sort()).toEqual(FIELD_OVERRIDES.map((o) => `${o.collectionGroup}.${o.fieldPath} ${o.order}`).sort());
+    const declared = fields.flatMap((f) =>
+      f.indexes
+        .filter((i) => i.query_scope === 'COLLECTION_GROUP')
+        .map((i) => `${f.collection}.${f.field} ${i.order}`),
+    );
+    expect(declared.sort()).toEqual(
+      FIELD_OVERRIDES.map((o) => `${o.collectionGroup}.${o.fieldPath} ${o.order}`).sort(),
+    );
     // Declaring a field replaces its automatic indexes: keep the collection-scope one too.
     for (const f of fields) {
       expect(f.indexes).toContainEqual({ order: 'ASCENDING', query_scope: 'COLLECTION' });
     }
-    expect(resource(root, 'google_firestore_field', 'collection_group')['for_each']).toBe('${local.firestore_field_indexes}');
+    expect(resource(root, 'google_firestore_field', 'collection_group')['for_each']).toBe(
+      '${local.firestore_field_indexes}',
+    );
   });
 
   it('uses the collections the store writes, and sets a TTL policy on each level of a request', () => {
     const collections = new Set<string>(Object.values(COLLECTIONS));
-    const declared = Object.values(evaluate('${local.firestore_indexes}', { mod: root, vars: {} }) as Record<string, TfIndex>);
+    const declared = Object.values(
+      evaluate('${local.firestore_indexes}', { mod: root, vars: {} }) as Record<string, TfIndex>,
+    );
     for (const i of declared) expect(collections).toContain(i.collection);
     const ttl = resourcesOf(root, 'google_firestore_field').find(([name]) => name === 'ttl')?.[1];
     expect(ttl?.['ttl_config']).toEqual([{}]);
     expect(ttl?.['for_each']).toBe('${toset(local.ttl_collections)}');
     const ttlCollections = evaluate('${local.ttl_collections}', { mod: root, vars: {} });
-    expect(ttlCollections).toEqual([COLLECTIONS.requests, COLLECTIONS.instances, COLLECTIONS.runs, RECORDS_COLLECTION]);
+    expect(ttlCollections).toEqual([
+      COLLECTIONS.requests,
+      COLLECTIONS.instances,
+      COLLECTIONS.runs,
+      RECORDS_COLLECTION,
+    ]);
     // The field the policies watch is the one the store writes.
     expect(ttl?.['field']).toBe('${var.firestore_ttl_field}');
     expect(evaluate('${var.firestore_ttl_field}', { mod: root, vars: {} })).toBe(TTL_FIELD);
@@ -63,7 +95,10 @@ describe('Firestore in Terraform matches src/adapters/firestore/indexes.ts', () 
 
   it("exempts a records package chunk's data from indexing, so a 512 KiB value is never indexed", () => {
     const exemptions = Object.values(
-      evaluate('${local.firestore_index_exemptions}', { mod: root, vars: {} }) as Record<string, { collection: string; field: string }>,
+      evaluate('${local.firestore_index_exemptions}', { mod: root, vars: {} }) as Record<
+        string,
+        { collection: string; field: string }
+      >,
     );
     expect(exemptions).toContainEqual({ collection: RECORDS_COLLECTION, field: 'data' });
     const exemption = resource(root, 'google_firestore_field', 'index_exemption');

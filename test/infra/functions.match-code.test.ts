@@ -71,7 +71,9 @@ describe('the Terraform functions match functions/index.ts and src/config.ts', (
     for (const path of listTfvars()) environments.push([basename(path), await loadTfvars(path)]);
     const dev = environments.find(([name]) => name === 'dev.tfvars');
     if (dev === undefined) throw new Error('infra/envs/dev.tfvars is missing');
-    (environments[0] as [string, Record<string, unknown>])[1] = { project_id: dev[1]['project_id'] };
+    (environments[0] as [string, Record<string, unknown>])[1] = {
+      project_id: dev[1]['project_id'],
+    };
   });
 
   it('deploys exactly the entry points the code registers, each under its kebab-case service name', () => {
@@ -94,7 +96,9 @@ describe('the Terraform functions match functions/index.ts and src/config.ts', (
       max_instance_count: '${var.max_instance_count}',
       service_account_email: '${var.service_account_email}',
     });
-    const secrets = (service['dynamic'] as Record<string, Block[]>)['secret_environment_variables']?.[0];
+    const secrets = (service['dynamic'] as Record<string, Block[]>)[
+      'secret_environment_variables'
+    ]?.[0];
     expect(secrets?.['for_each']).toBe('${var.secret_environment_variables}');
 
     for (const [, body] of moduleCalls(root, FUNCTION_MODULE)) {
@@ -113,19 +117,33 @@ describe('the Terraform functions match functions/index.ts and src/config.ts', (
       const known = new Set(knownEnvVars());
       for (const f of deployedFunctions(ctx)) {
         const set = [...Object.keys(f.env), ...Object.keys(f.secrets)];
-        expect({ fn: f.name, missing: requiredEnvVars().filter((v) => !set.includes(v)) }).toEqual({ fn: f.name, missing: [] });
-        expect({ fn: f.name, unknown: set.filter((v) => !known.has(v) && !/^SECRET_[A-Z][A-Z0-9_]*$/.test(v)) }).toEqual({
+        expect({ fn: f.name, missing: requiredEnvVars().filter((v) => !set.includes(v)) }).toEqual({
+          fn: f.name,
+          missing: [],
+        });
+        expect({
+          fn: f.name,
+          unknown: set.filter((v) => !known.has(v) && !/^SECRET_[A-Z][A-Z0-9_]*$/.test(v)),
+        }).toEqual({
           fn: f.name,
           unknown: [],
         });
-        expect({ fn: f.name, localOnly: set.filter((v) => NOT_FOR_DEPLOYMENT.test(v)) }).toEqual({ fn: f.name, localOnly: [] });
+        expect({ fn: f.name, localOnly: set.filter((v) => NOT_FOR_DEPLOYMENT.test(v)) }).toEqual({
+          fn: f.name,
+          localOnly: [],
+        });
         // Secrets arrive through secret_environment_variables, never as plain values.
-        expect(Object.keys(f.env).filter((v) => /PEPPER|SECRET|TOKEN|PASSWORD/.test(v))).toEqual([]);
+        expect(Object.keys(f.env).filter((v) => /PEPPER|SECRET|TOKEN|PASSWORD/.test(v))).toEqual(
+          [],
+        );
         expect(f.secrets).toHaveProperty('SUBJECT_HASH_PEPPER');
 
         const unknownValues = Object.entries(f.env).filter(([, v]) => v instanceof Unknown);
         expect({ fn: f.name, unknownValues }).toEqual({ fn: f.name, unknownValues: [] });
-        const env: Record<string, string> = { K_SERVICE: String(f.name), K_REVISION: `${String(f.name)}-00001-abc` };
+        const env: Record<string, string> = {
+          K_SERVICE: String(f.name),
+          K_REVISION: `${String(f.name)}-00001-abc`,
+        };
         for (const [k, v] of Object.entries(f.env)) env[k] = String(v);
         // Secret Manager supplies the values at runtime; stand in for them here.
         for (const k of Object.keys(f.secrets)) env[k] = 'x'.repeat(32);
@@ -169,10 +187,14 @@ describe('the Terraform functions match functions/index.ts and src/config.ts', (
     "sets the api's timeout to cover the longest audit, which runs under the task's timeout (%s)",
     (envName) => {
       const vars = environments.find(([name]) => name === envName)?.[1] ?? {};
-      const api = deployedFunctions({ mod: root, vars }).find((f) => f.entryPoint === API_ENTRY_POINT);
+      const api = deployedFunctions({ mod: root, vars }).find(
+        (f) => f.entryPoint === API_ENTRY_POINT,
+      );
       if (api === undefined) throw new Error('no api function');
       expect(typeof api.timeoutSeconds).toBe('number');
-      expect(api.timeoutSeconds).toBeGreaterThanOrEqual(MAX_TASK_TIMEOUT_SECONDS + AUDIT_ANSWER_MARGIN_SECONDS);
+      expect(api.timeoutSeconds).toBeGreaterThanOrEqual(
+        MAX_TASK_TIMEOUT_SECONDS + AUDIT_ANSWER_MARGIN_SECONDS,
+      );
       expect(api.timeoutSeconds).toBeLessThanOrEqual(HTTP_FUNCTION_MAX_TIMEOUT_SECONDS);
     },
   );
@@ -183,22 +205,31 @@ describe('the Terraform functions match functions/index.ts and src/config.ts', (
     ['prod.tfvars', {}],
     ['the shortest dispatch timeout', { dispatch_timeout_seconds: 120 }],
     ['the longest dispatch timeout', { dispatch_timeout_seconds: 1770 }],
-  ] as const)("gives dispatch a DISPATCH_BUDGET_SECONDS its config accepts, well below dispatch's timeout (%s)", (envName, extra) => {
-    const base = environments.find(([name]) => name === envName)?.[1] ?? environments[0]?.[1] ?? {};
-    const vars = { ...base, ...extra };
-    const deployed = deployedFunctions({ mod: root, vars });
-    const dispatch = deployed.find((f) => f.entryPoint === DISPATCH_ENTRY_POINT);
-    if (dispatch === undefined) throw new Error('no dispatch function');
-    expect(dispatch.env).toHaveProperty('DISPATCH_BUDGET_SECONDS');
-    const budget = configOf(dispatch).dispatchBudgetSeconds;
-    expect(typeof dispatch.timeoutSeconds).toBe('number');
-    expect(budget).toBeLessThanOrEqual(Number(dispatch.timeoutSeconds) - DISPATCH_MIN_HEADROOM_SECONDS);
-    // Only dispatch reads it; the others leave it unset rather than carry a misleading value.
-    for (const f of deployed.filter((g) => g !== dispatch)) expect(f.env).not.toHaveProperty('DISPATCH_BUDGET_SECONDS');
-  });
+  ] as const)(
+    "gives dispatch a DISPATCH_BUDGET_SECONDS its config accepts, well below dispatch's timeout (%s)",
+    (envName, extra) => {
+      const base =
+        environments.find(([name]) => name === envName)?.[1] ?? environments[0]?.[1] ?? {};
+      const vars = { ...base, ...extra };
+      const deployed = deployedFunctions({ mod: root, vars });
+      const dispatch = deployed.find((f) => f.entryPoint === DISPATCH_ENTRY_POINT);
+      if (dispatch === undefined) throw new Error('no dispatch function');
+      expect(dispatch.env).toHaveProperty('DISPATCH_BUDGET_SECONDS');
+      const budget = configOf(dispatch).dispatchBudgetSeconds;
+      expect(typeof dispatch.timeoutSeconds).toBe('number');
+      expect(budget).toBeLessThanOrEqual(
+        Number(dispatch.timeoutSeconds) - DISPATCH_MIN_HEADROOM_SECONDS,
+      );
+      // Only dispatch reads it; the others leave it unset rather than carry a misleading value.
+      for (const f of deployed.filter((g) => g !== dispatch))
+        expect(f.env).not.toHaveProperty('DISPATCH_BUDGET_SECONDS');
+    },
+  );
 
   it("keeps dispatch_timeout_seconds' lower bound high enough for a budget of at least a minute", () => {
-    const validation = JSON.stringify(root.variables.get('dispatch_timeout_seconds')?.['validation']);
+    const validation = JSON.stringify(
+      root.variables.get('dispatch_timeout_seconds')?.['validation'],
+    );
     const min = /var\.dispatch_timeout_seconds >= (\d+)/.exec(validation)?.[1];
     expect(Number(min) - DISPATCH_MIN_HEADROOM_SECONDS).toBeGreaterThanOrEqual(60);
     const headroom = evaluate('${local.dispatch_budget_headroom_seconds}', { mod: root, vars: {} });
@@ -208,7 +239,11 @@ describe('the Terraform functions match functions/index.ts and src/config.ts', (
   it('bounds every function with max_instance_count', () => {
     for (const [envName, vars] of environments) {
       for (const f of deployedFunctions({ mod: root, vars })) {
-        expect({ envName, fn: f.name, max: typeof f.maxInstances === 'number' && f.maxInstances >= 1 }).toEqual({
+        expect({
+          envName,
+          fn: f.name,
+          max: typeof f.maxInstances === 'number' && f.maxInstances >= 1,
+        }).toEqual({
           envName,
           fn: f.name,
           max: true,
@@ -219,7 +254,10 @@ describe('the Terraform functions match functions/index.ts and src/config.ts', (
 
   it('declares every tfvars key as a variable', () => {
     for (const [envName, vars] of environments.slice(1)) {
-      expect({ envName, undeclared: Object.keys(vars).filter((k) => !root.variables.has(k)) }).toEqual({ envName, undeclared: [] });
+      expect({
+        envName,
+        undeclared: Object.keys(vars).filter((k) => !root.variables.has(k)),
+      }).toEqual({ envName, undeclared: [] });
     }
   });
 });

@@ -61,14 +61,19 @@ describe('IAM is least privilege, and the invokers use OIDC', () => {
     const dev = listTfvars().find((p) => p.endsWith('dev.tfvars'));
     if (dev === undefined) throw new Error('no dev.tfvars');
     ctx = { mod: root, vars: await loadTfvars(dev) };
-    for (const file of [...listTfFiles(), ...listTfvars()]) parsed.push({ file, json: await parseHclFile(file) });
+    for (const file of [...listTfFiles(), ...listTfvars()])
+      parsed.push({ file, json: await parseHclFile(file) });
   });
 
   it('grants no primitive role and nothing to the public, anywhere', () => {
     for (const { file, json } of parsed) {
       for (const { path, text } of strings(json)) {
         const at = `${file}: ${path.join('.')}`;
-        expect({ at, primitive: PRIMITIVE_ROLE.test(text), public: PUBLIC_MEMBER.test(text) }).toEqual({
+        expect({
+          at,
+          primitive: PRIMITIVE_ROLE.test(text),
+          public: PUBLIC_MEMBER.test(text),
+        }).toEqual({
           at,
           primitive: false,
           public: false,
@@ -86,46 +91,69 @@ describe('IAM is least privilege, and the invokers use OIDC', () => {
     expect(grants.length).toBeGreaterThan(0);
     for (const { file, path } of grants) {
       const [section, type, name, index, attr] = path;
-      expect({ file, section, attr, length: path.length }).toEqual({ file, section: 'resource', attr: 'role', length: 5 });
+      expect({ file, section, attr, length: path.length }).toEqual({
+        file,
+        section: 'resource',
+        attr: 'role',
+        length: 5,
+      });
       expect(type).toMatch(CLOUD_RUN_SERVICE_IAM);
-      const body = (parsed.find((p) => p.file === file)?.json['resource'] as Record<string, Record<string, Block[]>>)[type as string]?.[
-        name as string
-      ]?.[Number(index)];
-      expect(body?.['name'] ?? body?.['service']).toMatch(/^\$\{google_cloudfunctions2_function\.\w+\.service_config\[0\]\.service\}$/);
+      const body = (
+        parsed.find((p) => p.file === file)?.json['resource'] as Record<
+          string,
+          Record<string, Block[]>
+        >
+      )[type as string]?.[name as string]?.[Number(index)];
+      expect(body?.['name'] ?? body?.['service']).toMatch(
+        /^\$\{google_cloudfunctions2_function\.\w+\.service_config\[0\]\.service\}$/,
+      );
     }
     for (const { json } of parsed) {
-      const types = Object.keys((json['resource'] ?? {}));
+      const types = Object.keys(json['resource'] ?? {});
       expect(types.filter((t) => t.startsWith('google_cloudfunctions2_function_iam'))).toEqual([]);
     }
   });
 
   it('gives each function its own service account', () => {
-    const accounts = moduleCalls(root, './modules/http_function').map(([, body]) => body['service_account_email']);
-    expect(new Set(accounts).size).toBe(accounts.length);
-    expect(resourcesOf(root, 'google_service_account').map(([name]) => name).sort()).toEqual(
-      ['api', 'build', 'dispatch', 'run_task', 'scheduler', 'tasks_invoker'].sort(),
+    const accounts = moduleCalls(root, './modules/http_function').map(
+      ([, body]) => body['service_account_email'],
     );
+    expect(new Set(accounts).size).toBe(accounts.length);
+    expect(
+      resourcesOf(root, 'google_service_account')
+        .map(([name]) => name)
+        .sort(),
+    ).toEqual(['api', 'build', 'dispatch', 'run_task', 'scheduler', 'tasks_invoker'].sort());
   });
 
   it('limits data roles to who needs them: Firestore for the functions, BigQuery for run-task only', () => {
-    const sa = (name: string) => `serviceAccount:${String(evaluate(`\${google_service_account.${name}.email}`, ctx))}`;
+    const sa = (name: string) =>
+      `serviceAccount:${String(evaluate(`\${google_service_account.${name}.email}`, ctx))}`;
     expect(membersWith(ctx, 'google_project_iam_member', 'roles/datastore.user').sort()).toEqual(
       [sa('api'), sa('run_task'), sa('dispatch')].sort(),
     );
-    expect(membersWith(ctx, 'google_project_iam_member', 'roles/bigquery.jobUser')).toEqual([sa('run_task')]);
+    expect(membersWith(ctx, 'google_project_iam_member', 'roles/bigquery.jobUser')).toEqual([
+      sa('run_task'),
+    ]);
     expect(membersWith(ctx, 'google_project_iam_member', 'roles/bigquery.dataEditor')).toEqual([]);
-    const editors = resourcesOf(root, 'google_bigquery_dataset_iam_member').filter(([, b]) => b['role'] === 'roles/bigquery.dataEditor');
-    expect(editors.map(([, b]) => evaluate(b['member'], ctx))).toEqual([sa('run_task')]);
-    expect(membersWith(ctx, 'google_cloud_tasks_queue_iam_member', 'roles/cloudtasks.enqueuer').sort()).toEqual(
-      [sa('api'), sa('dispatch')].sort(),
+    const editors = resourcesOf(root, 'google_bigquery_dataset_iam_member').filter(
+      ([, b]) => b['role'] === 'roles/bigquery.dataEditor',
     );
+    expect(editors.map(([, b]) => evaluate(b['member'], ctx))).toEqual([sa('run_task')]);
+    expect(
+      membersWith(ctx, 'google_cloud_tasks_queue_iam_member', 'roles/cloudtasks.enqueuer').sort(),
+    ).toEqual([sa('api'), sa('dispatch')].sort());
     expect(membersWith(ctx, 'google_project_iam_member', 'roles/cloudtasks.enqueuer')).toEqual([]);
     // Whoever creates a task carrying tasks-invoker's OIDC token must be able to act as it.
-    const actAs = resourcesOf(root, 'google_service_account_iam_member').filter(([, b]) => b['role'] === 'roles/iam.serviceAccountUser');
-    expect(actAs.map(([, b]) => b['service_account_id'])).toEqual(['${google_service_account.tasks_invoker.name}']);
-    expect(membersWith(ctx, 'google_service_account_iam_member', 'roles/iam.serviceAccountUser').sort()).toEqual(
-      [sa('api'), sa('dispatch')].sort(),
+    const actAs = resourcesOf(root, 'google_service_account_iam_member').filter(
+      ([, b]) => b['role'] === 'roles/iam.serviceAccountUser',
     );
+    expect(actAs.map(([, b]) => b['service_account_id'])).toEqual([
+      '${google_service_account.tasks_invoker.name}',
+    ]);
+    expect(
+      membersWith(ctx, 'google_service_account_iam_member', 'roles/iam.serviceAccountUser').sort(),
+    ).toEqual([sa('api'), sa('dispatch')].sort());
   });
 
   it('lets Cloud Scheduler call dispatch with an OIDC token of the scheduler account, which alone may invoke it', () => {
@@ -141,16 +169,25 @@ describe('IAM is least privilege, and the invokers use OIDC', () => {
     }
     const dispatch = root.modules.get('dispatch');
     expect(dispatch?.['entry_point']).toBe('dispatch');
-    expect(dispatch?.['invoker_members']).toEqual(['serviceAccount:${google_service_account.scheduler.email}']);
+    expect(dispatch?.['invoker_members']).toEqual([
+      'serviceAccount:${google_service_account.scheduler.email}',
+    ]);
   });
 
   it('lets Cloud Tasks call run-task with an OIDC token of tasks-invoker, which alone may invoke it', async () => {
-    const runTask = moduleCalls(root, './modules/http_function').find(([, b]) => b['entry_point'] === 'runTask')?.[1];
-    expect(runTask?.['invoker_members']).toEqual(['serviceAccount:${google_service_account.tasks_invoker.email}']);
+    const runTask = moduleCalls(root, './modules/http_function').find(
+      ([, b]) => b['entry_point'] === 'runTask',
+    )?.[1];
+    expect(runTask?.['invoker_members']).toEqual([
+      'serviceAccount:${google_service_account.tasks_invoker.email}',
+    ]);
 
     // The queue adapter signs each task as TASKS_INVOKER_SA, which Terraform sets to tasks-invoker.
     const env = evaluate('${local.function_env}', ctx) as Record<string, unknown>;
-    const config = loadConfig({ ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])), SUBJECT_HASH_PEPPER: 'x'.repeat(32) });
+    const config = loadConfig({
+      ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
+      SUBJECT_HASH_PEPPER: 'x'.repeat(32),
+    });
     const created: unknown[] = [];
     const client = {
       queuePath: (p: string, l: string, q: string) => `projects/${p}/locations/${l}/queues/${q}`,
@@ -168,7 +205,8 @@ describe('IAM is least privilege, and the invokers use OIDC', () => {
       audience: config.oidcAudience,
     });
     await queue.enqueue({ taskName: 't-1', dispatchDeadlineSeconds: 60, body: {} });
-    const httpRequest = (created[0] as { task: { httpRequest: Record<string, unknown> } }).task.httpRequest;
+    const httpRequest = (created[0] as { task: { httpRequest: Record<string, unknown> } }).task
+      .httpRequest;
     expect(httpRequest['oauthToken']).toBeUndefined();
     expect(httpRequest['oidcToken']).toEqual({
       serviceAccountEmail: evaluate('${google_service_account.tasks_invoker.email}', ctx),

@@ -34,15 +34,26 @@ describe('log-based metrics read what the code logs', () => {
         resourceType: ['cloud_run_revision'],
       });
       const events = eventsOf(metric.filter);
-      for (const event of events) expect({ metric: metric.name, event, known: (LOG_EVENTS as readonly string[]).includes(event) }).toMatchObject({ known: true });
+      for (const event of events)
+        expect({
+          metric: metric.name,
+          event,
+          known: (LOG_EVENTS as readonly string[]).includes(event),
+        }).toMatchObject({ known: true });
       const selectsErrors = comparisons.some((c) => c.path.join('.') === 'jsonPayload.@type');
-      expect({ metric: metric.name, selects: events.length > 0 || selectsErrors }).toEqual({ metric: metric.name, selects: true });
+      expect({ metric: metric.name, selects: events.length > 0 || selectsErrors }).toEqual({
+        metric: metric.name,
+        selects: true,
+      });
     }
   });
 
   it('declares every label_extractors key in metric_descriptor.labels, and extracts every declared label', () => {
     for (const metric of metrics) {
-      expect({ metric: metric.name, extracted: Object.keys(metric.labelExtractors).sort() }).toEqual({
+      expect({
+        metric: metric.name,
+        extracted: Object.keys(metric.labelExtractors).sort(),
+      }).toEqual({
         metric: metric.name,
         extracted: metric.labels.map((l) => l.key).sort(),
       });
@@ -63,7 +74,13 @@ describe('log-based metrics read what the code logs', () => {
     expect(checkLogLinesAgainstMetrics(metrics, lines, { requireMatch: 'all' })).toEqual([]);
     // Every field a metric reads, so a reviewer sees the contract in one place.
     const read = new Set(metrics.flatMap((m) => extractedFields(m).map((f) => f.path.join('.'))));
-    expect([...read].sort()).toEqual(expect.arrayContaining(['jsonPayload.durationMs', 'jsonPayload.costUsd', 'jsonPayload.bytesBilled']));
+    expect([...read].sort()).toEqual(
+      expect.arrayContaining([
+        'jsonPayload.durationMs',
+        'jsonPayload.costUsd',
+        'jsonPayload.bytesBilled',
+      ]),
+    );
   });
 
   it("sees the reconciler's watchdog, re-arming and per-item failures through their metrics", () => {
@@ -81,13 +98,25 @@ describe('log-based metrics read what the code logs', () => {
       );
     };
     // Abandoned attempts: by the watchdog's own counter, and as run outcomes (retried or final).
-    expect(seen('dsr_instances_abandoned', ['labels', 'taskId'])).toEqual(new Set(['slow-export', 'slow-once']));
-    expect(seen('dsr_run_outcomes', ['jsonPayload', 'outcome'])).toEqual(new Set(['succeeded', 'failed', 'abandoned']));
-    expect(seen('dsr_run_outcomes', ['jsonPayload', 'event'])).toEqual(new Set(['run.finished', 'run.failed']));
-    expect(seen('dsr_instances_rearmed', ['jsonPayload', 'reason'])).toEqual(new Set(['parked', 'lost_task']));
+    expect(seen('dsr_instances_abandoned', ['labels', 'taskId'])).toEqual(
+      new Set(['slow-export', 'slow-once']),
+    );
+    expect(seen('dsr_run_outcomes', ['jsonPayload', 'outcome'])).toEqual(
+      new Set(['succeeded', 'failed', 'abandoned']),
+    );
+    expect(seen('dsr_run_outcomes', ['jsonPayload', 'event'])).toEqual(
+      new Set(['run.finished', 'run.failed']),
+    );
+    expect(seen('dsr_instances_rearmed', ['jsonPayload', 'reason'])).toEqual(
+      new Set(['parked', 'lost_task']),
+    );
     // One item's failure is an error line of the dispatch service, with its stack.
-    expect(seen('dsr_errors', ['jsonPayload', 'event'])).toEqual(new Set(['dispatch.item_failed', 'http.internal_error']));
-    expect(seen('dsr_errors', ['jsonPayload', 'serviceContext', 'service'])).toEqual(new Set(['dispatch', 'api']));
+    expect(seen('dsr_errors', ['jsonPayload', 'event'])).toEqual(
+      new Set(['dispatch.item_failed', 'http.internal_error']),
+    );
+    expect(seen('dsr_errors', ['jsonPayload', 'serviceContext', 'service'])).toEqual(
+      new Set(['dispatch', 'api']),
+    );
     // Each dispatch.finished counter is non-zero in some run, so its distribution is exercised.
     for (const field of ['expired', 'rearmed', 'itemsFailed', 'overdue', 'atRisk']) {
       const values = [...seen('dsr_dispatch_runs', ['jsonPayload', field])] as number[];
@@ -109,7 +138,11 @@ describe('log-based metrics read what the code logs', () => {
     const problems = checkLogLinesAgainstMetrics(
       [metric],
       [
-        JSON.stringify({ event: 'run.finished', durationMs: '12', 'logging.googleapis.com/labels': { taskId: 't' } }),
+        JSON.stringify({
+          event: 'run.finished',
+          durationMs: '12',
+          'logging.googleapis.com/labels': { taskId: 't' },
+        }),
         JSON.stringify({ event: 'run.finished', durationMs: 12 }),
         'not json',
       ],

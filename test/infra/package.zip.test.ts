@@ -45,7 +45,9 @@ describe('npm run package', () => {
 
   it('writes a zip that reads back to the same files, byte for byte', () => {
     const back = readZip(createZip(entries));
-    expect(back.map((e) => [e.name, e.data.toString('hex')])).toEqual(entries.map((e) => [e.name, e.data.toString('hex')]));
+    expect(back.map((e) => [e.name, e.data.toString('hex')])).toEqual(
+      entries.map((e) => [e.name, e.data.toString('hex')]),
+    );
   });
 
   it('is reproducible, so the same code keeps the same content-hashed object name', () => {

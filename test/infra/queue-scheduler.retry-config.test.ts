@@ -1,7 +1,15 @@
 import { basename } from 'node:path';
 import { loadConfig } from '../../src/config';
 import { retryPolicySchema } from '../../src/domain/model';
-import { block, evaluate, listTfvars, loadModule, loadTfvars, resource, type TfModule } from './support/terraform';
+import {
+  block,
+  evaluate,
+  listTfvars,
+  loadModule,
+  loadTfvars,
+  resource,
+  type TfModule,
+} from './support/terraform';
 
 const seconds = (duration: unknown) => {
   const m = /^(\d+(?:\.\d+)?)s$/.exec(String(duration));
@@ -44,21 +52,37 @@ describe('the queue and the schedule match the code', () => {
       SUBJECT_HASH_PEPPER: 'x'.repeat(32),
     });
     expect(evaluate('${var.tasks_queue_id}', { mod: root, vars: {} })).toBe(minimal.queueId);
-    expect(resource(root, 'google_cloud_tasks_queue', 'runs')['name']).toBe('${var.tasks_queue_id}');
+    expect(resource(root, 'google_cloud_tasks_queue', 'runs')['name']).toBe(
+      '${var.tasks_queue_id}',
+    );
     for (const path of listTfvars()) {
       const vars = await loadTfvars(path);
       const ctx = { mod: root, vars };
       const value = (name: string) => Number(evaluate(`\${var.${name}}`, ctx));
-      expect({ env: basename(path), ok: value('queue_max_concurrent_dispatches') <= value('run_task_max_instances') * value('run_task_concurrency') }).toEqual({
+      expect({
+        env: basename(path),
+        ok:
+          value('queue_max_concurrent_dispatches') <=
+          value('run_task_max_instances') * value('run_task_concurrency'),
+      }).toEqual({
         env: basename(path),
         ok: true,
       });
-      expect(seconds(evaluate(resource(root, 'google_cloud_scheduler_job', 'dispatch')['attempt_deadline'], ctx))).toBeLessThanOrEqual(1800);
+      expect(
+        seconds(
+          evaluate(
+            resource(root, 'google_cloud_scheduler_job', 'dispatch')['attempt_deadline'],
+            ctx,
+          ),
+        ),
+      ).toBeLessThanOrEqual(1800);
     }
   });
 
   it('calls dispatch every 5 minutes by default', () => {
     const ctx = { mod: root, vars: {} };
-    expect(evaluate(resource(root, 'google_cloud_scheduler_job', 'dispatch')['schedule'], ctx)).toBe('*/5 * * * *');
+    expect(
+      evaluate(resource(root, 'google_cloud_scheduler_job', 'dispatch')['schedule'], ctx),
+    ).toBe('*/5 * * * *');
   });
 });

@@ -10,7 +10,8 @@ describe('terraform fmt', () => {
       encoding: 'utf8',
       env: { ...process.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' },
     });
-    if (result.error !== undefined) throw new Error(`could not run terraform (is it on PATH?): ${result.error.message}`);
+    if (result.error !== undefined)
+      throw new Error(`could not run terraform (is it on PATH?): ${result.error.message}`);
     expect({ status: result.status, diff: result.stdout }).toEqual({ status: 0, diff: '' });
   });
 });

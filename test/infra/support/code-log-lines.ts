@@ -82,41 +82,65 @@ export async function captureCodeLogLines(): Promise<string[]> {
   const runTask: AppDeps = { ...base, log: logger('run-task') };
   const reconciler: AppDeps = { ...base, log: logger('dispatch') };
 
-  await registerTask(api, { id: 'noop-deletion', name: 'Nothing to delete', jobType: 'deletion', executor: 'noop' }, ADMIN);
-  await registerTask(api, {
-    id: 'partner-deletion',
-    name: 'Partner API deletion',
-    jobType: 'deletion',
-    executor: 'http.request',
-    config: { url: 'https://partner.invalid/v1/users/delete', method: 'POST' },
-    maxAttempts: 1,
-  }, ADMIN);
+  await registerTask(
+    api,
+    { id: 'noop-deletion', name: 'Nothing to delete', jobType: 'deletion', executor: 'noop' },
+    ADMIN,
+  );
+  await registerTask(
+    api,
+    {
+      id: 'partner-deletion',
+      name: 'Partner API deletion',
+      jobType: 'deletion',
+      executor: 'http.request',
+      config: { url: 'https://partner.invalid/v1/users/delete', method: 'POST' },
+      maxAttempts: 1,
+    },
+    ADMIN,
+  );
   for (const [id, maxAttempts] of [
     ['slow-export', 3],
     ['slow-once', 1],
   ] as const) {
-    await registerTask(api, {
-      id,
-      name: `Slow partner deletion (${id})`,
-      jobType: 'deletion',
-      executor: 'http.request',
-      config: { url: `https://slow.invalid/v1/${id}`, method: 'POST' },
-      timeoutSeconds: 60,
-      maxAttempts,
-    }, ADMIN);
+    await registerTask(
+      api,
+      {
+        id,
+        name: `Slow partner deletion (${id})`,
+        jobType: 'deletion',
+        executor: 'http.request',
+        config: { url: `https://slow.invalid/v1/${id}`, method: 'POST' },
+        timeoutSeconds: 60,
+        maxAttempts,
+      },
+      ADMIN,
+    );
   }
-  await registerTask(api, {
-    id: 'archive-deletion',
-    name: 'Archive purge after the backup rotation',
-    jobType: 'deletion',
-    executor: 'noop',
-    notBefore: new Date(t0.getTime() + 40 * DAY_MS).toISOString(),
-  }, ADMIN);
+  await registerTask(
+    api,
+    {
+      id: 'archive-deletion',
+      name: 'Archive purge after the backup rotation',
+      jobType: 'deletion',
+      executor: 'noop',
+      notBefore: new Date(t0.getTime() + 40 * DAY_MS).toISOString(),
+    },
+    ADMIN,
+  );
   const actor = { identity: 'infra-test' };
-  const onTime = await fileRequest(api, { type: 'deletion', subject: { email: 'on-time@example.com' } }, actor);
+  const onTime = await fileRequest(
+    api,
+    { type: 'deletion', subject: { email: 'on-time@example.com' } },
+    actor,
+  );
   await fileRequest(
     api,
-    { type: 'deletion', subject: { email: 'at-risk@example.com' }, dueAt: new Date(now.getTime() + 10 * HOUR_MS).toISOString() },
+    {
+      type: 'deletion',
+      subject: { email: 'at-risk@example.com' },
+      dueAt: new Date(now.getTime() + 10 * HOUR_MS).toISOString(),
+    },
     actor,
   );
   await fileRequest(
@@ -136,12 +160,17 @@ export async function captureCodeLogLines(): Promise<string[]> {
   // Every enqueued attempt runs; the slow ones hang after their claim, holding a lease.
   const lateAnswers: Promise<unknown>[] = [];
   for (const task of enqueued.splice(0)) {
-    const answer = runInstance(runTask, task.body, { taskName: task.taskName, retryCount: 0, executionCount: 1 });
+    const answer = runInstance(runTask, task.body, {
+      taskName: task.taskName,
+      retryCount: 0,
+      executionCount: 1,
+    });
     if (task.taskName.includes('-slow-')) lateAnswers.push(answer);
     else await answer;
   }
   for (let i = 0; hung.length < lateAnswers.length; i++) {
-    if (i > 1000) throw new Error(`only ${hung.length} of ${lateAnswers.length} slow attempts started`);
+    if (i > 1000)
+      throw new Error(`only ${hung.length} of ${lateAnswers.length} slow attempts started`);
     await new Promise((resolve) => setImmediate(resolve));
   }
   if (lateAnswers.length === 0) throw new Error('no slow attempt was enqueued');

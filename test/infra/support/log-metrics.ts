@@ -27,22 +27,24 @@ export interface LogMetric {
 
 /** The log-based metrics, one per for_each key, with their expressions evaluated. */
 export function logMetricsOf(mod: TfModule): LogMetric[] {
-  return instancesOf({ mod, vars: {} }, 'google_logging_metric').map(({ name: resourceName, key, body, ctx }) => {
-    const get = (value: unknown) => evaluate(value, ctx);
-    const descriptor = block(body, 'metric_descriptor');
-    return {
-      resourceName: key === undefined ? resourceName : `${resourceName}["${key}"]`,
-      name: String(get(body['name'])),
-      filter: String(get(body['filter'])),
-      valueType: String(get(descriptor['value_type'])),
-      valueExtractor: optionalText(get(body['value_extractor'])),
-      labels: blocks(descriptor, 'labels').map((l: Block) => ({
-        key: String(get(l['key'])),
-        valueType: optionalText(get(l['value_type'])) ?? 'STRING',
-      })),
-      labelExtractors: (get(body['label_extractors']) ?? {}) as Record<string, string>,
-    };
-  });
+  return instancesOf({ mod, vars: {} }, 'google_logging_metric').map(
+    ({ name: resourceName, key, body, ctx }) => {
+      const get = (value: unknown) => evaluate(value, ctx);
+      const descriptor = block(body, 'metric_descriptor');
+      return {
+        resourceName: key === undefined ? resourceName : `${resourceName}["${key}"]`,
+        name: String(get(body['name'])),
+        filter: String(get(body['filter'])),
+        valueType: String(get(descriptor['value_type'])),
+        valueExtractor: optionalText(get(body['value_extractor'])),
+        labels: blocks(descriptor, 'labels').map((l: Block) => ({
+          key: String(get(l['key'])),
+          valueType: optionalText(get(l['value_type'])) ?? 'STRING',
+        })),
+        labelExtractors: (get(body['label_extractors']) ?? {}) as Record<string, string>,
+      };
+    },
+  );
 }
 
 function optionalText(value: unknown): string | undefined {
@@ -69,7 +71,10 @@ export interface Comparison {
 export function parseLogFilter(filter: string): Comparison[] {
   const clauses = filter.trim().split(/\s+AND\s+/);
   return clauses.map((clause) => {
-    const m = /^((?:[A-Za-z_][\w]*|"[^"]+")(?:\.(?:[A-Za-z_][\w]*|"[^"]+"))*)\s*(>=|=)\s*(.+)$/s.exec(clause.trim());
+    const m =
+      /^((?:[A-Za-z_][\w]*|"[^"]+")(?:\.(?:[A-Za-z_][\w]*|"[^"]+"))*)\s*(>=|=)\s*(.+)$/s.exec(
+        clause.trim(),
+      );
     if (m?.[1] === undefined || m[2] === undefined || m[3] === undefined) {
       throw new Error(`unsupported log filter clause: ${clause}`);
     }
@@ -98,10 +103,23 @@ export function eventsOf(filter: string): string[] {
     .flatMap((c) => c.values);
 }
 
-const SEVERITY_RANK = ['DEFAULT', 'DEBUG', 'INFO', 'NOTICE', 'WARNING', 'ERROR', 'CRITICAL', 'ALERT', 'EMERGENCY'];
+const SEVERITY_RANK = [
+  'DEFAULT',
+  'DEBUG',
+  'INFO',
+  'NOTICE',
+  'WARNING',
+  'ERROR',
+  'CRITICAL',
+  'ALERT',
+  'EMERGENCY',
+];
 
 /** The field a LogEntry path names, read from a stdout line (structured logging's layout). */
-export function readField(line: Record<string, unknown>, path: readonly string[]): { platform: true } | { value: unknown } {
+export function readField(
+  line: Record<string, unknown>,
+  path: readonly string[],
+): { platform: true } | { value: unknown } {
   const [head, ...rest] = path;
   let value: unknown;
   switch (head) {
@@ -124,12 +142,18 @@ export function readField(line: Record<string, unknown>, path: readonly string[]
       throw new Error(`unsupported LogEntry field ${path.join('.')}`);
   }
   for (const segment of rest) {
-    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[segment] : undefined;
+    value =
+      value !== null && typeof value === 'object'
+        ? (value as Record<string, unknown>)[segment]
+        : undefined;
   }
   return { value };
 }
 
-export function filterMatches(comparisons: readonly Comparison[], line: Record<string, unknown>): boolean {
+export function filterMatches(
+  comparisons: readonly Comparison[],
+  line: Record<string, unknown>,
+): boolean {
   return comparisons.every((c) => {
     const field = readField(line, c.path);
     if ('platform' in field) return true;
@@ -145,21 +169,29 @@ export function filterMatches(comparisons: readonly Comparison[], line: Record<s
 /** EXTRACT(path) => path segments. */
 export function extractorPath(extractor: string): string[] {
   const m = /^EXTRACT\(([^)]+)\)$/.exec(extractor.trim());
-  if (m?.[1] === undefined) throw new Error(`unsupported extractor ${extractor} (only EXTRACT(field))`);
+  if (m?.[1] === undefined)
+    throw new Error(`unsupported extractor ${extractor} (only EXTRACT(field))`);
   return (m[1].match(/[A-Za-z_@][\w]*|"[^"]+"/g) ?? []).map((s) => s.replace(/^"|"$/g, ''));
 }
 
 type Expected = 'number' | 'string' | 'boolean' | 'integer';
 
 /** Every field a metric reads, with the type the line must hold for it. */
-export function extractedFields(metric: LogMetric): { what: string; path: string[]; expected: Expected }[] {
+export function extractedFields(
+  metric: LogMetric,
+): { what: string; path: string[]; expected: Expected }[] {
   const fields: { what: string; path: string[]; expected: Expected }[] = [];
   if (metric.valueExtractor !== undefined) {
     fields.push({ what: 'value', path: extractorPath(metric.valueExtractor), expected: 'number' });
   }
   for (const [key, extractor] of Object.entries(metric.labelExtractors)) {
     const declared = metric.labels.find((l) => l.key === key);
-    const expected: Expected = declared?.valueType === 'INT64' ? 'integer' : declared?.valueType === 'BOOL' ? 'boolean' : 'string';
+    const expected: Expected =
+      declared?.valueType === 'INT64'
+        ? 'integer'
+        : declared?.valueType === 'BOOL'
+          ? 'boolean'
+          : 'string';
     fields.push({ what: `label ${key}`, path: extractorPath(extractor), expected });
   }
   return fields;
@@ -209,7 +241,8 @@ export function checkLogLinesAgainstMetrics(
     return parsed === undefined ? [] : [parsed];
   });
   const problems: string[] = [];
-  const required = options.requireMatch === 'all' ? metrics.map((m) => m.name) : (options.requireMatch ?? []);
+  const required =
+    options.requireMatch === 'all' ? metrics.map((m) => m.name) : (options.requireMatch ?? []);
   for (const metric of metrics) {
     const comparisons = parseLogFilter(metric.filter);
     const matched = entries.filter((e) => filterMatches(comparisons, e));

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../../../src/domain/errors';
-import { headOf, sealEntry, type ChainHead, type LedgerEntry, type LedgerScope } from '../../../src/domain/evidence';
+import {
+  headOf,
+  sealEntry,
+  type ChainHead,
+  type LedgerEntry,
+  type LedgerScope,
+} from '../../../src/domain/evidence';
 import type { Instance, Request, Run, Task } from '../../../src/domain/model';
 import { isOpenStatus, isTerminal } from '../../../src/domain/states';
 import type {
@@ -32,10 +38,17 @@ export function createMemoryStore(): RequestStore {
     scope.kind === 'request' ? `request/${scope.requestId}` : `task/${scope.taskId}`;
   const key = (requestId: string, taskId: string) => `${requestId}/${taskId}`;
   const copy = <T>(value: T): T => structuredClone(value);
-  const instancesOf = (requestId: string) => [...instances.values()].filter((i) => i.requestId === requestId);
-  const page = <T>(items: T[], limit: number): Page<T> => ({ items: items.slice(0, limit).map(copy) });
+  const instancesOf = (requestId: string) =>
+    [...instances.values()].filter((i) => i.requestId === requestId);
+  const page = <T>(items: T[], limit: number): Page<T> => ({
+    items: items.slice(0, limit).map(copy),
+  });
 
-  function mutateInstance(requestId: string, taskId: string, mutate: InstanceMutation): Instance | null {
+  function mutateInstance(
+    requestId: string,
+    taskId: string,
+    mutate: InstanceMutation,
+  ): Instance | null {
     const current = instances.get(key(requestId, taskId));
     if (current === undefined) return null;
     const patch = mutate(copy(current));
@@ -50,7 +63,9 @@ export function createMemoryStore(): RequestStore {
   }
 
   const hasRun = (run: UnsealedRun) =>
-    runs.some((r) => r.requestId === run.requestId && r.taskId === run.taskId && r.runId === run.runId);
+    runs.some(
+      (r) => r.requestId === run.requestId && r.taskId === run.taskId && r.runId === run.runId,
+    );
 
   /** Seals the run onto its instance's chain head and moves the head (nothing else). */
   function chainRun(run: UnsealedRun): Run {
@@ -62,7 +77,11 @@ export function createMemoryStore(): RequestStore {
     return sealed;
   }
 
-  function appendTo(scope: LedgerScope, head: ChainHead | undefined, entry: Omit<LedgerEntry, 'seq' | 'prevHash' | 'hash'>): LedgerEntry {
+  function appendTo(
+    scope: LedgerScope,
+    head: ChainHead | undefined,
+    entry: Omit<LedgerEntry, 'seq' | 'prevHash' | 'hash'>,
+  ): LedgerEntry {
     const sealed: LedgerEntry = sealEntry(head, entry);
     const list = ledgers.get(ledgerKey(scope)) ?? [];
     list.push(copy(sealed));
@@ -96,9 +115,17 @@ export function createMemoryStore(): RequestStore {
 
     async createRequest(request, list, filed) {
       const existing = requests.get(request.id);
-      if (existing !== undefined) return { created: false, request: copy(existing), instances: instancesOf(request.id).map(copy) };
+      if (existing !== undefined)
+        return {
+          created: false,
+          request: copy(existing),
+          instances: instancesOf(request.id).map(copy),
+        };
       const scope = { kind: 'request', requestId: request.id } as const;
-      const entry = filed === undefined ? undefined : appendTo(scope, undefined, { ...filed, requestId: request.id });
+      const entry =
+        filed === undefined
+          ? undefined
+          : appendTo(scope, undefined, { ...filed, requestId: request.id });
       const stored = entry === undefined ? request : { ...request, ledgerHead: headOf(entry) };
       requests.set(request.id, copy(stored));
       for (const i of list) instances.set(key(i.requestId, i.taskId), copy(i));
@@ -193,7 +220,8 @@ export function createMemoryStore(): RequestStore {
       if (current === undefined) return null;
       // The run is written only together with a patch, as the Firestore store's guarded batch.
       if (mutate(copy(current)) === null) return null;
-      if (hasRun(run)) throw new ConflictError(`run ${run.runId} is already recorded`, 'run_exists');
+      if (hasRun(run))
+        throw new ConflictError(`run ${run.runId} is already recorded`, 'run_exists');
       chainRun(run);
       return mutateInstance(run.requestId, run.taskId, mutate);
     },
@@ -204,7 +232,10 @@ export function createMemoryStore(): RequestStore {
       if (scope.kind === 'request') {
         const request = requests.get(scope.requestId);
         if (request === undefined) throw new NotFoundError(`no request ${scope.requestId}`);
-        const entry = appendTo(scope, request.ledgerHead, { ...action, requestId: scope.requestId });
+        const entry = appendTo(scope, request.ledgerHead, {
+          ...action,
+          requestId: scope.requestId,
+        });
         requests.set(scope.requestId, { ...request, ledgerHead: headOf(entry) });
         return copy(entry);
       }
@@ -225,7 +256,10 @@ export function createMemoryStore(): RequestStore {
     },
     async queryRequestsToMinimise(closedBefore, limit) {
       return page(
-        [...requests.values()].filter((r) => r.minimised === false && r.completedAt !== undefined && r.completedAt <= closedBefore),
+        [...requests.values()].filter(
+          (r) =>
+            r.minimised === false && r.completedAt !== undefined && r.completedAt <= closedBefore,
+        ),
         limit,
       );
     },

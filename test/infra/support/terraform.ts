@@ -61,20 +61,24 @@ export async function loadModule(dir = INFRA_DIR): Promise<TfModule> {
     mergeNamed(mod.variables, json['variable'], path);
     mergeNamed(mod.outputs, json['output'], path);
     mergeNamed(mod.checks, json['check'], path);
-    for (const locals of (json['locals'] as Block[] | undefined) ?? []) Object.assign(mod.locals, locals);
+    for (const locals of (json['locals'] as Block[] | undefined) ?? [])
+      Object.assign(mod.locals, locals);
   }
   return mod;
 }
 
 function mergeNamed(into: Map<string, Block>, section: unknown, path: string): void {
   for (const [name, bodies] of Object.entries((section ?? {}) as Record<string, Block[]>)) {
-    if (into.has(name) || bodies.length !== 1) throw new Error(`${name} is declared twice (${path})`);
+    if (into.has(name) || bodies.length !== 1)
+      throw new Error(`${name} is declared twice (${path})`);
     into.set(name, bodies[0] as Block);
   }
 }
 
 function mergeTyped(into: Map<string, Map<string, Block>>, section: unknown, path: string): void {
-  for (const [type, byName] of Object.entries((section ?? {}) as Record<string, Record<string, Block[]>>)) {
+  for (const [type, byName] of Object.entries(
+    (section ?? {}) as Record<string, Record<string, Block[]>>,
+  )) {
     const map = into.get(type) ?? new Map<string, Block>();
     mergeNamed(map, byName, path);
     into.set(type, map);
@@ -95,7 +99,8 @@ export function resource(mod: TfModule, type: string, name: string): Block {
 /** A nested block (hcl2json writes each as a one-element array). */
 export function block(parent: Block, name: string): Block {
   const value = parent[name];
-  if (!Array.isArray(value) || value.length !== 1) throw new Error(`expected exactly one ${name} block`);
+  if (!Array.isArray(value) || value.length !== 1)
+    throw new Error(`expected exactly one ${name} block`);
   return value[0] as Block;
 }
 
@@ -106,7 +111,7 @@ export function blocks(parent: Block, name: string): Block[] {
 
 /** A .tfvars file, which is HCL attributes only. */
 export async function loadTfvars(path: string): Promise<Record<string, unknown>> {
-  return (await parseHclFile(path));
+  return await parseHclFile(path);
 }
 
 export function listTfvars(): string[] {
@@ -164,7 +169,12 @@ export function instancesOf(ctx: EvalContext, type: string): ResourceInstance[] 
     const entries: [string, unknown][] = Array.isArray(forEach)
       ? forEach.map((v) => [String(v), v])
       : Object.entries(forEach);
-    return entries.map(([key, value]) => ({ name, key, body, ctx: { ...ctx, each: { key, value } } }));
+    return entries.map(([key, value]) => ({
+      name,
+      key,
+      body,
+      ctx: { ...ctx, each: { key, value } },
+    }));
   });
 }
 
@@ -249,7 +259,10 @@ function evaluateExpression(expr: string, ctx: EvalContext): unknown {
     if (each[1] === 'key') return ctx.each.key;
     let value: unknown = ctx.each.value;
     for (const attr of (each[2] ?? '').split('.').filter(Boolean)) {
-      value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[attr] : undefined;
+      value =
+        value !== null && typeof value === 'object'
+          ? (value as Record<string, unknown>)[attr]
+          : undefined;
     }
     return value;
   }
@@ -277,9 +290,16 @@ export function variableValue(name: string, ctx: EvalContext): unknown {
   return declared['default'];
 }
 
-function resourceAttribute(isData: boolean, type: string, name: string, attr: string, ctx: EvalContext): unknown {
+function resourceAttribute(
+  isData: boolean,
+  type: string,
+  name: string,
+  attr: string,
+  ctx: EvalContext,
+): unknown {
   const body = (isData ? ctx.mod.data : ctx.mod.resources).get(type)?.get(name);
-  if (body === undefined) throw new Error(`no ${isData ? 'data source' : 'resource'} ${type}.${name}`);
+  if (body === undefined)
+    throw new Error(`no ${isData ? 'data source' : 'resource'} ${type}.${name}`);
   if (attr in body) return evaluate(body[attr], ctx);
   if (type === 'google_service_account' && attr === 'email') {
     const project = variableValue('project_id', ctx);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
 import { formatEta, ManualClock } from '../../../emulators/cloud-tasks';
 import { waitFor } from '../../helpers/wait-for';
@@ -9,7 +10,7 @@ interface GoldenScenario {
   attempts: Array<{ attempt: number; status: number; headers: Record<string, string> }>;
 }
 const golden = JSON.parse(
-  readFileSync('/work/shared/cloud-tasks/dispatch-headers.golden.json', 'utf8'),
+  readFileSync(join(__dirname, '../../fixtures/cloud-tasks/dispatch-headers.golden.json'), 'utf8'),
 ) as GoldenScenario[];
 const httpScenario = golden.find((s) => s.requestType === 'http') as GoldenScenario;
 

@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { dispatchHeaders, formatEta } from '../../../../emulators/cloud-tasks/dispatch-headers';
 import type { TaskRecord } from '../../../../emulators/cloud-tasks/task-model';
 
 const golden = JSON.parse(
-  readFileSync('/work/shared/cloud-tasks/dispatch-headers.golden.json', 'utf8'),
+  readFileSync(
+    join(__dirname, '../../../fixtures/cloud-tasks/dispatch-headers.golden.json'),
+    'utf8',
+  ),
 ) as Array<{
   requestType: string;
   attempts: Array<{ status: number; headers: Record<string, string> }>;
