@@ -74,8 +74,9 @@ export async function retryInstance(
   if (task === null) throw new NotFoundError(`task ${taskId} no longer exists`);
   const seenSeries = parsed.data.series ?? existing.series;
   const at = deps.clock.now().toISOString();
+  const seen = { series: seenSeries, named: parsed.data.series !== undefined };
   const next = await deps.store.updateInstance(id, taskId, (current) =>
-    retrySeries(current, seenSeries, task, actor.identity, at),
+    retrySeries(current, seen, task, actor.identity, at),
   );
   if (next === null) throw new NotFoundError(`request ${id} has no instance for task ${taskId}`);
   await recordAction(deps, id, 'retried', actor, { taskIds: [taskId], series: next.series });

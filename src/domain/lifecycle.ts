@@ -310,17 +310,34 @@ export function cancelInstance(current: Instance, actor: string, at: string): In
 }
 
 /**
- * A new attempt series for a failed instance. Exactly one series per failure: the caller says
- * which series it saw fail, and a retry that finds another series (or the instance no longer
- * failed) is refused, so concurrent retries start one series between them.
+ * A retry that names no series is refused this long after the last retry started a series: a
+ * burst of retries (a double click, a script run twice) starts one series even when that
+ * series fails within the burst. Naming the failed series retries it at once.
+ */
+export const RETRY_COOLDOWN_MS = 30_000;
+
+/**
+ * A new attempt series for a failed instance. Exactly one series per failure: the caller names
+ * (or saw) the series that failed, and a retry that finds another series, or the instance no
+ * longer failed, or (naming none) a series a retry started moments ago, is refused, so
+ * concurrent retries start one series between them.
  */
 export function retrySeries(
   current: Instance,
-  seenSeries: number,
+  seen: { series: number; named: boolean },
   task: Pick<Task, 'maxAttempts' | 'timeoutSeconds'>,
   actor: string,
   at: string,
 ): InstancePatch {
+  const seenSeries = seen.series;
+  const sinceRetry =
+    current.retriedAt === undefined ? Infinity : Date.parse(at) - Date.parse(current.retriedAt);
+  if (!seen.named && sinceRetry < RETRY_COOLDOWN_MS) {
+    throw new ConflictError(
+      `a retry started series ${current.series} at ${current.retriedAt ?? ''}; to retry it again this soon, name the failed series: {"series": ${current.series}}`,
+      'retry_in_progress',
+    );
+  }
   if (current.series !== seenSeries) {
     throw new ConflictError(
       `series ${seenSeries} of this instance was retried already (it is on series ${current.series}, ${current.state})`,
@@ -340,6 +357,7 @@ export function retrySeries(
     maxAttempts: task.maxAttempts,
     timeoutSeconds: task.timeoutSeconds,
     advice: `retried by ${actor} at ${at}`,
+    retriedAt: at,
     updatedAt: at,
   });
 }

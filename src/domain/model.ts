@@ -284,6 +284,8 @@ export interface Instance {
   /** Approvals of the current task version; `approvalsRequired` distinct approvers release it. */
   approvals?: Approval[];
   denial?: Denial;
+  /** When a retry last started a new series (a burst of retries starts one). */
+  retriedAt?: string;
   /** The task version the instance was approved for (or last claimed with). */
   taskVersion?: { version: number; hash: string };
   cancelledBy?: string;

@@ -220,10 +220,22 @@ export function createFirestoreStore(
     return snap.docs.map((d) => fromStored<T>(d.data()));
   }
 
-  /** The document a cursor names; a path that is not one is a forged cursor. */
-  function docAt(path: unknown): DocumentReference {
+  /**
+   * The document a cursor names, which must be a document of the listing it came from (a
+   * request, or an instance under one) with safe ids; anything else is a forged cursor.
+   */
+  function docAt(path: unknown, of: 'requests' | 'instances'): DocumentReference {
+    const segments = typeof path === 'string' ? path.split('/') : [];
+    const shape =
+      of === 'requests'
+        ? segments.length === 2 && segments[0] === COLLECTIONS.requests
+        : segments.length === 4 &&
+          segments[0] === COLLECTIONS.requests &&
+          segments[2] === COLLECTIONS.instances;
+    if (!shape) throw invalidCursor();
     try {
-      return db.doc(String(path));
+      segments.forEach((segment, i) => i % 2 === 1 && assertStoreSafeId(segment, 'cursor'));
+      return db.doc(segments.join('/'));
     } catch {
       throw invalidCursor();
     }
@@ -235,6 +247,7 @@ export function createFirestoreStore(
     order: readonly OrderKey[],
     limit: number,
     cursor: string | undefined,
+    of: 'requests' | 'instances' = 'requests',
   ): Promise<Page<T>> {
     let q = query;
     for (const { field, direction } of order) {
@@ -242,7 +255,7 @@ export function createFirestoreStore(
     }
     if (cursor !== undefined) {
       const values = decodeCursor(cursor, order.length);
-      q = q.startAfter(...order.map((k, i) => (k.field === ID ? docAt(values[i]) : values[i])));
+      q = q.startAfter(...order.map((k, i) => (k.field === ID ? docAt(values[i], of) : values[i])));
     }
     const size = Math.max(1, Math.floor(limit));
     const snap: QuerySnapshot = await q.limit(size).get();
@@ -416,7 +429,7 @@ export function createFirestoreStore(
         order.push({ field: query.dueField, direction: 'asc' });
       }
       order.push({ field: ID, direction: 'asc' });
-      return page<Instance>(q, order, query.limit, query.cursor);
+      return page<Instance>(q, order, query.limit, query.cursor, 'instances');
     },
 
     updateInstance: (requestId, taskId, mutate: InstanceMutation) =>

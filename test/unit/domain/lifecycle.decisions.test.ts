@@ -228,19 +228,56 @@ describe('cancel, retry, settle and abandon', () => {
 
   it('retries a failed series once: a retry that saw an older series gets 409', () => {
     const failed = instance({ state: 'failed', attempt: 3 });
-    const patch = retrySeries(failed, 1, { maxAttempts: 5, timeoutSeconds: 60 }, 'op', iso(0));
+    const patch = retrySeries(
+      failed,
+      { series: 1, named: false },
+      { maxAttempts: 5, timeoutSeconds: 60 },
+      'op',
+      iso(0),
+    );
     expect(patch).toEqual(
       expect.objectContaining({ state: 'pending_enqueue', series: 2, attempt: 0 }),
     );
     const moved = { ...failed, ...patch };
     expect(
-      codeOf(() => retrySeries(moved, 1, { maxAttempts: 5, timeoutSeconds: 60 }, 'op', iso(0))),
+      codeOf(() =>
+        retrySeries(
+          moved,
+          { series: 1, named: true },
+          { maxAttempts: 5, timeoutSeconds: 60 },
+          'op',
+          iso(0),
+        ),
+      ),
     ).toBe('retry_in_progress');
     expect(
       codeOf(() =>
-        retrySeries(instance(), 1, { maxAttempts: 5, timeoutSeconds: 60 }, 'op', iso(0)),
+        retrySeries(
+          instance(),
+          { series: 1, named: true },
+          { maxAttempts: 5, timeoutSeconds: 60 },
+          'op',
+          iso(0),
+        ),
       ),
     ).toBe('not_failed');
+  });
+
+  it('a burst of retries starts one series even if that series fails within the burst', () => {
+    const limits = { maxAttempts: 1, timeoutSeconds: 60 };
+    const failedAgain = instance({ state: 'failed', series: 2, attempt: 1, retriedAt: iso(-5000) });
+    expect(
+      codeOf(() => retrySeries(failedAgain, { series: 2, named: false }, limits, 'op', iso(0))),
+    ).toBe('retry_in_progress');
+    // Naming the failed series retries it at once; after the cooldown no name is needed.
+    expect(
+      retrySeries(failedAgain, { series: 2, named: true }, limits, 'op', iso(0)),
+    ).toHaveProperty('series', 3);
+    const later = { ...failedAgain, retriedAt: iso(-60_000) };
+    expect(retrySeries(later, { series: 2, named: false }, limits, 'op', iso(0))).toHaveProperty(
+      'series',
+      3,
+    );
   });
 
   it('settles only a running attempt: anything else is an illegal transition', () => {
