@@ -74,6 +74,7 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
   );
   const executors = builtInExecutors({
     secrets: (ref) => env[`SECRET_${ref}`],
+    origins: config.httpOrigins,
     extra: createBigQueryExecutors({
       warehouse,
       defaultProjectId: config.projectId,

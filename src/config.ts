@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { memberSchema, type Member } from './domain/access';
 import { ConfigError } from './domain/errors';
+import { parseSecretOrigins, type OriginPolicy } from './executors/origin-policy';
+
+/** `scheme://host[:port]`, or with `:*` for any port. */
+const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:(\d{1,5}|\*))?$/;
 
 const bool = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -65,6 +69,30 @@ const schema = z.object({
   TASKS_OIDC_JWKS_URL: blankAsUnset(z.string().url()),
   TASKS_OIDC_ISSUER: blankAsUnset(z.string().url()),
   BOOTSTRAP_ADMINS: list.pipe(z.array(memberSchema)).default(''),
+  // Where http.request may call, and which origins each secret may be sent to.
+  HTTP_ALLOWED_ORIGINS: list
+    .pipe(z.array(z.string().regex(ORIGIN, 'an origin such as https://api.example.com')))
+    .default(''),
+  HTTP_SECRET_ORIGINS: z
+    .string()
+    .default('{}')
+    .transform((text, ctx) => {
+      try {
+        const parsed = parseSecretOrigins(text);
+        for (const origins of Object.values(parsed)) {
+          for (const origin of origins) {
+            if (!ORIGIN.test(origin)) throw new Error(`${origin}: not an origin`);
+          }
+        }
+        return parsed;
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `a JSON object of secret reference → origins: ${(err as Error).message}`,
+        });
+        return z.NEVER;
+      }
+    }),
   K_SERVICE: z.string().optional(),
   K_REVISION: z.string().optional(),
 });
@@ -103,6 +131,8 @@ export type Config = Readonly<{
   recordRetentionDays: number;
   cloudTasksEmulatorHost: string | undefined;
   localMode: boolean;
+  /** Where http.request may send identifiers and secrets. */
+  httpOrigins: OriginPolicy;
   auth: {
     /** `aud` values the api accepts on Cloud Run's forwarded token. */
     apiAudiences: string[];
@@ -179,6 +209,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     recordRetentionDays: e.RECORD_RETENTION_DAYS,
     cloudTasksEmulatorHost: e.CLOUD_TASKS_EMULATOR_HOST,
     localMode: e.LOCAL_MODE,
+    httpOrigins: { allowedOrigins: e.HTTP_ALLOWED_ORIGINS, secretOrigins: e.HTTP_SECRET_ORIGINS },
     auth: {
       apiAudiences: e.API_AUDIENCES ?? [functionUrl(e, 'api')],
       ...(e.IAP_AUDIENCE === undefined

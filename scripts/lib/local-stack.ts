@@ -143,6 +143,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       TASKS_OIDC_ISSUER: tasksEmulator.issuer,
       SCHEDULER_SA: SCHEDULER,
       BOOTSTRAP_ADMINS: `user:${LOCAL_IDENTITIES.developer}`,
+      // Local partners (tests' echo servers) listen on loopback, on ports picked at random.
+      HTTP_ALLOWED_ORIGINS: 'http://127.0.0.1:*,http://localhost:*',
       LEASE_GRACE_SECONDS: '10',
       METADATA_SERVER_DETECTION: 'none',
       ...options.env,

@@ -3,6 +3,12 @@ import { PermanentError, RetryableError } from '../domain/errors';
 import { zeroCost, type Subject } from '../domain/model';
 import { identifierOf } from '../domain/subject';
 import { defineExecutor } from './contract';
+import {
+  CLOSED_ORIGIN_POLICY,
+  originAllowed,
+  templateOrigin,
+  type OriginPolicy,
+} from './origin-policy';
 
 /** Looks up a secret by reference (deployed: Secret Manager values mounted as env vars). */
 export type SecretResolver = (ref: string) => string | undefined;
@@ -16,19 +22,51 @@ const headerValue = z.union([
     .strict(),
 ]);
 
-const configSchema = z
+const baseSchema = z
   .object({
-    url: z
-      .string()
-      .url()
-      .refine((u) => /^https?:\/\//.test(u), { message: 'http or https only' }),
+    url: z.string().max(2000),
     method: z.enum(['POST', 'PUT', 'DELETE', 'PATCH', 'GET']).default('POST'),
     headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), headerValue).default({}),
     /** A JSON value; strings may hold `{{subject.<identifier>}}` placeholders. */
     body: z.unknown().optional(),
   })
   .strict();
-type HttpRequestConfig = z.infer<typeof configSchema>;
+type HttpRequestConfig = z.infer<typeof baseSchema>;
+
+/**
+ * The config, checked against where identifiers and secrets may go: the URL's origin on the
+ * allowlist, each secret header bound to that origin. It runs at registration, at every
+ * change, and again before every run (the executor's config is parsed each time).
+ */
+function configSchemaFor(policy: OriginPolicy) {
+  return baseSchema.superRefine((config, ctx) => {
+    const target = templateOrigin(config.url);
+    if ('problem' in target) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: target.problem });
+      return;
+    }
+    if (!originAllowed(target.origin, policy.allowedOrigins)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `${target.origin} is not on the allowlist (HTTP_ALLOWED_ORIGINS)`,
+      });
+    }
+    for (const [name, value] of Object.entries(config.headers)) {
+      if (typeof value === 'string') continue;
+      const bound = Object.hasOwn(policy.secretOrigins, value.secret)
+        ? (policy.secretOrigins[value.secret] ?? [])
+        : [];
+      if (!originAllowed(target.origin, bound)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['headers', name],
+          message: `secret ${value.secret} is not bound to ${target.origin} (HTTP_SECRET_ORIGINS)`,
+        });
+      }
+    }
+  });
+}
 
 const PLACEHOLDER = /\{\{\s*subject\.([A-Za-z][A-Za-z0-9_]*)\s*\}\}/g;
 
@@ -36,7 +74,9 @@ const PLACEHOLDER = /\{\{\s*subject\.([A-Za-z][A-Za-z0-9_]*)\s*\}\}/g;
 export function createHttpRequestExecutor(
   secrets: SecretResolver,
   fetchImpl: typeof fetch = fetch,
+  policy: OriginPolicy = CLOSED_ORIGIN_POLICY,
 ) {
+  const configSchema = configSchemaFor(policy);
   return defineExecutor<HttpRequestConfig>({
     name: 'http.request',
     description:

@@ -2,15 +2,19 @@ import type { Executor } from './contract';
 import { demoSleepExecutor } from './demo-sleep';
 import { createHttpRequestExecutor, type SecretResolver } from './http-request';
 import { noopExecutor } from './noop';
+import type { OriginPolicy } from './origin-policy';
 import { createExecutorRegistry, type ExecutorRegistry } from './registry';
 
 export * from './contract';
 export * from './registry';
 export type { SecretResolver } from './http-request';
+export type { OriginPolicy } from './origin-policy';
 
 export interface BuiltInDeps {
   secrets: SecretResolver;
   fetch?: typeof fetch;
+  /** Where http.request may send identifiers and secrets (closed when absent). */
+  origins?: OriginPolicy;
   /** Executors added by the deployment (e.g. the BigQuery ones, which need a warehouse). */
   extra?: readonly Executor[];
 }
@@ -20,7 +24,7 @@ export function builtInExecutors(deps: BuiltInDeps): ExecutorRegistry {
   return createExecutorRegistry([
     noopExecutor,
     demoSleepExecutor,
-    createHttpRequestExecutor(deps.secrets, deps.fetch),
+    createHttpRequestExecutor(deps.secrets, deps.fetch, deps.origins),
     ...(deps.extra ?? []),
   ]);
 }

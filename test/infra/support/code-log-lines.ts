@@ -74,7 +74,14 @@ export async function captureCodeLogLines(): Promise<string[]> {
     store,
     queue,
     clock: { now: () => new Date(now) },
-    executors: builtInExecutors({ secrets: () => undefined, fetch: fetchStub }),
+    executors: builtInExecutors({
+      secrets: () => undefined,
+      fetch: fetchStub,
+      origins: {
+        allowedOrigins: ['https://partner.invalid', 'https://slow.invalid'],
+        secretOrigins: {},
+      },
+    }),
     settings: DEFAULT_SETTINGS,
   };
   const api: AppDeps = { ...base, log: logger('api') };

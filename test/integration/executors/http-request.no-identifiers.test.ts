@@ -14,7 +14,11 @@ const FORMS = [SUBJECT.email, encodeURIComponent(SUBJECT.email), SUBJECT.userId]
 type Answer = { result?: ExecutorResult; error?: unknown };
 
 describe('http.request never records the subject it sends', () => {
-  const executor = createHttpRequestExecutor(() => undefined);
+  // Loopback partners on any port are on this test's allowlist.
+  const executor = createHttpRequestExecutor(() => undefined, fetch, {
+    allowedOrigins: ['http://127.0.0.1:*'],
+    secretOrigins: {},
+  });
   // It answers the status its path names and echoes the subject back.
   let partner: EchoingPartner;
   beforeAll(async () => {
