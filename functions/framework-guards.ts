@@ -4,8 +4,8 @@
  * UTF-8 to U+FFFD, and answers anything that fails before the handler (a body error, a
  * malformed `%` escape in the path) with Express's HTML page and a stack trace. Here:
  * - each body parser is capped at 64 KiB: a larger body is refused (413) from its
- *   Content-Length, before a byte is parsed (a chunked one as soon as it passes the cap);
- * - a JSON, text or form body must be valid UTF-8 (400 `invalid_utf8`);
+ *   Content-Length, before a byte is read (a chunked one as soon as it passes the cap);
+ * - a body must be valid UTF-8 (400 `invalid_utf8`): every function takes JSON;
  * - Express's final handler is ours: whatever fails before or around the handler is answered
  *   with our JSON error body, never HTML or a stack.
  * These patch the framework's own copies of body-parser and express, resolved from it.
@@ -17,7 +17,12 @@ import type { ErrorCode } from '../src/domain/error-codes';
 /** The largest body any function accepts. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-type Middleware = (req: unknown, res: Reply, next: (err?: unknown) => void) => void;
+interface Incoming {
+  headers: Record<string, string | string[] | undefined>;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
+}
+type Middleware = (req: Incoming, res: Reply, next: (err?: unknown) => void) => void;
 type ParserFactory = (options?: Record<string, unknown>) => Middleware;
 type Verify = (req: unknown, res: unknown, buf: Buffer, encoding: string) => void;
 interface Reply {
@@ -50,12 +55,35 @@ export function installFrameworkGuards(): void {
       const parser = original({
         ...options,
         limit: MAX_BODY_BYTES,
+        // Every function takes JSON: a body of any type (raw included) must be UTF-8 text.
         verify: (req: unknown, res: unknown, buf: Buffer, encoding: string) => {
-          if (kind !== 'raw' && !isUtf8(buf)) throw invalidUtf8();
+          if (!isUtf8(buf)) throw invalidUtf8();
           verify?.(req, res, buf, encoding);
         },
       });
-      return (req, res, next) => parser(req, res, (err) => (err ? reply(res, err) : next()));
+      return (req, res, next) => {
+        const declared = Number(req.headers['content-length'] ?? Number.NaN);
+        if (declared > MAX_BODY_BYTES) {
+          tooLarge(res);
+          return;
+        }
+        let settled = false;
+        parser(req, res, (err) => {
+          settled = true;
+          req.off('data', count);
+          if (res.headersSent) return;
+          if (err) reply(res, err);
+          else next();
+        });
+        // body-parser reads the rest of a refused body before it answers: a chunked body over
+        // the limit is answered here instead, as soon as it passes it (the parser is reading).
+        let seen = 0;
+        function count(chunk: Buffer): void {
+          seen += chunk.length;
+          if (seen > MAX_BODY_BYTES && !res.headersSent) tooLarge(res);
+        }
+        if (!settled) req.on('data', count);
+      };
     };
   }
   const express = fromFramework('express') as {
@@ -65,6 +93,15 @@ export function installFrameworkGuards(): void {
   express.application.handle = function (this: unknown, req, res, done) {
     handle.call(this, req, res, done ?? ((err?: unknown) => reply(res, err)));
   };
+}
+
+/**
+ * 413 at once, from the declared length or the bytes seen so far, without reading the rest:
+ * the connection is closed after the answer rather than kept for a body nobody will read.
+ */
+function tooLarge(res: Reply): void {
+  res.setHeader('Connection', 'close');
+  reply(res, { status: 413, type: 'entity.too.large' });
 }
 
 function isUtf8(buf: Buffer): boolean {

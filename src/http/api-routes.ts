@@ -321,7 +321,7 @@ function parseBody(req: HttpRequest): unknown {
   const raw = req.body;
   // Frameworks hand over a Buffer or string when they did not parse the JSON themselves.
   if (Buffer.isBuffer(raw) || typeof raw === 'string') {
-    const text = raw.toString();
+    const text = typeof raw === 'string' ? raw : strictUtf8(raw);
     if (text.trim() === '') return undefined;
     try {
       return JSON.parse(text) as unknown;
@@ -333,4 +333,17 @@ function parseBody(req: HttpRequest): unknown {
     }
   }
   return raw;
+}
+
+/** The bytes as text, or 400 `invalid_utf8`: never U+FFFD in place of what was sent. */
+function strictUtf8(bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ValidationError(
+      'Invalid input: (body): not valid UTF-8',
+      [{ path: '', message: 'not valid UTF-8' }],
+      'invalid_utf8',
+    );
+  }
 }
