@@ -13,6 +13,7 @@ import { grpc } from 'google-gax';
 import { startCloudTasksEmulator } from '../emulators/cloud-tasks';
 import { startFirestoreEmulator } from '../test/helpers/firestore-emulator';
 import { freePort } from '../test/helpers/free-port';
+import { seedLocalRoles } from '../scripts/lib/local-stack';
 
 const TASKS = 20;
 const LOCATION = 'us-central1';
@@ -50,6 +51,10 @@ export async function main(): Promise<void> {
     FIRESTORE_EMULATOR_HOST: fs.host,
     CLOUD_TASKS_EMULATOR_HOST: `127.0.0.1:${tasks.grpcPort}`,
     LOCAL_MODE: 'true',
+    // run-task verifies each delivery's OIDC token against the emulator's keys, as locally.
+    TASKS_OIDC_JWKS_URL: `${tasks.issuer}/jwks`,
+    TASKS_OIDC_ISSUER: tasks.issuer,
+    BOOTSTRAP_ADMINS: 'user:developer@localhost',
   });
   // Logs would dominate the timings; the bench measures the pipeline, not stdout.
   const write = process.stdout.write.bind(process.stdout);
@@ -71,6 +76,8 @@ export async function main(): Promise<void> {
   const servers: Server[] = [getTestServer('api'), getTestServer('runTask')];
   await Promise.all([listen(servers[0]!, apiPort), listen(servers[1]!, runPort)]);
   const api = `http://127.0.0.1:${apiPort}`;
+  // The default local identity (developer@localhost) gets every role, as in the local stack.
+  await seedLocalRoles(api);
 
   for (let t = 0; t < TASKS; t++) {
     await post(api, '/tasks', {
