@@ -165,15 +165,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
     ]);
   }
-  if (!e.LOCAL_MODE && (e.TASKS_OIDC_JWKS_URL !== undefined || e.TASKS_OIDC_ISSUER !== undefined)) {
-    // Deployed, Cloud Run IAM verifies service tokens against Google's keys, never ours.
-    throw new ConfigError([
-      {
-        path: 'TASKS_OIDC_JWKS_URL',
-        message: 'local token keys are honoured only with LOCAL_MODE=true',
-      },
-    ]);
-  }
   if (e.CLOCK_OFFSET_MS !== 0 && !e.LOCAL_MODE) {
     throw new ConfigError([
       { path: 'CLOCK_OFFSET_MS', message: 'a clock offset is honoured only with LOCAL_MODE=true' },
@@ -222,7 +213,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           }),
       dispatchAudience: e.DISPATCH_AUDIENCE ?? functionUrl(e, 'dispatch'),
       schedulerServiceAccount: e.SCHEDULER_SA,
-      ...(e.TASKS_OIDC_JWKS_URL === undefined || e.TASKS_OIDC_ISSUER === undefined
+      // Deployed, Cloud Run IAM verifies service tokens against Google's keys: local keys are
+      // never honoured outside local mode (a stack switched to deployed mode keeps them unused).
+      ...(!e.LOCAL_MODE || e.TASKS_OIDC_JWKS_URL === undefined || e.TASKS_OIDC_ISSUER === undefined
         ? {}
         : { localTokens: { jwksUrl: e.TASKS_OIDC_JWKS_URL, issuer: e.TASKS_OIDC_ISSUER } }),
       bootstrapAdmins: e.BOOTSTRAP_ADMINS,

@@ -52,11 +52,6 @@ describe('loadConfig', () => {
     ],
     ['an IAP key set that is not a URL', { IAP_JWKS_URL: 'keys' }, /IAP_JWKS_URL/],
     [
-      'local token keys outside local mode',
-      { TASKS_OIDC_JWKS_URL: 'http://127.0.0.1:1/jwks', TASKS_OIDC_ISSUER: 'http://127.0.0.1:1' },
-      /TASKS_OIDC_JWKS_URL: local token keys are honoured only with LOCAL_MODE=true/,
-    ],
-    [
       'a local key set without its issuer',
       { LOCAL_MODE: 'true', TASKS_OIDC_JWKS_URL: 'http://127.0.0.1:1/jwks' },
       /TASKS_OIDC_ISSUER: TASKS_OIDC_JWKS_URL and TASKS_OIDC_ISSUER are set together/,
@@ -149,6 +144,15 @@ describe('loadConfig', () => {
       ]);
       expect(auth.iap).toBeUndefined();
       expect(auth.schedulerServiceAccount).toBeUndefined();
+      expect(auth.localTokens).toBeUndefined();
+    });
+
+    it("never honours the emulator's keys outside local mode", () => {
+      const { auth } = loadConfig({
+        ...base,
+        TASKS_OIDC_JWKS_URL: 'http://127.0.0.1:8124/jwks',
+        TASKS_OIDC_ISSUER: 'http://127.0.0.1:8124',
+      });
       expect(auth.localTokens).toBeUndefined();
     });
 
