@@ -11,11 +11,13 @@
  * These patch the framework's own copies of body-parser and express, resolved from it.
  */
 import { createRequire } from 'node:module';
-import type { ErrorBody } from '../src/http/error-response';
+import { createStructuredLogger } from '../src/adapters/cloud-logging/structured-logger';
 import type { ErrorCode } from '../src/domain/error-codes';
-
-/** The largest body any function accepts. */
-export const MAX_BODY_BYTES = 64 * 1024;
+import { NotFoundError, PayloadTooLargeError, ValidationError } from '../src/domain/errors';
+import { MAX_BODY_BYTES } from '../src/http/api-routes';
+import { errorResponse } from '../src/http/error-response';
+import type { Logger } from '../src/ports/logger';
+import { getRuntime } from './composition';
 
 interface Incoming {
   headers: Record<string, string | string[] | undefined>;
@@ -120,44 +122,68 @@ function invalidUtf8(): Error & { type: string; status: number } {
   });
 }
 
-/** Our JSON error for whatever reached the end of Express's chain (or nothing: a 404). */
+/**
+ * Our JSON error for whatever reached the end of Express's chain (or nothing: a 404), through
+ * the one error mapping (`errorResponse`), which logs what it does not expect.
+ */
 function reply(res: Reply, thrown: unknown): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  const err = (thrown ?? {}) as HttpError;
-  const status = thrown === undefined ? 404 : (err.status ?? err.statusCode ?? 500);
-  const [code, message] = describe(status, err, thrown === undefined);
-  const body: ErrorBody = { error: { code, message } };
-  if (code === 'validation_failed') body.error.issues = [{ path: '', message }];
-  res.statusCode = status >= 400 && status < 600 ? status : 500;
+  const answer = errorResponse(typed(thrown), edgeLogger());
+  res.statusCode = answer.status;
+  for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.end(JSON.stringify(body));
+  res.end(JSON.stringify(answer.body));
 }
 
-function describe(status: number, err: HttpError, noRoute: boolean): [ErrorCode, string] {
-  if (noRoute) return ['not_found', 'no such route'];
+/** A framework or parser error as one of ours; anything unexpected stays as it is (500). */
+function typed(thrown: unknown): unknown {
+  if (thrown === undefined) return new NotFoundError('no such route');
+  const err = thrown as HttpError;
+  const invalid = (message: string, code: ErrorCode = 'validation_failed') =>
+    new ValidationError(`Invalid input: (body): ${message}`, [{ path: '', message }], code);
   switch (err.type) {
     case 'entity.too.large':
-      return ['payload_too_large', `the body is over the limit of ${MAX_BODY_BYTES} bytes`];
+      return new PayloadTooLargeError(`the body is over the limit of ${MAX_BODY_BYTES} bytes`);
     case 'invalid_utf8':
-      return ['invalid_utf8', 'the body is not valid UTF-8'];
+      return invalid('not valid UTF-8', 'invalid_utf8');
     case 'entity.parse.failed':
-      return ['validation_failed', `Invalid input: (body): malformed JSON: ${safe(err.message)}`];
+      return invalid(`malformed JSON: ${safe(err.message)}`);
     case 'charset.unsupported':
     case 'encoding.unsupported':
-      return ['validation_failed', 'Invalid input: (body): an unsupported charset or encoding'];
+      return invalid('an unsupported charset or content encoding');
     default:
       break;
   }
+  const status = err.status ?? err.statusCode ?? 500;
   if (status === 400 && /decode param/i.test(err.message ?? '')) {
-    return ['validation_failed', 'Invalid input: (path): not a valid percent-encoding'];
+    return new ValidationError('Invalid input: (path): not a valid percent-encoding', [
+      { path: '(path)', message: 'not a valid percent-encoding' },
+    ]);
   }
   if (status >= 400 && status < 500) {
-    return ['validation_failed', 'Invalid input: the request could not be read'];
+    return new ValidationError('Invalid input: the request could not be read', [
+      { path: '', message: 'the request could not be read' },
+    ]);
   }
-  return ['internal', 'internal error; see the logs for details'];
+  return thrown;
+}
+
+let fallbackLog: Logger | undefined;
+
+/** The functions' logger; if the runtime cannot be built (bad config), a plain one. */
+function edgeLogger(): Logger {
+  try {
+    return getRuntime().deps.log;
+  } catch {
+    fallbackLog ??= createStructuredLogger({
+      projectId: '',
+      service: { name: 'functions-framework', revision: 'edge' },
+    });
+    return fallbackLog;
+  }
 }
 
 /** A parser's message without anything that could echo a path or a stack. */

@@ -35,6 +35,7 @@ import type { AccessStore } from '../ports/access-store';
 import type { RecordStore } from '../ports/record-store';
 import { header, type HttpRequest, type HttpResponse } from './types';
 
+/** The largest body any function accepts (functions/framework-guards.ts caps the parsers). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export interface ApiContext {
