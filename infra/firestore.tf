@@ -108,7 +108,7 @@ locals {
   # without the field are kept. TTL does not cascade, hence one policy per level:
   #   requests/{r}, requests/{r}/instances/{t}, .../instances/{t}/runs/{run},
   #   .../instances/{t}/records/{chunk} (a records package, src/adapters/firestore/firestore-record-store.ts).
-  ttl_collections = ["requests", "instances", "runs", "records"]
+  ttl_collections = ["requests", "instances", "runs", "records", "ledger"]
 
   # Fields never queried whose values are large: exempt from Firestore's automatic single-field
   # indexes (an empty index_config), so a write does not index up to 512 KiB of bytes.

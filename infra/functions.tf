@@ -9,6 +9,9 @@ locals {
   # module.run_task.url) lets every function, run-task included, carry RUN_TASK_URL without a
   # cycle. The check block below proves the two agree after apply.
   run_task_url = "https://${var.region}-${var.project_id}.cloudfunctions.net/run-task"
+  # The api's and dispatch's URLs likewise: the audiences their callers' tokens are minted for.
+  api_url      = "https://${var.region}-${var.project_id}.cloudfunctions.net/api"
+  dispatch_url = "https://${var.region}-${var.project_id}.cloudfunctions.net/dispatch"
 
   # src/config.ts: each function loads the whole config, so each gets every required setting.
   # Anything not set here takes the schema default (see .env.example).
@@ -22,6 +25,12 @@ locals {
     BIGQUERY_PRICE_PER_TIB    = var.bigquery_price_per_tib
     BIGQUERY_TIME_TRAVEL_DAYS = var.bigquery_time_travel_days
     OVERDUE_WARNING_HOURS     = var.overdue_warning_hours
+    # Who may call: identities only from verified tokens (docs/security.md).
+    API_AUDIENCES        = join(",", concat([local.api_url], var.api_audiences))
+    IAP_AUDIENCE         = var.iap_audience
+    BOOTSTRAP_ADMINS     = join(",", var.bootstrap_admins)
+    HTTP_ALLOWED_ORIGINS = join(",", var.http_allowed_origins)
+    HTTP_SECRET_ORIGINS  = jsonencode(var.http_secret_origins)
   }
 
   # DISPATCH_BUDGET_SECONDS: dispatch stops starting new pages after this long. The rest of its
@@ -32,6 +41,9 @@ locals {
   dispatch_budget_seconds          = var.dispatch_timeout_seconds - local.dispatch_budget_headroom_seconds
   dispatch_env = {
     DISPATCH_BUDGET_SECONDS = local.dispatch_budget_seconds
+    # Only Cloud Scheduler's account may run dispatch, with a token for dispatch's URL.
+    SCHEDULER_SA      = google_service_account.scheduler.email
+    DISPATCH_AUDIENCE = local.dispatch_url
   }
 
   # Secret Manager references, resolved by Cloud Run at instance start: values never reach

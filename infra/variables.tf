@@ -233,6 +233,60 @@ variable "bigquery_datasets" {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Who may call (docs/security.md)
+# ---------------------------------------------------------------------------------------------
+
+variable "api_audiences" {
+  description = "Extra `aud` values the api accepts on Cloud Run's forwarded ID token, besides its cloudfunctions.net URL (e.g. its run.app URL or a custom domain). API_AUDIENCES."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.api_audiences : can(regex("^https://", a))])
+    error_message = "Each api audience is an https URL."
+  }
+}
+
+variable "iap_audience" {
+  description = "When the api sits behind IAP: the IAP audience (/projects/NUMBER/global/backendServices/ID or /projects/NUMBER/apps/PROJECT). Then only IAP's signed assertion names the caller. Empty: no IAP. IAP_AUDIENCE."
+  type        = string
+  default     = ""
+}
+
+variable "bootstrap_admins" {
+  description = "Members that always hold the admin role (they grant the others with PUT /iam/policy). BOOTSTRAP_ADMINS."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.bootstrap_admins : can(regex("^(user|serviceAccount|group):[^\\s@/]+@[^\\s@/]+$", m))])
+    error_message = "Each bootstrap admin is an IAM-style member: user:EMAIL, serviceAccount:EMAIL or group:EMAIL."
+  }
+}
+
+variable "http_allowed_origins" {
+  description = "Origins the http.request executor may call with a subject's identifiers (scheme://host[:port]). Empty: no http.request task can be registered. HTTP_ALLOWED_ORIGINS."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for o in var.http_allowed_origins : can(regex("^https?://[A-Za-z0-9.-]+(:([0-9]{1,5}|[*]))?$", o))])
+    error_message = "Each allowed origin is scheme://host[:port], with no path."
+  }
+}
+
+variable "http_secret_origins" {
+  description = "Secret reference (a key of executor_secrets) => the origins that secret may be sent to. A secret header to any other origin is refused. HTTP_SECRET_ORIGINS."
+  type        = map(list(string))
+  default     = {}
+
+  validation {
+    condition     = alltrue([for ref, origins in var.http_secret_origins : can(regex("^[A-Z][A-Z0-9_]{0,99}$", ref)) && alltrue([for o in origins : can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", o))])])
+    error_message = "Keys are secret references such as GA_API_TOKEN; values are lists of origins."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
 # Secrets (ids only: values never pass through Terraform)
 # ---------------------------------------------------------------------------------------------
 

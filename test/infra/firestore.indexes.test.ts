@@ -87,6 +87,8 @@ describe('Firestore in Terraform matches src/adapters/firestore/indexes.ts', () 
       COLLECTIONS.instances,
       COLLECTIONS.runs,
       RECORDS_COLLECTION,
+      // A minimised request's ledger entries carry the TTL field too.
+      COLLECTIONS.ledger,
     ]);
     // The field the policies watch is the one the store writes.
     expect(ttl?.['field']).toBe('${var.firestore_ttl_field}');

@@ -251,6 +251,27 @@ function evaluateExpression(expr: string, ctx: EvalContext): unknown {
     }
     return out;
   }
+  const join = /^join\(\s*"([^"]*)"\s*,(.*)\)$/s.exec(expr);
+  if (join?.[1] !== undefined && join[2] !== undefined) {
+    const list = evaluateExpression(join[2].trim(), ctx);
+    return Array.isArray(list) && list.every((v) => typeof v === 'string')
+      ? list.join(join[1])
+      : new Unknown(expr);
+  }
+  const concat = /^concat\((.*)\)$/s.exec(expr);
+  if (concat?.[1] !== undefined) {
+    const lists = splitArgs(concat[1]).map((arg) => evaluateExpression(arg, ctx));
+    return lists.every(Array.isArray) ? lists.flat() : new Unknown(expr);
+  }
+  const jsonencode = /^jsonencode\((.*)\)$/s.exec(expr);
+  if (jsonencode?.[1] !== undefined) {
+    const v = evaluateExpression(jsonencode[1].trim(), ctx);
+    return v instanceof Unknown ? new Unknown(expr) : JSON.stringify(v);
+  }
+  const list = /^\[(.*)\]$/s.exec(expr);
+  if (list?.[1] !== undefined) {
+    return splitArgs(list[1]).map((item) => evaluateExpression(item, ctx));
+  }
   const toset = /^toset\((.*)\)$/s.exec(expr);
   if (toset?.[1] !== undefined) return evaluateExpression(toset[1], ctx);
   const each = /^each\.(key|value)((?:\.\w+)*)$/.exec(expr);
