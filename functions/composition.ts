@@ -1,6 +1,7 @@
 import { Firestore } from '@google-cloud/firestore';
 import type { AppDeps, AppSettings } from '../src/app/deps';
 import {
+  cloudTasksQueueOptions,
   createCloudTasksClient,
   createCloudTasksQueue,
 } from '../src/adapters/cloud-tasks/cloud-tasks-queue';
@@ -56,14 +57,10 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
     operationTimeoutMs: config.storeTimeoutSeconds * 1000,
   });
   const records = createFirestoreRecordStore(db);
-  const queue = createCloudTasksQueue(createCloudTasksClient(config.cloudTasksEmulatorHost), {
-    projectId: config.projectId,
-    location: config.location,
-    queueId: config.queueId,
-    targetUrl: config.runTaskUrl,
-    invokerServiceAccount: config.invokerServiceAccount,
-    audience: config.oidcAudience,
-  });
+  const queue = createCloudTasksQueue(
+    createCloudTasksClient(config.cloudTasksEmulatorHost),
+    cloudTasksQueueOptions(config),
+  );
   // Secrets reach the function as env vars (Secret Manager via secret_environment_variables).
   const warehouse = createBigQueryWarehouse(
     createBigQueryClient(config.projectId, config.bigQuery.emulatorHost),

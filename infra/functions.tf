@@ -183,6 +183,13 @@ module "dispatch" {
   ]
 }
 
+check "dispatch_url" {
+  assert {
+    condition     = module.dispatch.url == local.dispatch_url
+    error_message = "dispatch's URL is ${module.dispatch.url}, but dispatch was given DISPATCH_AUDIENCE=${local.dispatch_url} (the scheduler's token is minted for module.dispatch.url)."
+  }
+}
+
 check "run_task_url" {
   assert {
     condition     = module.run_task.url == local.run_task_url

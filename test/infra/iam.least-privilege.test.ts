@@ -1,5 +1,8 @@
 import type { CloudTasksClient } from '@google-cloud/tasks';
-import { createCloudTasksQueue } from '../../src/adapters/cloud-tasks/cloud-tasks-queue';
+import {
+  cloudTasksQueueOptions,
+  createCloudTasksQueue,
+} from '../../src/adapters/cloud-tasks/cloud-tasks-queue';
 import { loadConfig } from '../../src/config';
 import {
   block,
@@ -196,14 +199,8 @@ describe('IAM is least privilege, and the invokers use OIDC', () => {
         return [{}];
       },
     } as unknown as CloudTasksClient;
-    const queue = createCloudTasksQueue(client, {
-      projectId: config.projectId,
-      location: config.location,
-      queueId: config.queueId,
-      targetUrl: config.runTaskUrl,
-      invokerServiceAccount: config.invokerServiceAccount,
-      audience: config.oidcAudience,
-    });
+    // The same options the composition root derives from the same config.
+    const queue = createCloudTasksQueue(client, cloudTasksQueueOptions(config));
     await queue.enqueue({ taskName: 't-1', dispatchDeadlineSeconds: 60, body: {} });
     const httpRequest = (created[0] as { task: { httpRequest: Record<string, unknown> } }).task
       .httpRequest;

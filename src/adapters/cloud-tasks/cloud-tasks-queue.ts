@@ -1,6 +1,7 @@
 import { CloudTasksClient } from '@google-cloud/tasks';
 import { grpc } from 'google-gax';
 import { PermanentError, RetryableError } from '../../domain/errors';
+import type { Config } from '../../config';
 import type { EnqueueInput, EnqueueResult, TaskQueue } from '../../ports/task-queue';
 
 export interface CloudTasksQueueOptions {
@@ -13,6 +14,23 @@ export interface CloudTasksQueueOptions {
   invokerServiceAccount: string;
   /** ...for this audience (default: the target URL). */
   audience?: string;
+}
+
+/** The queue's options as the deployed config gives them (the composition root and the infra test). */
+export function cloudTasksQueueOptions(
+  config: Pick<
+    Config,
+    'projectId' | 'location' | 'queueId' | 'runTaskUrl' | 'invokerServiceAccount' | 'oidcAudience'
+  >,
+): CloudTasksQueueOptions {
+  return {
+    projectId: config.projectId,
+    location: config.location,
+    queueId: config.queueId,
+    targetUrl: config.runTaskUrl,
+    invokerServiceAccount: config.invokerServiceAccount,
+    audience: config.oidcAudience,
+  };
 }
 
 const RETRYABLE_CODES = new Set([
