@@ -31,6 +31,8 @@ export function errorResponse(thrown: unknown, log: Logger): HttpResponse {
   if (err instanceof ValidationError)
     return { status: 400, body: body(err.code, err.message, err.issues) };
   if (err instanceof UnauthenticatedError) {
+    // Which check failed, never the token: calls that name no verifiable caller are visible.
+    log.warn('http.unauthenticated', err.message, { errorCode: err.code });
     return {
       status: 401,
       headers: { 'WWW-Authenticate': 'Bearer' },
