@@ -98,11 +98,11 @@ export function installFrameworkGuards(): void {
 }
 
 /**
- * 413 at once, from the declared length or the bytes seen so far, without reading the rest:
- * the connection is closed after the answer rather than kept for a body nobody will read.
+ * 413 at once, from the declared length or the bytes seen so far, before the body is parsed
+ * or kept. Node discards the rest as it arrives (closing the connection instead would make a
+ * client still sending see a broken pipe rather than this answer).
  */
 function tooLarge(res: Reply): void {
-  res.setHeader('Connection', 'close');
   reply(res, { status: 413, type: 'entity.too.large' });
 }
 

@@ -33,6 +33,7 @@ import { parseRequestId, parseTaskId } from '../domain/ids';
 import { REQUEST_STATUSES } from '../domain/model';
 import type { AccessStore } from '../ports/access-store';
 import type { RecordStore } from '../ports/record-store';
+import { parseJsonBody } from './json-body';
 import { header, type HttpRequest, type HttpResponse } from './types';
 
 /** The largest body any function accepts (functions/framework-guards.ts caps the parsers). */
@@ -260,7 +261,7 @@ export async function handleApi(ctx: ApiContext, req: HttpRequest): Promise<Http
   const caller = await authorize(ctx, req, match);
   const params = parseParams(match, path);
   assertSingleQueryValues(req.query);
-  const body = parseBody(req);
+  const body = parseJsonBody(req);
   return match.handler(ctx, { ...req, body }, params, caller);
 }
 
@@ -314,37 +315,5 @@ function assertSingleQueryValues(query: HttpRequest['query']): void {
     throw new ValidationError(`Invalid input: query.${name}: ${message}`, [
       { path: `query.${name}`, message },
     ]);
-  }
-}
-
-function parseBody(req: HttpRequest): unknown {
-  if (!['POST', 'PATCH', 'PUT'].includes(req.method)) return undefined;
-  const raw = req.body;
-  // Frameworks hand over a Buffer or string when they did not parse the JSON themselves.
-  if (Buffer.isBuffer(raw) || typeof raw === 'string') {
-    const text = typeof raw === 'string' ? raw : strictUtf8(raw);
-    if (text.trim() === '') return undefined;
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (err) {
-      throw new ValidationError(
-        `Invalid input: (body): malformed JSON: ${(err as Error).message}`,
-        [{ path: '', message: `malformed JSON: ${(err as Error).message}` }],
-      );
-    }
-  }
-  return raw;
-}
-
-/** The bytes as text, or 400 `invalid_utf8`: never U+FFFD in place of what was sent. */
-function strictUtf8(bytes: Buffer): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new ValidationError(
-      'Invalid input: (body): not valid UTF-8',
-      [{ path: '', message: 'not valid UTF-8' }],
-      'invalid_utf8',
-    );
   }
 }

@@ -107,10 +107,16 @@ export function createServiceVerifier(options: ServiceIdentityOptions): CallerVe
   };
 }
 
+/**
+ * An email as identities are named: a plain local part and a host name, lower-cased. Nothing
+ * that could be markup, a path or a list (`<`, `/`, `,`, spaces) reaches a log or a ledger.
+ */
+const EMAIL = /^[a-z0-9._%+'-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*$/;
+
 /** X-Dev-Identity, or the default local developer. */
 function localIdentity(given: string | undefined): Identity {
   const address = (given ?? LOCAL_DEFAULT_IDENTITY).trim().toLowerCase();
-  if (!/^[^\s@/]{1,64}@[^\s@/]{1,190}$/.test(address)) {
+  if (!EMAIL.test(address)) {
     throw unauthenticated('X-Dev-Identity must be an email address');
   }
   return { email: address, kind: identityKind(address), via: 'local-dev' };
@@ -162,14 +168,14 @@ function identityFrom(
   { requireVerifiedEmail = true } = {},
 ): Identity {
   const address = claims['email'];
-  if (typeof address !== 'string' || !/^[^\s@/]+@[^\s@/]+$/.test(address)) {
+  const email = typeof address === 'string' ? address.toLowerCase() : '';
+  if (!EMAIL.test(email)) {
     throw unauthenticated('the token names no email');
   }
-  const verifiedEmail = claims['email_verified'];
-  if (requireVerifiedEmail && verifiedEmail !== true && verifiedEmail !== 'true') {
+  // Google ID tokens carry a boolean; anything else is not a token Google issued.
+  if (requireVerifiedEmail && claims['email_verified'] !== true) {
     throw unauthenticated('the token’s email is not verified');
   }
-  const email = address.toLowerCase();
   return { email, kind: identityKind(email), via };
 }
 

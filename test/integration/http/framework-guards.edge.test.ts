@@ -219,6 +219,23 @@ describe('bodies', () => {
     expectOurError(answer, 400, 'invalid_utf8');
   });
 
+  it.each([
+    ['a form post', 'application/x-www-form-urlencoded', 'etag=x&bindings='],
+    ['text/plain', 'text/plain', '{"etag":"x","bindings":[]}'],
+  ])(
+    'refuses %s to the api: only JSON is taken (no cross-site simple requests)',
+    async (_n, type, body) => {
+      const before = await snapshotFirestore(fs.db);
+      const answer = await send('api', 'PUT', '/iam/policy', {
+        headers: { 'content-type': type },
+        body,
+      });
+      expectOurError(answer, 400, 'validation_failed');
+      expect(answer.text).toContain('application/json');
+      expect(await snapshotFirestore(fs.db)).toEqual(before);
+    },
+  );
+
   it.each(['api', 'runTask', 'dispatch'])(
     'answers malformed JSON on %s with a JSON 400',
     async (fn) => {

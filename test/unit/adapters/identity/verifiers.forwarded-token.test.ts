@@ -61,7 +61,6 @@ describe('api caller, deployed: the token Cloud Run IAM forwarded', () => {
     ['the bare issuer', { iss: 'accounts.google.com' }],
     ['an audience list that holds ours', { aud: ['https://elsewhere.example', API] }],
     ['an upper-case email (lower-cased)', { email: 'Alice@Example.COM' }],
-    ['email_verified as the string "true"', { email_verified: 'true' }],
     ['an expiry within the 60 s skew', { exp: t - 30 }],
   ])('accepts %s', async (_name, over) => {
     await expect(api(bearer(token(claims(over))))).resolves.toMatchObject({
@@ -96,6 +95,9 @@ describe('api caller, deployed: the token Cloud Run IAM forwarded', () => {
     ['no issuer', bearer(token(claims({ iss: undefined })))],
     ['IAP as the issuer', bearer(token(claims({ iss: 'https://cloud.google.com/iap' })))],
     ['email_verified false', bearer(token(claims({ email_verified: false })))],
+    ['email_verified as the string "true"', bearer(token(claims({ email_verified: 'true' })))],
+    ['markup in the email', bearer(token(claims({ email: '<script>@example.com' })))],
+    ['a list of emails', bearer(token(claims({ email: 'a@example.com,b@example.com' })))],
     ['no email_verified', bearer(token(claims({ email_verified: undefined })))],
     ['no email', bearer(token(claims({ email: undefined })))],
     ['an email that is not one', bearer(token(claims({ email: 'alice' })))],
@@ -150,13 +152,29 @@ describe('api caller, local mode: X-Dev-Identity', () => {
     });
   });
 
+  it.each(["o'brien@example.com", 'first.last+tag@sub.example.co.uk', 'approver@localhost'])(
+    'takes %s',
+    async (v) => {
+      await expect(local({ 'x-dev-identity': v })).resolves.toMatchObject({ email: v });
+    },
+  );
+
   it('takes the named identity, trimmed and lower-cased', async () => {
     await expect(local({ 'x-dev-identity': ' Approver@LocalHost ' })).resolves.toMatchObject({
       email: 'approver@localhost',
     });
   });
 
-  it.each(['nobody', 'a@b@c', 'a b@c', 'a/b@c', '@localhost', ''])('refuses %j', async (v) => {
+  it.each([
+    'nobody',
+    'a@b@c',
+    'a b@c',
+    'a/b@c',
+    '@localhost',
+    '',
+    '<script>@example.com',
+    'a@x,b@y',
+  ])('refuses %j', async (v) => {
     expect(await refusal(local, { 'x-dev-identity': v })).toBeInstanceOf(UnauthenticatedError);
   });
 });
