@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
-import { canonicalJson, sha256Hex, type LedgerEntry } from '../domain/evidence';
+import { canonicalJson, sha256Hex, type LedgerAction, type LedgerEntry } from '../domain/evidence';
 import { registerTaskSchema, updateTaskSchema, type RequestType, type Task } from '../domain/model';
 import type { Actor } from './actor';
 import type { AppDeps } from './deps';
@@ -69,8 +69,11 @@ export async function registerTask(deps: TaskDeps, body: unknown, actor: Actor):
       'task_exists',
     );
   }
-  const created = await deps.store.createTask(task);
-  await recordVersion(deps, created, 'registered', actor, Object.keys(input));
+  // The task and its version-1 ledger entry are written together: both or none.
+  const created = await deps.store.createTask(
+    task,
+    versionEntry(task, 'registered', actor, Object.keys(input)),
+  );
   deps.log
     .child({ labels: { taskId: task.id } })
     .info('task.registered', `task ${task.id} registered`, {
@@ -135,7 +138,10 @@ export async function updateTask(
     };
   });
   if (changed.length === 0) return updated;
-  await recordVersion(deps, updated, 'changed', actor, changed);
+  await deps.store.appendLedger(
+    { kind: 'task', taskId: id },
+    versionEntry(updated, 'changed', actor, changed),
+  );
   deps.log.child({ labels: { taskId: id } }).info('task.updated', `task ${id} updated`, {
     fields: changed,
     version: updated.version,
@@ -215,23 +221,20 @@ function versionOf(entry: LedgerEntry): TaskVersionView[] {
   ];
 }
 
-/** The version, whole, in the task's ledger: the kept copy a run's evidence points to. */
-async function recordVersion(
-  deps: TaskDeps,
+/** The version, whole, as a ledger entry: the kept copy a run's evidence points to. */
+function versionEntry(
   task: Task,
   kind: 'registered' | 'changed',
   actor: Actor,
   fields: readonly string[],
-): Promise<void> {
-  await deps.store.appendLedger(
-    { kind: 'task', taskId: task.id },
-    {
-      kind,
-      actor: actor.identity,
-      at: task.updatedAt,
-      details: { version: task.version, versionHash: task.versionHash, fields, task },
-    },
-  );
+): LedgerAction {
+  const { ledgerHead: _head, ...version } = task as Task & { ledgerHead?: unknown };
+  return {
+    kind,
+    actor: actor.identity,
+    at: task.updatedAt,
+    details: { version: task.version, versionHash: task.versionHash, fields, task: version },
+  };
 }
 
 /** `requiresApproval: true` alone means one approver; both given must agree. */

@@ -56,7 +56,8 @@ export interface InstanceQuery {
 
 /** Firestore behind a narrow port: tasks, requests, instances and runs. */
 export interface RequestStore {
-  createTask(task: Task): Promise<Task>;
+  /** Creates a task; with `registered`, its ledger's first entry too, in the same batch. */
+  createTask(task: Task, registered?: LedgerAction): Promise<Task>;
   getTask(id: string): Promise<Task | null>;
   listTasks(filter?: { jobType?: Task['jobType']; active?: boolean }): Promise<Task[]>;
   /**

@@ -295,11 +295,31 @@ export function createFirestoreStore(
     stats: () => ops.snapshot(),
     resetStats: () => ops.reset(),
 
-    async createTask(task) {
-      if (!(await createIfAbsent(taskRef(task.id), task))) {
-        throw new ConflictError(`a task with id ${task.id} already exists`, 'task_exists');
+    async createTask(task, registered) {
+      const ref = taskRef(task.id);
+      if (registered === undefined) {
+        if (!(await createIfAbsent(ref, task))) {
+          throw new ConflictError(`a task with id ${task.id} already exists`, 'task_exists');
+        }
+        return stripUndefined(task);
       }
-      return stripUndefined(task);
+      // The task and the first entry of its ledger (with the head that names it): both or none.
+      const scope = { kind: 'task', taskId: task.id } as const;
+      const entry = sealEntry(undefined, { ...registered, ...scopeField(scope) });
+      const stored = stripUndefined({ ...task, ledgerHead: headOf(entry) });
+      const batch = db.batch();
+      batch.create(ref, stored);
+      batch.create(ledgerOf(scope).doc(ledgerEntryId(entry.seq)), stripUndefined(entry));
+      try {
+        await batch.commit();
+      } catch (err) {
+        if (isAlreadyExists(err)) {
+          throw new ConflictError(`a task with id ${task.id} already exists`, 'task_exists');
+        }
+        throw err;
+      }
+      ops.committed(2);
+      return fromStored<Task>(stored);
     },
 
     getTask: (id) => lookup<Task>(taskRef(id)),

@@ -90,8 +90,11 @@ export function createMemoryStore(): RequestStore {
   }
 
   return {
-    async createTask(task) {
+    async createTask(task, registered) {
       tasks.set(task.id, copy(task));
+      if (registered !== undefined) {
+        appendTo({ kind: 'task', taskId: task.id }, undefined, { ...registered, taskId: task.id });
+      }
       return copy(task);
     },
     async getTask(id) {
