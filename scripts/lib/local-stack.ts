@@ -13,6 +13,7 @@ import { demoWarehouseSeed } from './demo-warehouse';
 import { startFirestoreEmulator } from '../../test/helpers/firestore-emulator';
 import { freePort } from '../../test/helpers/free-port';
 import { DEMO_TASKS } from './demo-tasks';
+import { ROLES } from '../../src/domain/access';
 
 export interface LocalStackOptions {
   /** The api function's port (default 8080; 0 picks a free one). */
@@ -249,15 +250,6 @@ export async function seedLocalRoles(apiUrl: string): Promise<void> {
   const current = (await (await fetch(`${apiUrl}/iam/policy`, { headers: as })).json()) as {
     etag: string;
   };
-  const everyRole = [
-    'requester',
-    'approver',
-    'operator',
-    'admin',
-    'auditor',
-    'records_reader',
-    'task_tester',
-  ];
   const members = (role: string) => [
     `user:${LOCAL_IDENTITIES.developer}`,
     ...(role === 'approver' ? [`user:${LOCAL_IDENTITIES.approver}`] : []),
@@ -268,7 +260,7 @@ export async function seedLocalRoles(apiUrl: string): Promise<void> {
     headers: as,
     body: JSON.stringify({
       etag: current.etag,
-      bindings: everyRole.map((role) => ({ role, members: members(role) })),
+      bindings: ROLES.map((role) => ({ role, members: members(role) })),
     }),
   });
   // 409: another process seeded it first (a shared Firestore emulator): nothing to do.

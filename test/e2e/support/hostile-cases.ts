@@ -31,6 +31,7 @@ export const DEPLOYED_ADMIN = 'deployed-admin@example.com';
 export const DEPLOYED_NOBODY = 'nobody@example.com';
 
 import { INVOKER, SCHEDULER } from '../../../scripts/lib/local-stack';
+import { ROLES } from '../../../src/domain/access';
 
 export { INVOKER };
 /** The api audience the deployed-mode api is started with. */
@@ -1168,15 +1169,7 @@ interface RouteCall {
   roles: readonly string[];
 }
 
-const ALL_ROLES = [
-  'requester',
-  'approver',
-  'operator',
-  'admin',
-  'auditor',
-  'records_reader',
-  'task_tester',
-];
+const ALL_ROLES: readonly string[] = ROLES;
 
 const ROUTE_CALLS: RouteCall[] = [
   {
