@@ -10,6 +10,7 @@
  *   with our JSON error body, never HTML or a stack.
  * These patch the framework's own copies of body-parser and express, resolved from it.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { createStructuredLogger } from '../src/adapters/cloud-logging/structured-logger';
 import type { ErrorCode } from '../src/domain/error-codes';
@@ -19,20 +20,13 @@ import { errorResponse } from '../src/http/error-response';
 import type { Logger } from '../src/ports/logger';
 import { getRuntime } from './composition';
 
-interface Incoming {
-  headers: Record<string, string | string[] | undefined>;
-  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
-  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
-}
-type Middleware = (req: Incoming, res: Reply, next: (err?: unknown) => void) => void;
+type Middleware = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (err?: unknown) => void,
+) => void;
 type ParserFactory = (options?: Record<string, unknown>) => Middleware;
 type Verify = (req: unknown, res: unknown, buf: Buffer, encoding: string) => void;
-interface Reply {
-  headersSent: boolean;
-  statusCode: number;
-  setHeader(name: string, value: string): void;
-  end(body?: string): void;
-}
 interface HttpError {
   status?: number;
   statusCode?: number;
@@ -66,7 +60,7 @@ export function installFrameworkGuards(): void {
       return (req, res, next) => {
         const declared = Number(req.headers['content-length'] ?? Number.NaN);
         if (declared > MAX_BODY_BYTES) {
-          tooLarge(res);
+          tooLarge(req, res);
           return;
         }
         let settled = false;
@@ -82,14 +76,16 @@ export function installFrameworkGuards(): void {
         let seen = 0;
         function count(chunk: Buffer): void {
           seen += chunk.length;
-          if (seen > MAX_BODY_BYTES && !res.headersSent) tooLarge(res);
+          if (seen > MAX_BODY_BYTES && !res.headersSent) tooLarge(req, res);
         }
         if (!settled) req.on('data', count);
       };
     };
   }
   const express = fromFramework('express') as {
-    application: { handle: (req: unknown, res: Reply, done?: (err?: unknown) => void) => void };
+    application: {
+      handle: (req: IncomingMessage, res: ServerResponse, done?: (err?: unknown) => void) => void;
+    };
   };
   const handle = express.application.handle;
   express.application.handle = function (this: unknown, req, res, done) {
@@ -97,12 +93,29 @@ export function installFrameworkGuards(): void {
   };
 }
 
+/** How long a refused body may keep arriving (and be discarded) after the 413 was sent. */
+const LINGER_MS = 5000;
+
 /**
  * 413 at once, from the declared length or the bytes seen so far, before the body is parsed
- * or kept. Node discards the rest as it arrives (closing the connection instead would make a
- * client still sending see a broken pipe rather than this answer).
+ * or kept. The connection then lingers: what the client is still sending is read and dropped
+ * until the body ends (or LINGER_MS pass), so it sees this answer rather than a reset, which
+ * is what closing at once (as Node does for a `Connection: close` request) would give it.
  */
-function tooLarge(res: Reply): void {
+function tooLarge(req: IncomingMessage, res: ServerResponse): void {
+  res.shouldKeepAlive = true;
+  res.once('finish', () => {
+    const socket = req.socket;
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    const close = () => {
+      clearTimeout(timer);
+      socket.end();
+    };
+    if (req.complete) close();
+    else req.once('end', close);
+    req.resume();
+  });
   reply(res, { status: 413, type: 'entity.too.large' });
 }
 
@@ -126,7 +139,7 @@ function invalidUtf8(): Error & { type: string; status: number } {
  * Our JSON error for whatever reached the end of Express's chain (or nothing: a 404), through
  * the one error mapping (`errorResponse`), which logs what it does not expect.
  */
-function reply(res: Reply, thrown: unknown): void {
+function reply(res: ServerResponse, thrown: unknown): void {
   if (res.headersSent) {
     res.end();
     return;

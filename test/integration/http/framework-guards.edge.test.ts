@@ -172,6 +172,15 @@ describe('bodies', () => {
     expect(answer.sent).toBe(0);
   });
 
+  it('answers a client still sending a declared 120 MB body, rather than resetting it', async () => {
+    const answer = await send('api', 'POST', '/requests', {
+      headers: { ...json, 'content-length': String(120 * 1024 * 1024), connection: 'close' },
+      chunks: { size: 1024 * 1024, max: 120 * 1024 * 1024 },
+    });
+    expectOurError(answer, 413, 'payload_too_large');
+    expect(answer.sent).toBeLessThan(120 * 1024 * 1024);
+  });
+
   it('refuses a chunked body as soon as it passes 64 KiB', async () => {
     const answer = await send('api', 'POST', '/requests', {
       headers: { ...json, 'transfer-encoding': 'chunked' },
