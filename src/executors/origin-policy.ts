@@ -58,7 +58,7 @@ export function parseSecretOrigins(json: string): Record<string, string[]> {
     if (!Array.isArray(origins) || !origins.every((o) => typeof o === 'string')) {
       throw new Error(`${ref}: a list of origins`);
     }
-    out[ref] = origins as string[];
+    out[ref] = origins;
   }
   return out;
 }
