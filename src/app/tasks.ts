@@ -1,6 +1,14 @@
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
-import { canonicalJson, sha256Hex, type LedgerAction, type LedgerEntry } from '../domain/evidence';
-import { registerTaskSchema, updateTaskSchema, type RequestType, type Task } from '../domain/model';
+import { canonicalJson, sha256Hex } from '../domain/evidence';
+import {
+  registerTaskSchema,
+  updateTaskSchema,
+  type ApprovalsRequired,
+  type RequestType,
+  type Task,
+  type TaskVersion,
+} from '../domain/model';
+import type { TaskVersionWrite } from '../ports/request-store';
 import type { Actor } from './actor';
 import type { AppDeps } from './deps';
 
@@ -31,15 +39,16 @@ export function taskVersionHash(task: Pick<Task, (typeof RUN_FIELDS)[number]>): 
 }
 
 /**
- * Registers a task: the body, then its config against the executor's own schema, the job types
- * the executor may serve, and the approvals it needs. Version 1 is recorded, with its actor and
- * hash, in the task's ledger.
+ * Registers a task: the body, then its config against the executor's own schema and the
+ * deployment's policy, the job types the executor may serve, and the approvals it needs.
+ * Version 1 is kept (`tasks/{id}/versions/1`) and recorded in the task's ledger with its actor
+ * and hash, in the same batch as the task.
  */
 export async function registerTask(deps: TaskDeps, body: unknown, actor: Actor): Promise<Task> {
   const parsed = registerTaskSchema.safeParse(body);
   if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues);
   const input = parsed.data;
-  const config = checkedConfig(deps, input.executor, input.jobType, input.config);
+  const config = admittedConfig(deps, input.executor, input.jobType, input.config);
   const now = deps.clock.now().toISOString();
   const approvalsRequired = approvalsOf(input.requiresApproval, input.approvalsRequired);
   const runs = {
@@ -69,10 +78,9 @@ export async function registerTask(deps: TaskDeps, body: unknown, actor: Actor):
       'task_exists',
     );
   }
-  // The task and its version-1 ledger entry are written together: both or none.
   const created = await deps.store.createTask(
     task,
-    versionEntry(task, 'registered', actor, Object.keys(input)),
+    versionWrite(task, 'registered', actor, Object.keys(input).sort()),
   );
   deps.log
     .child({ labels: { taskId: task.id } })
@@ -83,13 +91,15 @@ export async function registerTask(deps: TaskDeps, body: unknown, actor: Actor):
       versionHash: task.versionHash,
       actor: actor.identity,
     });
-  return created;
+  return taskOf(created);
 }
 
 /**
- * Changes a task. Every change that alters anything makes a new version (+1) whose snapshot,
- * actor and hash go into the task's ledger; the previous versions stay there, so a run's
- * evidence names the exact version it ran. A change to what runs voids earlier approvals.
+ * Changes a task. A change that alters any field makes a new version (+1), kept whole with its
+ * actor and hash in `tasks/{id}/versions/{version}` and recorded in the task's ledger, in one
+ * guarded write with the task; earlier versions stay as they were, so a run's evidence names
+ * the exact version it ran. A PATCH that alters nothing is answered with the task as it is, and
+ * makes no version. A change to what runs (a new `versionHash`) voids earlier approvals.
  */
 export async function updateTask(
   deps: TaskDeps,
@@ -103,14 +113,18 @@ export async function updateTask(
   await getTask(deps, id);
   const now = deps.clock.now().toISOString();
   let changed: string[] = [];
-  const updated = await deps.store.updateTask(id, (current) => {
+  const updated = await deps.store.updateTask(id, (stored) => {
+    const current = taskOf(stored);
     const executor = patch.executor ?? current.executor;
     const jobType = patch.jobType ?? current.jobType;
-    const config = checkedConfig(deps, executor, jobType, patch.config ?? current.config);
-    const approvalsRequired =
-      patch.approvalsRequired !== undefined || patch.requiresApproval !== undefined
-        ? approvalsOf(patch.requiresApproval, patch.approvalsRequired)
-        : current.approvalsRequired;
+    // What runs is checked when the change touches it. An unrelated change (deactivating a
+    // task, its description) stays possible after the policy tightened: the run checks again.
+    const touchesWhatRuns =
+      patch.executor !== undefined || patch.jobType !== undefined || patch.config !== undefined;
+    const config = touchesWhatRuns
+      ? admittedConfig(deps, executor, jobType, patch.config ?? current.config)
+      : current.config;
+    const approvalsRequired = approvalsAfter(current, patch);
     const next: Task = {
       ...current,
       ...patch,
@@ -125,120 +139,129 @@ export async function updateTask(
       ),
     };
     next.versionHash = taskVersionHash(next);
-    changed = (Object.keys(next) as (keyof Task)[]).filter(
-      (k) => canonicalJson(next[k] ?? null) !== canonicalJson(current[k] ?? null),
-    );
+    changed = (Object.keys(next) as (keyof Task)[])
+      .filter((k) => canonicalJson(next[k] ?? null) !== canonicalJson(current[k] ?? null))
+      .sort();
     // Nothing differs: no new version.
     if (changed.length === 0) return null;
-    return {
+    const version: Task = {
       ...next,
       version: current.version + 1,
       updatedBy: actor.identity,
       updatedAt: now,
     };
+    return versionWrite(version, 'changed', actor, changed);
   });
-  if (changed.length === 0) return updated;
-  await deps.store.appendLedger(
-    { kind: 'task', taskId: id },
-    versionEntry(updated, 'changed', actor, changed),
-  );
+  if (changed.length === 0) return taskOf(updated);
   deps.log.child({ labels: { taskId: id } }).info('task.updated', `task ${id} updated`, {
     fields: changed,
     version: updated.version,
     versionHash: updated.versionHash,
     actor: actor.identity,
   });
-  return updated;
+  return taskOf(updated);
 }
 
 export async function getTask(deps: Pick<AppDeps, 'store'>, id: string): Promise<Task> {
   const task = await deps.store.getTask(id);
   if (task === null) throw new NotFoundError(`no task with id ${id}`);
-  return task;
+  return taskOf(task);
 }
 
 /** A task as the API shows it: header values (literal or secret references) are never shown. */
 export type TaskView = Task;
 
+/** The task with each header value replaced by `[redacted]` (the header names stay). */
 export function taskView(task: Task): TaskView {
-  const config = task.config;
-  const headers = config['headers'];
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return task;
+  const { ledgerHead: _head, ...shown } = task as Task & { ledgerHead?: unknown };
+  const config = shown.config;
+  const headers = Object.hasOwn(config, 'headers') ? config['headers'] : undefined;
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return shown;
   const hidden = Object.fromEntries(Object.keys(headers).map((name) => [name, '[redacted]']));
-  return { ...task, config: { ...config, headers: hidden } };
+  return { ...shown, config: { ...config, headers: hidden } };
 }
 
+/** `GET /tasks/:id`. */
 export async function getTaskView(deps: Pick<AppDeps, 'store'>, id: string): Promise<TaskView> {
   return taskView(await getTask(deps, id));
 }
 
+/** `GET /tasks`. */
 export async function listTasksView(deps: Pick<AppDeps, 'store'>): Promise<TaskView[]> {
   return (await deps.store.listTasks()).map(taskView);
 }
 
-/** One kept version of a task, from its ledger. */
-export interface TaskVersionView {
-  version: number;
-  versionHash: string;
-  kind: 'registered' | 'changed';
-  actor: string;
-  at: string;
-  /** Fields that changed from the version before. */
-  fields: string[];
-  task: TaskView;
-  /** The ledger entry's place in the task's hash chain. */
-  seq: number;
-  hash: string;
+/** One kept version of a task, as the API shows it (header values hidden). */
+export type TaskVersionView = Omit<TaskVersion, 'task'> & { task: TaskView };
+
+export function taskVersionView(version: TaskVersion): TaskVersionView {
+  return { ...version, task: taskView(version.task) };
 }
 
-/** Every version of a task, oldest first, each as it was (header values hidden). */
+/** `GET /tasks/:id/versions`: every version of a task, oldest first, each as it was. */
 export async function listTaskVersions(
   deps: Pick<AppDeps, 'store'>,
   id: string,
 ): Promise<{ taskId: string; versions: TaskVersionView[] }> {
   await getTask(deps, id);
-  const entries = await deps.store.listLedger({ kind: 'task', taskId: id });
-  return { taskId: id, versions: entries.flatMap(versionOf) };
+  const versions = await deps.store.listTaskVersions(id);
+  return { taskId: id, versions: versions.map(taskVersionView) };
 }
 
-function versionOf(entry: LedgerEntry): TaskVersionView[] {
-  if (entry.kind !== 'registered' && entry.kind !== 'changed') return [];
-  const details = entry.details ?? {};
-  const task = details['task'] as Task | undefined;
-  if (task === undefined) return [];
-  return [
-    {
-      version: task.version,
-      versionHash: task.versionHash,
-      kind: entry.kind,
-      actor: entry.actor,
-      at: entry.at,
-      fields: Array.isArray(details['fields']) ? (details['fields'] as string[]) : [],
-      task: taskView(task),
-      seq: entry.seq,
-      hash: entry.hash,
-    },
-  ];
+/** One version of a task as it was (the one an approval or a run names), or NotFoundError. */
+export async function getTaskVersion(
+  deps: Pick<AppDeps, 'store'>,
+  id: string,
+  version: number,
+): Promise<TaskVersion> {
+  const kept = await deps.store.getTaskVersion(id, version);
+  if (kept === null) throw new NotFoundError(`task ${id} has no version ${version}`);
+  return kept;
 }
 
-/** The version, whole, as a ledger entry: the kept copy a run's evidence points to. */
-function versionEntry(
+/** The task as the model has it: without the store's ledger head. */
+function taskOf(stored: Task): Task {
+  const { ledgerHead: _head, ...task } = stored as Task & { ledgerHead?: unknown };
+  return task;
+}
+
+/**
+ * The version kept whole, and its ledger entry: the version, its hash and the fields that
+ * changed (the hash covers what runs, so the kept copy can be checked against the chain).
+ */
+function versionWrite(
   task: Task,
-  kind: 'registered' | 'changed',
+  kind: TaskVersion['kind'],
   actor: Actor,
   fields: readonly string[],
-): LedgerAction {
-  const { ledgerHead: _head, ...version } = task as Task & { ledgerHead?: unknown };
-  return {
+): TaskVersionWrite {
+  const at = task.updatedAt;
+  const version: TaskVersion = {
+    taskId: task.id,
+    version: task.version,
+    versionHash: task.versionHash,
     kind,
     actor: actor.identity,
-    at: task.updatedAt,
-    details: { version: task.version, versionHash: task.versionHash, fields, task: version },
+    at,
+    fields: [...fields],
+    task: taskOf(task),
+  };
+  return {
+    version,
+    action: {
+      kind,
+      actor: actor.identity,
+      at,
+      details: { version: task.version, versionHash: task.versionHash, fields: [...fields] },
+    },
   };
 }
 
 /** `requiresApproval: true` alone means one approver; both given must agree. */
-function approvalsOf(requiresApproval: boolean | undefined, approvalsRequired: number | undefined) {
+function approvalsOf(
+  requiresApproval: boolean | undefined,
+  approvalsRequired: ApprovalsRequired | undefined,
+): ApprovalsRequired {
   if (approvalsRequired === undefined) return requiresApproval === true ? 1 : 0;
   if (requiresApproval !== undefined && requiresApproval !== approvalsRequired > 0) {
     const message = 'requiresApproval must agree with approvalsRequired (true when it is 1 or 2)';
@@ -249,17 +272,29 @@ function approvalsOf(requiresApproval: boolean | undefined, approvalsRequired: n
   return approvalsRequired;
 }
 
+/** A change's approvals: `requiresApproval: true` keeps a task's two approvers at two. */
+function approvalsAfter(
+  current: Task,
+  patch: { requiresApproval?: boolean; approvalsRequired?: ApprovalsRequired },
+): ApprovalsRequired {
+  if (patch.approvalsRequired === undefined) {
+    if (patch.requiresApproval === undefined) return current.approvalsRequired;
+    if (patch.requiresApproval && current.approvalsRequired > 0) return current.approvalsRequired;
+  }
+  return approvalsOf(patch.requiresApproval, patch.approvalsRequired);
+}
+
 /**
- * The config parsed by the executor's schema, for a job type the executor may serve: a records
- * task may only read, a deletion task only change.
+ * The config parsed by the executor's schema and within the deployment's policy, for a job type
+ * the executor may serve: a records task may only read, a deletion task only change.
  */
-function checkedConfig(
+function admittedConfig(
   deps: TaskDeps,
   executor: string,
   jobType: RequestType,
   config: unknown,
 ): Record<string, unknown> {
-  const parsed = deps.executors.parseConfig(executor, config) as Record<string, unknown>;
+  const parsed = deps.executors.admitConfig(executor, config) as Record<string, unknown>;
   const serves = deps.executors.get(executor).jobTypes(parsed);
   if (!serves.includes(jobType)) {
     const message =

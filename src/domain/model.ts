@@ -126,7 +126,13 @@ export const registerTaskSchema = z
     /** One approver when true; `approvalsRequired` says how many (two for four-eyes). */
     requiresApproval: z.boolean().optional(),
     /** Distinct approvers, never the filer, before an instance runs: 0, 1 or 2. */
-    approvalsRequired: z.number().int().min(0).max(2).optional(),
+    approvalsRequired: z
+      .number()
+      .int()
+      .min(0)
+      .max(2)
+      .transform((n) => n as ApprovalsRequired)
+      .optional(),
     active: z.boolean().default(true),
     team: z.string().max(200).optional(),
     teamContact: z.string().max(200).optional(),
@@ -146,11 +152,32 @@ export type Task = z.infer<typeof registerTaskSchema> & {
   version: number;
   /** SHA-256 of what runs (executor, config, …): approvals and runs name it. */
   versionHash: string;
-  /** Distinct approvers an instance needs before it runs (0 = none). */
-  approvalsRequired: number;
+  /** Distinct approvers an instance needs before it runs (0 = none); `requiresApproval` = > 0. */
+  approvalsRequired: ApprovalsRequired;
+  /** The identity that registered it (absent on tasks registered before identities). */
   createdBy?: string;
+  /** The identity that made its current version. */
   updatedBy?: string;
 };
+
+export type ApprovalsRequired = 0 | 1 | 2;
+
+/**
+ * One version of a task as kept, immutable, at `tasks/{taskId}/versions/{version}`: the task
+ * whole as it was, who made the version and when. Version 1 is the registration.
+ */
+export interface TaskVersion {
+  taskId: string;
+  version: number;
+  /** The task's `versionHash` at this version (recomputable from `task`). */
+  versionHash: string;
+  kind: 'registered' | 'changed';
+  actor: string;
+  at: string;
+  /** The fields that differ from the version before (at registration, the fields given). */
+  fields: string[];
+  task: Task;
+}
 
 export const INSTANCE_STATES = [
   'pending_approval',

@@ -1,4 +1,5 @@
 import { z, type ZodType, type ZodTypeDef } from 'zod';
+import type { ErrorCode } from '../domain/error-codes';
 import type { Cost, RequestType, RunEvidence, Subject } from '../domain/model';
 import type { Logger } from '../ports/logger';
 
@@ -50,11 +51,26 @@ export interface Executor<C = unknown> {
    * for what changes data. Registration refuses any other pairing.
    */
   jobTypes(config: C): readonly RequestType[];
+  /**
+   * Where this deployment forbids a config to send data (a URL off the allowlist, a secret sent
+   * to an origin it is not bound to). Registration and change refuse these as a 400 naming the
+   * config path; the executor checks them again before it runs (a PermanentError with `code`).
+   */
+  policyIssues?(config: C): readonly PolicyIssue[];
   /** Identifiers the executor reads from the subject, given its config. */
   requiredIdentifiers?(config: C): string[];
   run(ctx: ExecutorContext<C>): Promise<ExecutorResult>;
   /** For long jobs: check on a `waiting` handle. */
   poll?(ctx: ExecutorContext<C> & { handle: string }): Promise<ExecutorResult>;
+}
+
+/** One reason a deployment's policy refuses a config. */
+export interface PolicyIssue {
+  /** Where in the config, e.g. `['url']` or `['headers', 'Authorization']`. */
+  path: readonly string[];
+  /** The run's error code when the check fails at run time. */
+  code: ErrorCode;
+  message: string;
 }
 
 /** What to throw once the context's signal has fired: its reason, as an Error. */

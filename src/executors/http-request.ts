@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PermanentError, RetryableError } from '../domain/errors';
 import { zeroCost, type Subject } from '../domain/model';
 import { identifierOf } from '../domain/subject';
-import { defineExecutor } from './contract';
+import { defineExecutor, type PolicyIssue } from './contract';
 import {
   CLOSED_ORIGIN_POLICY,
   originAllowed,
@@ -33,39 +33,45 @@ const baseSchema = z
   .strict();
 type HttpRequestConfig = z.infer<typeof baseSchema>;
 
+/** A URL whose origin is fixed by the task (no credentials in it, no placeholder in the host). */
+const configSchema = baseSchema.superRefine((config, ctx) => {
+  const target = templateOrigin(config.url);
+  if ('problem' in target) ctx.addIssue({ code: 'custom', path: ['url'], message: target.problem });
+});
+
 /**
- * The config, checked against where identifiers and secrets may go: the URL's origin on the
- * allowlist, each secret header bound to that origin. It runs at registration, at every
- * change, and again before every run (the executor's config is parsed each time).
+ * Where the config would send identifiers and secrets that the policy forbids: the URL's
+ * origin off the allowlist, a secret header not bound to that origin. Checked at registration,
+ * at every change, and again before every run.
  */
-function configSchemaFor(policy: OriginPolicy) {
-  return baseSchema.superRefine((config, ctx) => {
-    const target = templateOrigin(config.url);
-    if ('problem' in target) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: target.problem });
-      return;
-    }
-    if (!originAllowed(target.origin, policy.allowedOrigins)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['url'],
-        message: `${target.origin} is not on the allowlist (HTTP_ALLOWED_ORIGINS)`,
+function policyIssuesOf(config: HttpRequestConfig, policy: OriginPolicy): PolicyIssue[] {
+  const target = templateOrigin(config.url);
+  // The schema refused it already; a config that skipped the schema goes nowhere.
+  if ('problem' in target) {
+    return [{ path: ['url'], code: 'http.origin_not_allowed', message: target.problem }];
+  }
+  const issues: PolicyIssue[] = [];
+  if (!originAllowed(target.origin, policy.allowedOrigins)) {
+    issues.push({
+      path: ['url'],
+      code: 'http.origin_not_allowed',
+      message: `${target.origin} is not on the allowlist (HTTP_ALLOWED_ORIGINS)`,
+    });
+  }
+  for (const [name, value] of Object.entries(config.headers)) {
+    if (typeof value === 'string') continue;
+    const bound = Object.hasOwn(policy.secretOrigins, value.secret)
+      ? (policy.secretOrigins[value.secret] ?? [])
+      : [];
+    if (!originAllowed(target.origin, bound)) {
+      issues.push({
+        path: ['headers', name],
+        code: 'http.secret_not_bound',
+        message: `secret ${value.secret} is not bound to ${target.origin} (HTTP_SECRET_ORIGINS)`,
       });
     }
-    for (const [name, value] of Object.entries(config.headers)) {
-      if (typeof value === 'string') continue;
-      const bound = Object.hasOwn(policy.secretOrigins, value.secret)
-        ? (policy.secretOrigins[value.secret] ?? [])
-        : [];
-      if (!originAllowed(target.origin, bound)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['headers', name],
-          message: `secret ${value.secret} is not bound to ${target.origin} (HTTP_SECRET_ORIGINS)`,
-        });
-      }
-    }
-  });
+  }
+  return issues;
 }
 
 const PLACEHOLDER = /\{\{\s*subject\.([A-Za-z][A-Za-z0-9_]*)\s*\}\}/g;
@@ -76,7 +82,6 @@ export function createHttpRequestExecutor(
   fetchImpl: typeof fetch = fetch,
   policy: OriginPolicy = CLOSED_ORIGIN_POLICY,
 ) {
-  const configSchema = configSchemaFor(policy);
   return defineExecutor<HttpRequestConfig>({
     name: 'http.request',
     description:
@@ -84,8 +89,12 @@ export function createHttpRequestExecutor(
     configSchema,
     // A GET only reads (an export); any other method asks the partner to change data.
     jobTypes: (config) => (config.method === 'GET' ? ['records'] : ['deletion']),
+    policyIssues: (config) => policyIssuesOf(config, policy),
     requiredIdentifiers: (config) => placeholders(config),
     async run({ config, subject, signal, dryRun }) {
+      // Again before every run (a dry run too): the policy may have tightened since registration.
+      const refused = policyIssuesOf(config, policy)[0];
+      if (refused !== undefined) throw new PermanentError(refused.message, refused.code);
       const url = fill(config.url, subject, encodeURIComponent);
       const endpoint = endpointOf(config.method, config.url);
       if (dryRun) {

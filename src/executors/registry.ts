@@ -7,6 +7,11 @@ export interface ExecutorRegistry {
   names(): string[];
   /** Parses a task's config with the executor's schema; ValidationError paths start at `config`. */
   parseConfig(name: string, config: unknown): unknown;
+  /**
+   * What registration and change accept: the config parsed, and within the deployment's policy
+   * (`policyIssues`, each a ValidationError issue at `config.<path>`).
+   */
+  admitConfig(name: string, config: unknown): unknown;
 }
 
 export function createExecutorRegistry(executors: readonly Executor[]): ExecutorRegistry {
@@ -20,22 +25,35 @@ export function createExecutorRegistry(executors: readonly Executor[]): Executor
     if (e === undefined) throw new NotFoundError(`no executor named ${name}`);
     return e;
   };
+  const parseConfig = (name: string, config: unknown): unknown => {
+    const executor = byName.get(name);
+    if (executor === undefined) {
+      throw new ValidationError(`Invalid input: executor: unknown executor ${name}`, [
+        {
+          path: 'executor',
+          message: `unknown executor "${name}"; known: ${[...byName.keys()].sort().join(', ')}`,
+        },
+      ]);
+    }
+    const parsed = executor.configSchema.safeParse(config);
+    if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues, ['config']);
+    return parsed.data;
+  };
   return {
     get,
     names: () => [...byName.keys()].sort(),
-    parseConfig(name, config) {
-      const executor = byName.get(name);
-      if (executor === undefined) {
-        throw new ValidationError(`Invalid input: executor: unknown executor ${name}`, [
-          {
-            path: 'executor',
-            message: `unknown executor "${name}"; known: ${[...byName.keys()].sort().join(', ')}`,
-          },
-        ]);
+    parseConfig,
+    admitConfig(name, config) {
+      const parsed = parseConfig(name, config);
+      const issues = (get(name).policyIssues?.(parsed) ?? []).map((issue) => ({
+        path: ['config', ...issue.path].join('.'),
+        message: issue.message,
+      }));
+      if (issues.length > 0) {
+        const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+        throw new ValidationError(`Invalid input: ${summary}`, issues);
       }
-      const parsed = executor.configSchema.safeParse(config);
-      if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues, ['config']);
-      return parsed.data;
+      return parsed;
     },
   };
 }

@@ -1,8 +1,22 @@
 import type { ChainFields, LedgerAction, LedgerEntry, LedgerScope } from '../domain/evidence';
-import type { Instance, InstanceState, Request, RequestStatus, Run, Task } from '../domain/model';
+import type {
+  Instance,
+  InstanceState,
+  Request,
+  RequestStatus,
+  Run,
+  Task,
+  TaskVersion,
+} from '../domain/model';
 
 /** A run as a caller hands it to the store: the store seals it onto its instance's chain. */
 export type UnsealedRun = Omit<Run, keyof ChainFields>;
+
+/** A task version as the registry hands it to the store: the kept copy and its ledger action. */
+export interface TaskVersionWrite {
+  version: TaskVersion;
+  action: LedgerAction;
+}
 
 /** What a finish recorded: the run as sealed and written, or null if it was recorded before. */
 export interface FinishOutcome {
@@ -56,15 +70,25 @@ export interface InstanceQuery {
 
 /** Firestore behind a narrow port: tasks, requests, instances and runs. */
 export interface RequestStore {
-  /** Creates a task; with `registered`, its ledger's first entry too, in the same batch. */
-  createTask(task: Task, registered?: LedgerAction): Promise<Task>;
+  /**
+   * Creates a task; with `registered`, its version 1 (`tasks/{id}/versions/1`) and the first
+   * entry of its ledger too, in the same batch. ConflictError `task_exists` when the id is taken.
+   */
+  createTask(task: Task, registered?: TaskVersionWrite): Promise<Task>;
   getTask(id: string): Promise<Task | null>;
   listTasks(filter?: { jobType?: Task['jobType']; active?: boolean }): Promise<Task[]>;
   /**
-   * A guarded update of a task: `mutate` decides on the task as stored (null leaves it alone,
-   * and the stored task is returned). NotFoundError when there is no such task.
+   * A new version of a task, decided on the task as stored: `change` returns the version
+   * (whose `task` is the task's next state whole, numbered the stored version + 1) and its ledger
+   * action, or null to leave the task alone (the stored task is returned). The task, the
+   * version's immutable copy and the ledger entry are one guarded write: all or none, and a
+   * concurrent change makes `change` decide again. NotFoundError when there is no such task.
    */
-  updateTask(id: string, mutate: (current: Task) => Partial<Task> | null): Promise<Task>;
+  updateTask(id: string, change: (current: Task) => TaskVersionWrite | null): Promise<Task>;
+  /** One kept version of a task, or null. */
+  getTaskVersion(id: string, version: number): Promise<TaskVersion | null>;
+  /** Every kept version of a task, oldest first. */
+  listTaskVersions(id: string): Promise<TaskVersion[]>;
 
   /**
    * Writes the request and all its instances atomically; an existing id returns what is stored.

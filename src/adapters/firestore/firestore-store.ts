@@ -26,6 +26,7 @@ import {
   type RequestStatus,
   type Run,
   type Task,
+  type TaskVersion,
 } from '../../domain/model';
 import { assertLegalPatch } from '../../domain/lifecycle';
 import { isTerminal } from '../../domain/states';
@@ -64,6 +65,8 @@ export const COLLECTIONS = {
   records: 'records',
   /** Hash-chained actions, under a request or a task: `ledger/{seq:000000}`. */
   ledger: 'ledger',
+  /** Kept task versions, immutable, under a task: `versions/{version}`. */
+  versions: 'versions',
 } as const;
 
 /** Instance states that keep a request open. */
@@ -146,6 +149,23 @@ function checkedMutation(mutate: InstanceMutation): InstanceMutation {
   };
 }
 
+/**
+ * A registry bug, never a caller's error: the version handed to the store must be the task's
+ * next one, for this task, and carry the task as of that version.
+ */
+function assertVersionOf(taskId: string, expected: number, version: TaskVersion): void {
+  if (
+    version.taskId !== taskId ||
+    version.task.id !== taskId ||
+    version.version !== expected ||
+    version.task.version !== expected
+  ) {
+    throw new Error(
+      `task ${taskId}: version ${version.version} is not its next version ${expected}`,
+    );
+  }
+}
+
 /** One ordering key of a paged query: a field, or the document path (`ID`). */
 const ID = Symbol('document id');
 type OrderKey = { field: string | typeof ID; direction: 'asc' | 'desc' };
@@ -153,7 +173,8 @@ type OrderKey = { field: string | typeof ID; direction: 'asc' | 'desc' };
 /**
  * The RequestStore on Firestore. It takes a client and never creates one.
  *
- * Layout: `tasks/{taskId}`, `requests/{requestId}`, `requests/{requestId}/instances/{taskId}`,
+ * Layout: `tasks/{taskId}` with its kept versions `tasks/{taskId}/versions/{version}`,
+ * `requests/{requestId}`, `requests/{requestId}/instances/{taskId}`,
  * `requests/{requestId}/instances/{taskId}/runs/{runId}`, and the ledgers
  * `requests/{requestId}/ledger/{seq}` and `tasks/{taskId}/ledger/{seq}`. Runs are hash-chained
  * per instance (the instance holds the head, `runChain`) and ledger entries per parent (which
@@ -197,6 +218,13 @@ export function createFirestoreStore(
     scope.kind === 'request' ? requestRef(scope.requestId) : taskRef(scope.taskId);
   const ledgerOf = (scope: LedgerScope): CollectionReference =>
     ledgerParent(scope).collection(COLLECTIONS.ledger);
+  const versionsOf = (taskId: string): CollectionReference =>
+    taskRef(taskId).collection(COLLECTIONS.versions);
+  /** Creates a kept task version in `batch`: `create`, so a version is never overwritten. */
+  const createVersion = (batch: WriteBatch, version: TaskVersion): number => {
+    batch.create(versionsOf(version.taskId).doc(String(version.version)), stripUndefined(version));
+    return 1;
+  };
   /** The entry's scope field: a request ledger's entries name the request, a task's the task. */
   const scopeField = (scope: LedgerScope) =>
     scope.kind === 'request' ? { requestId: scope.requestId } : { taskId: scope.taskId };
@@ -303,12 +331,15 @@ export function createFirestoreStore(
         }
         return stripUndefined(task);
       }
-      // The task and the first entry of its ledger (with the head that names it): both or none.
+      assertVersionOf(task.id, 1, registered.version);
+      // The task, its version 1 and the first entry of its ledger (with the head that names
+      // it): all or none.
       const scope = { kind: 'task', taskId: task.id } as const;
-      const entry = sealEntry(undefined, { ...registered, ...scopeField(scope) });
+      const entry = sealEntry(undefined, { ...registered.action, ...scopeField(scope) });
       const stored = stripUndefined({ ...task, ledgerHead: headOf(entry) });
       const batch = db.batch();
       batch.create(ref, stored);
+      createVersion(batch, registered.version);
       batch.create(ledgerOf(scope).doc(ledgerEntryId(entry.seq)), stripUndefined(entry));
       try {
         await batch.commit();
@@ -318,7 +349,7 @@ export function createFirestoreStore(
         }
         throw err;
       }
-      ops.committed(2);
+      ops.committed(3);
       return fromStored<Task>(stored);
     },
 
@@ -331,22 +362,53 @@ export function createFirestoreStore(
       return all<Task>(q);
     },
 
-    async updateTask(id, mutate) {
+    async updateTask(id, change) {
       const ref = taskRef(id);
+      const scope = { kind: 'task', taskId: id } as const;
       let found = false;
-      const updated = await guardedWrite<Task, Task | null>(guard, ref, (current) => {
-        found = current !== null;
-        return patchStep(current, (task) => {
-          const patch = mutate(task);
-          if (patch === null) return null;
-          const rest = { ...patch };
-          delete rest.id; // the id is the document's name
-          return rest;
-        });
-      });
+      const updated = await guardedWrite<Task & LedgerParent, Task | null>(
+        guard,
+        ref,
+        (current) => {
+          found = current !== null;
+          const write = current === null ? null : change(current);
+          if (current === null || write === null) return { result: null };
+          assertVersionOf(id, current.version + 1, write.version);
+          // The ledger entry is sealed onto the head read here; the guard on the task document
+          // keeps the chain from forking with a concurrent append (an audit run).
+          const entry = sealEntry(current.ledgerHead, { ...write.action, ...scopeField(scope) });
+          const next: Record<string, unknown> = {
+            ...write.version.task,
+            ledgerHead: headOf(entry),
+          };
+          delete next['id']; // the id is the document's name
+          // The next version is the task whole: a field it no longer has is removed.
+          for (const field of Object.keys(current)) {
+            if (field !== 'id' && !Object.hasOwn(next, field)) next[field] = undefined;
+          }
+          return {
+            update: next,
+            alsoWrite: (b) => {
+              b.create(ledgerOf(scope).doc(ledgerEntryId(entry.seq)), stripUndefined(entry));
+              return 1 + createVersion(b, write.version);
+            },
+            result: () =>
+              fromStored<Task>(
+                stripUndefined({ ...write.version.task, ledgerHead: headOf(entry) }),
+              ),
+          };
+        },
+      );
       if (!found) throw new NotFoundError(`no task with id ${id}`);
       return updated ?? (await lookup<Task>(ref))!;
     },
+
+    async getTaskVersion(id, version) {
+      if (!Number.isSafeInteger(version) || version < 1) return null;
+      return lookup<TaskVersion>(versionsOf(id).doc(String(version)));
+    },
+
+    listTaskVersions: (id) => all<TaskVersion>(versionsOf(id).orderBy('version', 'asc')),
 
     async createRequest(request, instances, filed) {
       if (instances.length + 2 > MAX_BATCH_WRITES) {

@@ -7,7 +7,7 @@ import {
   type LedgerEntry,
   type LedgerScope,
 } from '../../../src/domain/evidence';
-import type { Instance, Request, Run, Task } from '../../../src/domain/model';
+import type { Instance, Request, Run, Task, TaskVersion } from '../../../src/domain/model';
 import { isOpenStatus, isTerminal } from '../../../src/domain/states';
 import type {
   Claim,
@@ -29,6 +29,7 @@ import type {
  */
 export function createMemoryStore(): RequestStore {
   const tasks = new Map<string, Task>();
+  const versions = new Map<string, TaskVersion[]>();
   const requests = new Map<string, Request>();
   const instances = new Map<string, Instance>();
   const runs: Run[] = [];
@@ -91,9 +92,16 @@ export function createMemoryStore(): RequestStore {
 
   return {
     async createTask(task, registered) {
+      if (tasks.has(task.id)) {
+        throw new ConflictError(`a task with id ${task.id} already exists`, 'task_exists');
+      }
       tasks.set(task.id, copy(task));
       if (registered !== undefined) {
-        appendTo({ kind: 'task', taskId: task.id }, undefined, { ...registered, taskId: task.id });
+        versions.set(task.id, [copy(registered.version)]);
+        appendTo({ kind: 'task', taskId: task.id }, undefined, {
+          ...registered.action,
+          taskId: task.id,
+        });
       }
       return copy(task);
     },
@@ -107,13 +115,23 @@ export function createMemoryStore(): RequestStore {
         .filter((t) => filter.active === undefined || t.active === filter.active)
         .map(copy);
     },
-    async updateTask(id, mutate) {
+    async updateTask(id, change) {
       const current = tasks.get(id);
-      if (current === undefined) throw new Error(`no task ${id}`);
-      const patch = mutate(copy(current));
-      const next = patch === null ? current : { ...current, ...patch };
-      tasks.set(id, next);
-      return copy(next);
+      if (current === undefined) throw new NotFoundError(`no task ${id}`);
+      const write = change(copy(current));
+      if (write === null) return copy(current);
+      const scope = { kind: 'task', taskId: id } as const;
+      tasks.set(id, copy(write.version.task));
+      versions.set(id, [...(versions.get(id) ?? []), copy(write.version)]);
+      appendTo(scope, ledgers.get(ledgerKey(scope))?.at(-1), { ...write.action, taskId: id });
+      return copy(write.version.task);
+    },
+    async getTaskVersion(id, version) {
+      const kept = versions.get(id)?.find((v) => v.version === version);
+      return kept === undefined ? null : copy(kept);
+    },
+    async listTaskVersions(id) {
+      return (versions.get(id) ?? []).map(copy);
     },
 
     async createRequest(request, list, filed) {

@@ -3,7 +3,7 @@ import {
   type FirestoreStore,
 } from '../../../src/adapters/firestore/firestore-store';
 import type { Instance, Request, Task } from '../../../src/domain/model';
-import type { UnsealedRun } from '../../../src/ports/request-store';
+import type { TaskVersionWrite, UnsealedRun } from '../../../src/ports/request-store';
 import { firestoreForTest, type TestFirestore } from '../../helpers/firestore-emulator';
 
 export interface StoreFixture {
@@ -57,6 +57,42 @@ export function aTask(id: string, overrides: Partial<Task> = {}): Task {
     version: 1,
     versionHash: `${id}-v1`,
     ...overrides,
+  };
+}
+
+/** The next version of `current` with `patch` applied, as the registry hands it to the store. */
+export function aTaskVersion(
+  current: Task,
+  patch: Partial<Task>,
+  actor = 'admin@example.com',
+): TaskVersionWrite {
+  const version = current.version + 1;
+  const { ledgerHead: _head, ...task } = {
+    ...current,
+    ...patch,
+    version,
+    versionHash: `${current.id}-v${version}`,
+    updatedBy: actor,
+  } as Task & { ledgerHead?: unknown };
+  const fields = Object.keys(patch).sort();
+  const at = task.updatedAt;
+  return {
+    version: {
+      taskId: task.id,
+      version,
+      versionHash: task.versionHash,
+      kind: 'changed',
+      actor,
+      at,
+      fields,
+      task,
+    },
+    action: {
+      kind: 'changed',
+      actor,
+      at,
+      details: { version, versionHash: task.versionHash, fields },
+    },
   };
 }
 

@@ -1,5 +1,13 @@
 import type { FirestoreOpStats } from '../../../src/adapters/firestore/op-counter';
-import { aRequestWithInstances, aRun, aTask, at, claimIfQueued, useStore } from './fixture';
+import {
+  aRequestWithInstances,
+  aRun,
+  aTask,
+  aTaskVersion,
+  at,
+  claimIfQueued,
+  useStore,
+} from './fixture';
 
 describe('Firestore store: operation counts', () => {
   const f = useStore();
@@ -18,9 +26,9 @@ describe('Firestore store: operation counts', () => {
         { reads: 1 },
       ],
       [
-        'updateTask (read + write)',
-        () => f.store.updateTask('a', () => ({ active: false })),
-        { reads: 1, writes: 1 },
+        'updateTask: read, then the task, its kept version and its ledger entry',
+        () => f.store.updateTask('a', (t) => aTaskVersion(t, { active: false })),
+        { reads: 1, writes: 3 },
       ],
       [
         'createRequest, 3 instances',
