@@ -112,7 +112,7 @@ export interface HostileCase {
   headers?: Lazy<Record<string, string>>;
   body?: Lazy<Buffer> | StreamedBody;
   status: number;
-  /** The error code; a list where the plan allows either (said in the report). */
+  /** The error code; a list where either answer is correct. */
   code: ErrorCode | readonly ErrorCode[];
   /** An issue must carry this path (a bad parameter is named). */
   issuePath?: string;

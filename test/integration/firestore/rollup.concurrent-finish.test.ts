@@ -6,9 +6,10 @@ const INSTANCES = 50;
 const FAILING = new Set(['t07', 't33']);
 
 /**
- * The hot-document rule (design.md): runs never write the request. Each finisher writes only its
- * own instance and run; the one that sees no open instance left rolls the request up from the
- * instances. Here all 50 instances of one request finish at once.
+ * No hot document (one Firestore document sustains about one write a second): runs never write
+ * the request. Each finisher writes only its own instance and run; the one that sees no open
+ * instance left rolls the request up from the instances. Here all 50 instances of one request
+ * finish at once.
  */
 describe('Firestore store: 50 instances of one request finishing concurrently', () => {
   const f = useStore();

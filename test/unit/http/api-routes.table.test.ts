@@ -1,7 +1,7 @@
 import { ROLES } from '../../../src/domain/access';
 import { routeTable } from '../../../src/http/api-routes';
 
-/** The plan's role table (docs/security.md): every route and the roles that may call it. */
+/** The role table of docs/security.md: every route and the roles that may call it. */
 const EXPECTED: Record<string, 'public' | 'any_role' | string[]> = {
   'GET /healthz': 'public',
   'POST /requests': ['requester'],
