@@ -1,8 +1,10 @@
 /**
  * Where `http.request` may send a subject's identifiers and our secrets. A task's URL must be
  * on the allowlist (`HTTP_ALLOWED_ORIGINS`), and each secret header may go only to the origins
- * it is bound to (`HTTP_SECRET_ORIGINS`). An entry is an origin, `https://api.example.com`, or
- * an origin with any port, `http://127.0.0.1:*` (for local partners on random ports).
+ * it is bound to (`HTTP_SECRET_ORIGINS`). An entry is an origin, `scheme://host[:port]` with
+ * scheme http or https and no path (`https://api.example.com`), matched exactly; or an origin
+ * with the port `*`, `http://127.0.0.1:*`, for any port of that scheme and host (local partners
+ * on random ports). No host wildcards: `https://*.example.com` matches nothing.
  */
 export interface OriginPolicy {
   allowedOrigins: readonly string[];
@@ -34,16 +36,34 @@ export function templateOrigin(template: string): { origin: string } | { problem
   return { origin: url.origin };
 }
 
-/** Whether `origin` matches one of `entries` (exact, or an entry with `:*` for any port). */
+/**
+ * Whether `origin` (a URL's `origin`: lower-case, no default port) matches one of `entries`:
+ * exactly, or for an entry ending in `:*`, on any port. Entries are compared as URLs would
+ * write them (`HTTPS://API.Example.com:443` is `https://api.example.com`).
+ */
 export function originAllowed(origin: string, entries: readonly string[]): boolean {
-  return entries.some((entry) => {
-    if (!entry.endsWith(':*')) return entry === origin;
+  return entries.some((raw) => {
+    const entry = raw.trim().toLowerCase();
+    if (!entry.endsWith(':*')) return canonicalOrigin(entry) === origin;
     const base = entry.slice(0, -2);
     return (
       origin === base ||
       (origin.startsWith(`${base}:`) && /^\d+$/.test(origin.slice(base.length + 1)))
     );
   });
+}
+
+/**
+ * An entry as `URL.origin` writes it. Only a bare origin is rewritten: anything with a path,
+ * user info or query stays as it is, and so matches no origin.
+ */
+function canonicalOrigin(entry: string): string {
+  if (!/^https?:\/\/[^/?#@]+$/.test(entry)) return entry;
+  try {
+    return new URL(entry).origin;
+  } catch {
+    return entry;
+  }
 }
 
 /** The secret references bound to an origin, for the policy's own validation. */

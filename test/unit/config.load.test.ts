@@ -169,4 +169,59 @@ describe('loadConfig', () => {
       });
     });
   });
+
+  describe('where http.request may call', () => {
+    it('is closed by default: no origin, no secret bound', () => {
+      expect(loadConfig(base).httpOrigins).toEqual({ allowedOrigins: [], secretOrigins: {} });
+    });
+
+    it('reads the allowlist and the secret bindings', () => {
+      const { httpOrigins } = loadConfig({
+        ...base,
+        HTTP_ALLOWED_ORIGINS: 'https://api.partner.example, http://127.0.0.1:*',
+        HTTP_SECRET_ORIGINS: '{"PARTNER_TOKEN":["https://api.partner.example"]}',
+      });
+      expect(httpOrigins).toEqual({
+        allowedOrigins: ['https://api.partner.example', 'http://127.0.0.1:*'],
+        secretOrigins: { PARTNER_TOKEN: ['https://api.partner.example'] },
+      });
+    });
+
+    it.each<[string, Record<string, string>, RegExp]>([
+      [
+        'a URL with a path',
+        { HTTP_ALLOWED_ORIGINS: 'https://a.example/v1' },
+        /HTTP_ALLOWED_ORIGINS/,
+      ],
+      [
+        'a host wildcard',
+        { HTTP_ALLOWED_ORIGINS: 'https://*.example.com' },
+        /HTTP_ALLOWED_ORIGINS/,
+      ],
+      ['not http', { HTTP_ALLOWED_ORIGINS: 'ftp://a.example' }, /HTTP_ALLOWED_ORIGINS/],
+      [
+        'bindings that are not JSON',
+        { HTTP_SECRET_ORIGINS: 'PARTNER_TOKEN=x' },
+        /HTTP_SECRET_ORIGINS/,
+      ],
+      [
+        'bindings that are a list',
+        { HTTP_SECRET_ORIGINS: '["https://a.example"]' },
+        /HTTP_SECRET_ORIGINS/,
+      ],
+      [
+        'a binding to something not an origin',
+        { HTTP_SECRET_ORIGINS: '{"PARTNER_TOKEN":["https://a.example/path"]}' },
+        /HTTP_SECRET_ORIGINS: .*not an origin/,
+      ],
+      [
+        'a binding of a name that is not a secret reference',
+        { HTTP_SECRET_ORIGINS: '{"__proto__":["https://a.example"]}' },
+        /HTTP_SECRET_ORIGINS: .*not a secret reference/,
+      ],
+    ])('refuses %s', (_name, env, message) => {
+      expect(() => loadConfig({ ...base, ...env })).toThrow(ConfigError);
+      expect(() => loadConfig({ ...base, ...env })).toThrow(message);
+    });
+  });
 });

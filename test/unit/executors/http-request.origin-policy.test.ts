@@ -120,7 +120,11 @@ describe('http.request sends identifiers and secrets only where it may', () => {
     expect(originAllowed('http://127.0.0.1.evil:99', ['http://127.0.0.1:*'])).toBe(false);
     expect(originAllowed('http://127.0.0.1:99x', ['http://127.0.0.1:*'])).toBe(false);
     expect(originAllowed('https://a.example', ['https://a.example:*'])).toBe(true);
-    expect(originAllowed('https://a.example:443', ['https://a.example'])).toBe(false);
+    // Entries are compared as URL writes an origin: case and the default port do not matter.
+    expect(originAllowed('https://api.example.com', ['HTTPS://API.Example.com:443'])).toBe(true);
+    expect(originAllowed('https://a.example', ['https://a.example/'])).toBe(false);
+    expect(originAllowed('https://a.example', ['https://a.example/v1'])).toBe(false);
+    expect(originAllowed('https://a.example', ['https://x@a.example'])).toBe(false);
     expect(templateOrigin('https://a.example/{{subject.email}}')).toEqual({
       origin: 'https://a.example',
     });
