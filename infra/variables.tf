@@ -237,13 +237,13 @@ variable "bigquery_datasets" {
 # ---------------------------------------------------------------------------------------------
 
 variable "api_audiences" {
-  description = "Extra `aud` values the api accepts on Cloud Run's forwarded ID token, besides its cloudfunctions.net URL (e.g. its run.app URL or a custom domain). API_AUDIENCES."
+  description = "Extra `aud` values the api accepts on Cloud Run's forwarded ID token, besides its cloudfunctions.net URL: its run.app URL or a custom domain, or an OAuth client id. A person's `gcloud auth print-identity-token` is for gcloud's client id, 32555940559.apps.googleusercontent.com (a user account cannot choose the audience): list it to let people call the api with gcloud, knowing that any gcloud token of an api invoker is then accepted. API_AUDIENCES."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for a in var.api_audiences : can(regex("^https://", a))])
-    error_message = "Each api audience is an https URL."
+    condition     = alltrue([for a in var.api_audiences : can(regex("^(https://[^\\s,]+|[0-9]+(-[0-9a-z]+)?[.]apps[.]googleusercontent[.]com)$", a))])
+    error_message = "Each api audience is an https URL or an OAuth client id (NUMBER-ID.apps.googleusercontent.com)."
   }
 }
 

@@ -20,7 +20,18 @@ run_task_timeout_seconds  = 1800
 api_invoker_members = [
   # "group:privacy-engineering@example.com",
 ]
-alert_emails = []
+# Who may call, and with which roles (docs/security.md). Bootstrap admins always hold admin and
+# grant the other roles with PUT /iam/policy.
+bootstrap_admins = [
+  # "user:you@example.com",
+]
+# gcloud's OAuth client id: lets people call the api with `gcloud auth print-identity-token`
+# (a user account cannot mint a token for the api's URL). Production puts people behind IAP.
+api_audiences = ["32555940559.apps.googleusercontent.com"]
+# Where http.request tasks may send identifiers, and which origins each secret may go to.
+http_allowed_origins = []
+http_secret_origins  = {}
+alert_emails         = []
 
 daily_cost_budget_usd   = 5
 queue_backlog_threshold = 100

@@ -19,6 +19,21 @@ run_task_timeout_seconds  = 1800
 api_invoker_members = [
   # "group:privacy-operations@example.com",
 ]
+# Who may call, and with which roles (docs/security.md). Bootstrap admins always hold admin and
+# grant the other roles with PUT /iam/policy.
+bootstrap_admins = [
+  # "group:privacy-platform-admins@example.com",
+]
+# With IAP in front of the api (a load balancer with a serverless NEG), its audience:
+# only IAP's signed assertion then names the caller.
+iap_audience = ""
+# Where http.request tasks may send identifiers, and which origins each secret may go to.
+http_allowed_origins = [
+  # "https://www.googleapis.com",
+]
+http_secret_origins = {
+  # GA_API_TOKEN = ["https://www.googleapis.com"]
+}
 alert_emails = [
   # "privacy-oncall@example.com",
 ]
