@@ -19,6 +19,7 @@ import {
   listTasksView,
   listTaskVersions,
   registerTask,
+  taskView,
   updateTask,
 } from '../app/tasks';
 import { rolesOf, type Actor, type Identity, type Member, type Role } from '../domain/access';
@@ -212,8 +213,9 @@ route(
 );
 
 route('GET', '/tasks', 'any_role', async ({ deps }) => ok({ tasks: await listTasksView(deps) }));
+// Writes answer with the task as reads show it: header values are never echoed back.
 route('POST', '/tasks', ['admin'], async ({ deps }, req, _p, caller) =>
-  ok(await registerTask(deps, req.body, caller), 201),
+  ok(taskView(await registerTask(deps, req.body, caller)), 201),
 );
 route('GET', '/tasks/:taskId', 'any_role', async ({ deps }, _req, p) =>
   ok(await getTaskView(deps, p.taskId)),
@@ -222,7 +224,7 @@ route('GET', '/tasks/:taskId/versions', 'any_role', async ({ deps }, _req, p) =>
   ok(await listTaskVersions(deps, p.taskId)),
 );
 route('PATCH', '/tasks/:taskId', ['admin'], async ({ deps }, req, p, caller) =>
-  ok(await updateTask(deps, p.taskId, req.body, caller)),
+  ok(taskView(await updateTask(deps, p.taskId, req.body, caller))),
 );
 route('POST', '/tasks/:taskId/audit', ['task_tester'], async ({ deps }, req, p, caller) =>
   ok(await auditTask(deps, p.taskId, req.body, caller)),
