@@ -190,6 +190,13 @@ check "dispatch_url" {
   }
 }
 
+check "api_url" {
+  assert {
+    condition     = module.api.url == local.api_url
+    error_message = "the api's URL is ${module.api.url}, but API_AUDIENCES names ${local.api_url} (callers' tokens are minted for the api's URL)."
+  }
+}
+
 check "run_task_url" {
   assert {
     condition     = module.run_task.url == local.run_task_url
