@@ -1,4 +1,5 @@
 import { invalid } from './errors';
+import { invalidTaskId, MESSAGES } from './service-messages';
 
 /** Resource names, parsed and checked as the service does, with its wording. */
 
@@ -9,8 +10,7 @@ const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
 const TASK_ID = /^[A-Za-z0-9_-]{1,500}$/;
 export const MAX_TASK_ID_LENGTH = 500;
 
-const QUEUE_FORMAT =
-  'Queue name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>/queues/<QUEUE_ID>"';
+const QUEUE_FORMAT = MESSAGES.queueNameFormat;
 const TASK_FORMAT =
   'Task name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>/queues/<QUEUE_ID>/tasks/<TASK_ID>"';
 
@@ -33,16 +33,7 @@ export function parseTaskName(name: string | undefined): { queue: string; id: st
   const match = name === undefined ? null : TASK.exec(name);
   if (match === null) throw invalid(TASK_FORMAT);
   const id = match[2] ?? '';
-  if (id.length > MAX_TASK_ID_LENGTH) {
-    throw invalid(
-      `Task ID must be at most ${MAX_TASK_ID_LENGTH} characters long; got ${id.length}.`,
-    );
-  }
-  if (!TASK_ID.test(id)) {
-    throw invalid(
-      `${TASK_FORMAT}. TASK_ID can contain only letters ([A-Za-z]), numbers ([0-9]), hyphens (-), or underscores (_).`,
-    );
-  }
+  if (id.length > MAX_TASK_ID_LENGTH || !TASK_ID.test(id)) throw invalidTaskId(id);
   parseQueueName(match[1]);
   return { queue: match[1] ?? '', id };
 }

@@ -1,5 +1,5 @@
 import type { RetryPolicy } from './backoff';
-import { ApiError, invalid } from './errors';
+import { invalid } from './errors';
 import { parseQueueName } from './names';
 import { deriveMaxBurstSize } from './rate-limiter';
 import { fromMs, toMs, type PAppEngineRouting, type PQueue } from './proto-types';
@@ -170,6 +170,3 @@ export function applyUpdateMask(current: PQueue, patch: PQueue, paths: readonly 
   }
   return result;
 }
-
-export const queueNotFound = (): ApiError =>
-  new ApiError('NOT_FOUND', 'Requested entity was not found.');

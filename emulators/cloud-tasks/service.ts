@@ -1,17 +1,13 @@
 import type { Clock } from './clock';
 import { Dispatcher } from './dispatcher';
+import { entityNotFound, MESSAGES, queueMissing, taskQueueMismatch } from './service-messages';
 import { ApiError, invalid } from './errors';
 import { HttpSender } from './http-sender';
 import type { TaskIdGenerator } from './ids';
 import { checkLocationName, parseQueueName, parseTaskName } from './names';
 import type { OidcSigner } from './oidc';
 import type { PQueue, PTask } from './proto-types';
-import {
-  applyUpdateMask,
-  queueConfigFromProto,
-  queueConfigToProto,
-  queueNotFound,
-} from './queue-config';
+import { applyUpdateMask, queueConfigFromProto, queueConfigToProto } from './queue-config';
 import { NameReservations, QueueState } from './queue-state';
 import { newTaskRecord, taskToProto, viewOf, type TaskRecord } from './task-model';
 
@@ -31,9 +27,6 @@ interface Page {
 
 const MAX_QUEUE_PAGE = 9800;
 const MAX_TASK_PAGE = 1000;
-
-const QUEUE_MISSING_FOR_TASK =
-  'Queue does not exist. If you just created the queue, wait at least a minute for the queue to initialize.';
 
 /**
  * google.cloud.tasks.v2.CloudTasks, transport-free: requests and responses are the wire objects
@@ -84,7 +77,7 @@ export class CloudTasksService {
       throw invalid(`Queue.name must belong to the parent "${parent}".`);
     }
     if (this.queues.has(queue.name ?? ''))
-      throw new ApiError('ALREADY_EXISTS', 'Requested entity already exists');
+      throw new ApiError('ALREADY_EXISTS', MESSAGES.queueAlreadyExists);
     const config = queueConfigFromProto(queue);
     this.queues.set(config.name, new QueueState(config, this.now()));
     return queueConfigToProto(config);
@@ -110,7 +103,7 @@ export class CloudTasksService {
   }
 
   deleteQueue(req: { name?: string }): Record<string, never> {
-    const queue = this.queue(req.name);
+    const queue = this.queue(req.name, entityNotFound);
     queue.closed = true;
     queue.clear();
     this.dispatcher.forget(queue);
@@ -151,27 +144,31 @@ export class CloudTasksService {
   }
 
   getTask(req: { name?: string; responseView?: string | number }): PTask {
-    return taskToProto(this.task(req.name).task, viewOf(req.responseView));
+    // GetTask alone tells a task that existed recently (completed or deleted) from a stranger.
+    const recent = (name: string) =>
+      this.reservations.isReserved(name, this.now())
+        ? new ApiError('NOT_FOUND', MESSAGES.taskRecentlyDeleted)
+        : entityNotFound();
+    return taskToProto(this.task(req.name, recent).task, viewOf(req.responseView));
   }
 
   createTask(req: { parent?: string; task?: PTask | null; responseView?: string | number }): PTask {
     parseQueueName(req.parent);
     const queue = this.queues.get(req.parent ?? '');
-    if (queue === undefined) throw new ApiError('NOT_FOUND', QUEUE_MISSING_FOR_TASK);
+    if (queue === undefined) throw queueMissing();
     const task = req.task ?? {};
     const now = this.now();
     let name: string;
     if (task.name) {
-      if (parseTaskName(task.name).queue !== queue.config.name) {
-        throw invalid(`Task.name must belong to the queue "${queue.config.name}".`);
-      }
+      const named = parseTaskName(task.name).queue;
+      if (named !== queue.config.name) throw taskQueueMismatch(queue.config.name, named);
       name = task.name;
     } else {
       name = `${queue.config.name}/tasks/${this.options.nextTaskId()}`;
     }
     const record = newTaskRecord(task, name, now);
     if (queue.tasks.has(name) || this.reservations.isReserved(name, now)) {
-      throw new ApiError('ALREADY_EXISTS', 'Requested entity already exists');
+      throw new ApiError('ALREADY_EXISTS', MESSAGES.entityAlreadyExists);
     }
     queue.add(record);
     const created = taskToProto(record, viewOf(req.responseView));
@@ -277,18 +274,21 @@ export class CloudTasksService {
     return queueConfigToProto(queue.config);
   }
 
-  private queue(name: string | undefined): QueueState {
+  private queue(name: string | undefined, missing: () => ApiError = queueMissing): QueueState {
     parseQueueName(name);
     const queue = this.queues.get(name ?? '');
-    if (queue === undefined) throw queueNotFound();
+    if (queue === undefined) throw missing();
     return queue;
   }
 
-  private task(name: string | undefined): { queue: QueueState; task: TaskRecord } {
+  private task(
+    name: string | undefined,
+    missing: (name: string) => ApiError = entityNotFound,
+  ): { queue: QueueState; task: TaskRecord } {
     const parsed = parseTaskName(name);
     const queue = this.queues.get(parsed.queue);
     const task = queue?.tasks.get(name ?? '');
-    if (queue === undefined || task === undefined) throw queueNotFound();
+    if (queue === undefined || task === undefined) throw missing(name ?? '');
     return { queue, task };
   }
 

@@ -33,7 +33,7 @@ describe('Cloud Tasks emulator: queue methods through the official client', () =
     );
     expect(error).toEqual({
       code: Status.ALREADY_EXISTS,
-      message: 'Requested entity already exists',
+      message: 'Queue already exists',
     });
   });
 
