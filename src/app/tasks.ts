@@ -72,16 +72,18 @@ export async function registerTask(deps: TaskDeps, body: unknown, actor: Actor):
     createdAt: now,
     updatedAt: now,
   };
-  if ((await deps.store.getTask(task.id)) !== null) {
-    throw new ConflictError(
-      `a task with id ${task.id} already exists; use PATCH /tasks/${task.id}`,
-      'task_exists',
-    );
-  }
-  const created = await deps.store.createTask(
-    task,
-    versionWrite(task, 'registered', actor, Object.keys(input).sort()),
-  );
+  // The create itself refuses a taken id (no read first): say what to do instead.
+  const created = await deps.store
+    .createTask(task, versionWrite(task, 'registered', actor, Object.keys(input).sort()))
+    .catch((err: unknown) => {
+      if (err instanceof ConflictError && err.code === 'task_exists') {
+        throw new ConflictError(
+          `a task with id ${task.id} already exists; use PATCH /tasks/${task.id}`,
+          'task_exists',
+        );
+      }
+      throw err;
+    });
   deps.log
     .child({ labels: { taskId: task.id } })
     .info('task.registered', `task ${task.id} registered`, {
@@ -110,7 +112,6 @@ export async function updateTask(
   const parsed = updateTaskSchema.safeParse(body);
   if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues);
   const patch = parsed.data;
-  await getTask(deps, id);
   const now = deps.clock.now().toISOString();
   let changed: string[] = [];
   const updated = await deps.store.updateTask(id, (stored) => {
@@ -173,7 +174,7 @@ export type TaskView = Task;
 
 /** The task with each header value replaced by `[redacted]` (the header names stay). */
 export function taskView(task: Task): TaskView {
-  const { ledgerHead: _head, ...shown } = task as Task & { ledgerHead?: unknown };
+  const shown = taskOf(task);
   const config = shown.config;
   const headers = Object.hasOwn(config, 'headers') ? config['headers'] : undefined;
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return shown;
@@ -206,17 +207,6 @@ export async function listTaskVersions(
   await getTask(deps, id);
   const versions = await deps.store.listTaskVersions(id);
   return { taskId: id, versions: versions.map(taskVersionView) };
-}
-
-/** One version of a task as it was (the one an approval or a run names), or NotFoundError. */
-export async function getTaskVersion(
-  deps: Pick<AppDeps, 'store'>,
-  id: string,
-  version: number,
-): Promise<TaskVersion> {
-  const kept = await deps.store.getTaskVersion(id, version);
-  if (kept === null) throw new NotFoundError(`task ${id} has no version ${version}`);
-  return kept;
 }
 
 /** The task as the model has it: without the store's ledger head. */

@@ -1,5 +1,4 @@
 import {
-  getTaskVersion,
   getTaskView,
   listTaskVersions,
   listTasksView,
@@ -71,7 +70,8 @@ describe('the task registry keeps every version, with its actor and hash', () =>
       createdBy: ADMIN.identity,
       updatedBy: ADMIN.identity,
     });
-    const kept1 = await getTaskVersion(deps(), 'partner-delete', 1);
+    const kept1 = await f.store.store.getTaskVersion('partner-delete', 1);
+    expect(kept1).not.toBeNull();
 
     const v2 = await updateTask(deps(), 'partner-delete', { approvalsRequired: 2 }, OTHER);
     expect(v2).toMatchObject({ version: 2, approvalsRequired: 2, updatedBy: OTHER.identity });
@@ -104,13 +104,14 @@ describe('the task registry keeps every version, with its actor and hash', () =>
 
     // Each kept version is the task as it was, whole, and its hash is recomputable from it;
     // the earlier ones did not move when later versions were made.
-    expect(await getTaskVersion(deps(), 'partner-delete', 1)).toEqual(kept1);
+    expect(await f.store.store.getTaskVersion('partner-delete', 1)).toEqual(kept1);
     for (const [version, task] of [
       [1, v1],
       [2, v2],
       [3, v3],
     ] as const) {
-      const kept = await getTaskVersion(deps(), 'partner-delete', version);
+      const kept = await f.store.store.getTaskVersion('partner-delete', version);
+      if (kept === null) throw new Error(`version ${version} was not kept`);
       expect(kept.task).toEqual(task);
       expect(taskVersionHash(kept.task)).toBe(kept.versionHash);
       expect(kept.at).toBe(task.updatedAt);
