@@ -10,8 +10,6 @@ import type { AppDeps } from './deps';
 import { runTaskInput, type RunTaskPayload } from './enqueue';
 import { buildRun, logRunEnd, newRunId, runSummary } from './run-record';
 
-export { TaskTimeoutError } from './attempt';
-
 /** What Cloud Tasks told us about this delivery (X-CloudTasks-* headers of a verified call). */
 export interface Delivery {
   taskName?: string;

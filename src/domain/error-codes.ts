@@ -73,8 +73,3 @@ export const ERROR_CODES = {
 
 /** A code from the catalogue, or an HTTP status answered by a third party (`http.503`). */
 export type ErrorCode = keyof typeof ERROR_CODES | `http.${number}`;
-
-/** True when `code` is in the catalogue (for codes read back from storage or the wire). */
-export function isErrorCode(code: string): code is ErrorCode {
-  return Object.hasOwn(ERROR_CODES, code) || /^http\.\d{3}$/.test(code);
-}
