@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { bill, bytesBilledLimitMessage, type Billing } from './billing';
+import { bytesBilledLimitMessage, type Billing } from './billing';
 import {
   BigQueryError,
   duplicate,
@@ -9,9 +9,15 @@ import {
   toBigQueryError,
 } from './errors';
 import { decodeParameters, type RestQueryParameter } from './params';
-import { compileStatement, type CompiledStatement } from './sql/compile';
+import {
+  billStatement,
+  compileStatement,
+  runDml,
+  runSelect,
+  type CompiledStatement,
+} from './sql/engine';
 import { parseSql } from './sql/parser';
-import { dottedName, type Field, type TableRef } from './schema';
+import type { Field, TableRef } from './schema';
 import type { Value } from './values';
 import type { Warehouse } from './warehouse';
 
@@ -217,7 +223,8 @@ export class JobEngine {
       projectId: job.projectId,
       location: job.location,
       params,
-      lookup: (ref) => this.options.warehouse.findTable(ref),
+      warehouse: this.options.warehouse,
+      now: BigInt(job.createdAt) * 1000n,
       ...(config.defaultDataset === undefined ? {} : { defaultDataset: config.defaultDataset }),
     });
     if (compiled.kind !== 'select' && config.destinationTable !== undefined) {
@@ -227,17 +234,9 @@ export class JobEngine {
   }
 
   private estimate(compiled: CompiledStatement): QueryResult {
-    const { warehouse } = this.options;
-    const scannedBytes = warehouse.columnBytes(compiled.table, compiled.referenced);
-    const dml = compiled.kind !== 'select';
-    const billing = bill({
-      scannedBytes,
-      tablesReferenced: 1,
-      ...(dml ? { targetTableBytes: warehouse.tableBytes(compiled.table) } : {}),
-    });
     return {
       statementType: compiled.kind.toUpperCase() as StatementType,
-      billing,
+      billing: billStatement(compiled, this.options.warehouse),
       ...(compiled.kind === 'select' ? { fields: compiled.fields } : {}),
     };
   }
@@ -255,36 +254,19 @@ export class JobEngine {
     }
     const now = clock.now();
     if (compiled.kind === 'select') {
-      const rows = warehouse.query(
-        compiled.query,
-        compiled.fields.map((field) => field.type),
-      );
+      const rows = runSelect(compiled);
       if (compiled.config.destinationTable !== undefined) {
         this.writeDestination(compiled.config, compiled.fields, rows, now);
       }
       return { ...result, rows };
     }
-    const { table, where } = compiled;
     const bufferMicros = BigInt(this.options.streamingBufferSeconds) * 1_000_000n;
-    if (
-      bufferMicros > 0n &&
-      warehouse.countStreamed(table, where, BigInt(now) * 1000n - bufferMicros) > 0n
-    ) {
-      throw invalidQuery(
-        `UPDATE or DELETE statement over table ${dottedName(table)} would affect rows in the streaming buffer, which is not supported`,
-      );
-    }
-    const sql =
-      compiled.kind === 'delete'
-        ? { sql: `DELETE FROM ${table.sqlName} WHERE ${where.sql}`, binds: where.binds }
-        : {
-            sql: `UPDATE ${table.sqlName} SET ${compiled.set.sql} WHERE ${where.sql}`,
-            binds: [...compiled.set.binds, ...where.binds],
-          };
-    const affectedRows = BigInt(warehouse.run(sql));
-    const record = warehouse.findTable(table);
-    if (record !== undefined && affectedRows > 0n) record.lastModifiedTime = now;
-    return { ...result, affectedRows };
+    const affected = runDml(
+      compiled,
+      bufferMicros > 0n ? BigInt(now) * 1000n - bufferMicros : undefined,
+    );
+    if (affected > 0) warehouse.changed(compiled.target, now);
+    return { ...result, affectedRows: BigInt(affected) };
   }
 
   private writeDestination(

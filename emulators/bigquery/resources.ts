@@ -1,6 +1,7 @@
 import type { JobEngine, JobRecord, QueryResult } from './jobs';
-import { schemaResource, type Field } from './schema';
-import { toCell, type TimestampFormat, type Value } from './values';
+import { fieldType, schemaResource, type Field } from './schema';
+import { toCellTyped } from './types';
+import type { TimestampFormat, Value } from './values';
 import type { DatasetRecord, StreamingBufferStats, TableRecord, Warehouse } from './warehouse';
 
 /** Renders emulator state as the BigQuery v2 REST resources the client expects. */
@@ -68,6 +69,7 @@ export function tableResource(
     lastModifiedTime: String(table.lastModifiedTime),
     type: 'TABLE',
     location,
+    ...partitioningResource(table),
     ...(buffer === undefined
       ? {}
       : {
@@ -81,6 +83,21 @@ export function tableResource(
   };
 }
 
+function partitioningResource(table: TableRecord): object {
+  const partitioning = table.partitioning;
+  if (partitioning === undefined) return {};
+  return {
+    timePartitioning: {
+      type: partitioning.type,
+      ...(partitioning.field === undefined ? {} : { field: partitioning.field }),
+      ...(partitioning.expirationMs === undefined
+        ? {}
+        : { expirationMs: partitioning.expirationMs }),
+    },
+    requirePartitionFilter: partitioning.requirePartitionFilter,
+  };
+}
+
 export function tableListEntry(table: TableRecord): object {
   const { projectId, datasetId, tableId } = table;
   return {
@@ -88,19 +105,24 @@ export function tableListEntry(table: TableRecord): object {
     id: `${projectId}:${datasetId}.${tableId}`,
     tableReference: { projectId, datasetId, tableId },
     type: 'TABLE',
+    ...partitioningResource(table),
     creationTime: String(table.creationTime),
     ...annotations(table),
   };
 }
 
-/** Rows as `{ f: [{ v }] }`, TIMESTAMPs in the requested format. */
+/**
+ * Rows as `{ f: [{ v }] }`, TIMESTAMPs in the requested format; a STRUCT cell is `{ f: [...] }`
+ * and an ARRAY cell `[{ v }, ...]`, as the service writes them.
+ */
 export function fvRows(
   fields: readonly Field[],
   rows: readonly Value[][],
   timestamps: TimestampFormat,
 ): object[] {
+  const types = fields.map(fieldType);
   return rows.map((row) => ({
-    f: fields.map((field, index) => ({ v: toCell(field.type, row[index] ?? null, timestamps) })),
+    f: types.map((type, index) => ({ v: toCellTyped(type, row[index] ?? null, timestamps) })),
   }));
 }
 

@@ -1,7 +1,7 @@
-import { invalid } from './errors';
+import { invalid, invalidQuery } from './errors';
+import { fromJsonTyped, type SqlType } from './types';
 import {
   FIELD_TYPES,
-  fromJson,
   normaliseType,
   schemaTypeName,
   ValueError,
@@ -9,12 +9,15 @@ import {
   type Value,
 } from './values';
 
-export type FieldMode = 'NULLABLE' | 'REQUIRED';
+export type FieldMode = 'NULLABLE' | 'REQUIRED' | 'REPEATED';
 
+/** A schema field as tables.insert gives it: a scalar, or a RECORD (STRUCT) with sub-fields. */
 export interface Field {
   name: string;
-  type: FieldType;
+  type: FieldType | 'STRUCT';
   mode: FieldMode;
+  /** For STRUCT (RECORD) fields. */
+  fields?: Field[];
   description?: string;
 }
 
@@ -24,17 +27,52 @@ export interface TableRef {
   tableId: string;
 }
 
-/** A table as the compiler sees it: its schema and the SQLite table holding its rows. */
-export interface TableInfo extends TableRef {
-  fields: Field[];
-  sqlName: string;
+/** Time-unit column partitioning, or ingestion-time partitioning when `field` is absent. */
+export interface Partitioning {
+  type: 'HOUR' | 'DAY' | 'MONTH' | 'YEAR';
+  field?: string;
+  requirePartitionFilter: boolean;
+  expirationMs?: string;
 }
 
-/** The SQLite column holding field `index`; positional names sidestep quoting and case rules. */
-export const columnSql = (index: number): string => `c${index}`;
+/** A field's GoogleSQL type: REPEATED makes an ARRAY, RECORD a STRUCT. */
+export function fieldType(field: Field): SqlType {
+  const element: SqlType =
+    field.type === 'STRUCT'
+      ? {
+          kind: 'struct',
+          fields: (field.fields ?? []).map((sub) => ({ name: sub.name, type: fieldType(sub) })),
+        }
+      : { kind: 'scalar', name: field.type };
+  return field.mode === 'REPEATED' ? { kind: 'array', element } : element;
+}
 
-/** Insert time (epoch µs) of rows added by insertAll; NULL for seeded and query-written rows. */
-export const STREAMED_AT_COLUMN = '_streamed_at';
+/** The schema field describing a result column of this type. */
+export function fieldOfType(name: string, type: SqlType): Field {
+  const repeated = type.kind === 'array';
+  const element = type.kind === 'array' ? type.element : type;
+  if (element.kind === 'array') {
+    throw invalidQuery(`Cannot write nested ARRAY<ARRAY> in the result column ${name}`);
+  }
+  return {
+    name,
+    mode: repeated ? 'REPEATED' : 'NULLABLE',
+    ...(element.kind === 'struct'
+      ? {
+          type: 'STRUCT' as const,
+          fields: element.fields.map((field) => fieldOfType(field.name, field.type)),
+        }
+      : { type: element.name }),
+  };
+}
+
+/** The table's row type: a STRUCT of its columns. */
+export function rowType(fields: readonly Field[]): SqlType {
+  return {
+    kind: 'struct',
+    fields: fields.map((field) => ({ name: field.name, type: fieldType(field) })),
+  };
+}
 
 /** `project.dataset.table`, the form service error messages use. */
 export const dottedName = (ref: TableRef): string =>
@@ -55,11 +93,13 @@ export interface RestField {
   fields?: unknown;
 }
 
+const MAX_NESTING = 15;
+
 /**
- * Validates a table schema. Only top-level NULLABLE/REQUIRED scalar fields of the supported
- * types are accepted: anything else is refused rather than stored with other semantics.
+ * Validates a table schema: scalar fields of the supported types and RECORD (STRUCT) fields,
+ * NULLABLE, REQUIRED or REPEATED, nested at most 15 levels as on the service.
  */
-export function parseSchemaFields(raw: readonly RestField[]): Field[] {
+export function parseSchemaFields(raw: readonly RestField[], depth = 1): Field[] {
   const fields: Field[] = [];
   for (const field of raw) {
     const name = typeof field.name === 'string' ? field.name : '';
@@ -69,38 +109,88 @@ export function parseSchemaFields(raw: readonly RestField[]): Field[] {
       );
     }
     if (findField(fields, name) !== -1) throw invalid(`Field ${name} already exists in schema`);
-    const typeName = typeof field.type === 'string' ? field.type : '';
+    const typeName = typeof field.type === 'string' ? field.type.toUpperCase() : '';
+    const mode = typeof field.mode === 'string' ? field.mode.toUpperCase() : 'NULLABLE';
+    if (mode !== 'NULLABLE' && mode !== 'REQUIRED' && mode !== 'REPEATED') {
+      throw invalid(`Invalid mode ${mode} for field ${name}`);
+    }
+    const base = {
+      name,
+      mode: mode,
+      ...(typeof field.description === 'string' ? { description: field.description } : {}),
+    };
+    if (typeName === 'RECORD' || typeName === 'STRUCT') {
+      const sub = Array.isArray(field.fields) ? (field.fields as RestField[]) : [];
+      if (sub.length === 0) throw invalid(`Field ${name} is type RECORD but has no schema`);
+      if (depth >= MAX_NESTING) {
+        throw invalid(
+          `Field ${name}: Schema has too many levels of nesting (maximum ${MAX_NESTING})`,
+        );
+      }
+      fields.push({ ...base, type: 'STRUCT', fields: parseSchemaFields(sub, depth + 1) });
+      continue;
+    }
     const type = normaliseType(typeName);
     if (type === undefined) {
       throw invalid(
-        `Unsupported field type ${typeName || '(missing)'} for field ${name}; the BigQuery emulator supports ${FIELD_TYPES.join(', ')}`,
+        `Unsupported field type ${typeName || '(missing)'} for field ${name}; the BigQuery emulator supports ${FIELD_TYPES.join(', ')} and RECORD`,
       );
     }
-    const mode = typeof field.mode === 'string' ? field.mode.toUpperCase() : 'NULLABLE';
-    if (mode !== 'NULLABLE' && mode !== 'REQUIRED') {
-      throw invalid(
-        `Unsupported mode ${mode} for field ${name}; the BigQuery emulator supports NULLABLE and REQUIRED`,
-      );
-    }
-    fields.push({
-      name,
-      type,
-      mode,
-      ...(typeof field.description === 'string' ? { description: field.description } : {}),
-    });
+    fields.push({ ...base, type });
   }
   return fields;
 }
 
-/** A schema as the REST API reports it, with legacy type names. */
+/** Reads `timePartitioning` (and the table-level `requirePartitionFilter`) of tables.insert. */
+export function parsePartitioning(
+  raw: unknown,
+  requireFilter: unknown,
+  fields: readonly Field[],
+): Partitioning | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const spec = raw as Record<string, unknown>;
+  const type = typeof spec.type === 'string' ? spec.type.toUpperCase() : 'DAY';
+  if (type !== 'DAY' && type !== 'HOUR' && type !== 'MONTH' && type !== 'YEAR') {
+    throw invalid(`Invalid time partitioning type ${type}; use DAY, HOUR, MONTH or YEAR`);
+  }
+  const partitioning: Partitioning = {
+    type,
+    requirePartitionFilter: requireFilter === true || spec.requirePartitionFilter === true,
+    ...(typeof spec.expirationMs === 'string' || typeof spec.expirationMs === 'number'
+      ? { expirationMs: String(spec.expirationMs) }
+      : {}),
+  };
+  if (typeof spec.field === 'string' && spec.field !== '') {
+    const index = findField(fields, spec.field);
+    const field = fields[index];
+    if (field === undefined) {
+      throw invalid(`The field specified for partitioning cannot be found in the schema`);
+    }
+    if ((field.type !== 'DATE' && field.type !== 'TIMESTAMP') || field.mode === 'REPEATED') {
+      throw invalid(
+        `The field specified for time partitioning can only be of type TIMESTAMP, DATE or DATETIME. The type found is: ${field.mode === 'REPEATED' ? 'ARRAY' : field.type}.`,
+      );
+    }
+    if (field.type === 'DATE' && type === 'HOUR') {
+      throw invalid('HOUR partitioning is not allowed on a DATE column');
+    }
+    partitioning.field = field.name;
+  }
+  return partitioning;
+}
+
+/** A schema as the REST API reports it, with legacy type names (RECORD, INTEGER, ...). */
 export function schemaResource(fields: readonly Field[]): { fields: object[] } {
+  return { fields: fields.map(fieldResource) };
+}
+
+function fieldResource(field: Field): object {
   return {
-    fields: fields.map((field) => ({
-      name: field.name,
-      type: schemaTypeName(field.type),
-      mode: field.mode,
-      ...(field.description === undefined ? {} : { description: field.description }),
-    })),
+    name: field.name,
+    type: field.type === 'STRUCT' ? 'RECORD' : schemaTypeName(field.type),
+    mode: field.mode,
+    ...(field.fields === undefined ? {} : schemaResource(field.fields)),
+    ...(field.description === undefined ? {} : { description: field.description }),
   };
 }
 
@@ -114,7 +204,7 @@ export function rowFromJson(
   ignoreUnknownValues = false,
 ): { row: Value[]; errors: string[] } {
   const errors: string[] = [];
-  const row: Value[] = fields.map(() => null);
+  const row: Value[] = fields.map((field) => (field.mode === 'REPEATED' ? [] : null));
   for (const [key, raw] of Object.entries(json)) {
     const index = findField(fields, key);
     if (index === -1) {
@@ -123,7 +213,7 @@ export function rowFromJson(
     }
     const field = fields[index] as Field;
     try {
-      row[index] = fromJson(field.type, raw);
+      row[index] = fromJsonTyped(fieldType(field), raw, field.name);
     } catch (error) {
       if (!(error instanceof ValueError)) throw error;
       errors.push(`Cannot convert value of field ${field.name}: ${error.message}`);

@@ -1,20 +1,35 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { BigQueryError } from './errors';
-import { parseSchemaFields, rowFromJson } from './schema';
+import { parsePartitioning, parseSchemaFields, rowFromJson } from './schema';
+import { parseTimestamp } from './values';
 import type { Warehouse } from './warehouse';
 
-const fieldSchema = z.object({
-  name: z.string(),
-  type: z.string(),
-  mode: z.string().optional(),
-  description: z.string().optional(),
-});
+interface SeedField {
+  name: string;
+  type: string;
+  mode?: string | undefined;
+  description?: string | undefined;
+  fields?: SeedField[] | undefined;
+}
+const fieldSchema: z.ZodType<SeedField> = z.lazy(() =>
+  z.object({
+    name: z.string(),
+    type: z.string(),
+    mode: z.string().optional(),
+    description: z.string().optional(),
+    fields: z.array(fieldSchema).optional(),
+  }),
+);
 
 const tableSchema = z.object({
   tableId: z.string(),
   description: z.string().optional(),
   schema: z.union([z.array(fieldSchema), z.object({ fields: z.array(fieldSchema) })]),
+  /** `{ type: 'DAY', field?, requirePartitionFilter? }`, as tables.insert takes it. */
+  timePartitioning: z.record(z.unknown()).optional(),
+  requirePartitionFilter: z.boolean().optional(),
+  /** Rows; for ingestion-time partitioning a row may give `_PARTITIONTIME` (a timestamp). */
   rows: z.array(z.record(z.unknown())).default([]),
 });
 
@@ -77,13 +92,19 @@ export function applySeed(
           fields,
           table.description === undefined ? {} : { description: table.description },
           now,
+          parsePartitioning(table.timePartitioning, table.requirePartitionFilter, fields),
         );
+        const ingestedAt: Array<bigint | undefined> = [];
         const rows = table.rows.map((json, index) => {
-          const { row, errors } = rowFromJson(fields, json);
+          const { _PARTITIONTIME: partitionTime, ...values } = json;
+          ingestedAt.push(
+            typeof partitionTime === 'string' ? parseTimestamp(partitionTime) : undefined,
+          );
+          const { row, errors } = rowFromJson(fields, values);
           if (errors.length > 0) throw new Error(`row ${index}: ${errors.join(' ')}`);
           return row;
         });
-        warehouse.insertRows(record, rows, null, now);
+        warehouse.insertRows(record, rows, null, now, ingestedAt);
       } catch (error) {
         const message =
           error instanceof BigQueryError || error instanceof Error ? error.message : String(error);

@@ -14,6 +14,7 @@ import {
 } from './resources';
 import {
   findField,
+  parsePartitioning,
   parseSchemaFields,
   rowFromJson,
   schemaResource,
@@ -312,7 +313,6 @@ class BigQueryApi {
       'view',
       'materializedView',
       'externalDataConfiguration',
-      'timePartitioning',
       'rangePartitioning',
       'clustering',
     ]) {
@@ -321,8 +321,19 @@ class BigQueryApi {
     }
     const rawFields = object(body.schema).fields;
     const fields = parseSchemaFields(Array.isArray(rawFields) ? (rawFields as RestField[]) : []);
+    const partitioning = parsePartitioning(
+      body.timePartitioning,
+      body.requirePartitionFilter,
+      fields,
+    );
     const ref = { projectId: project, datasetId, tableId };
-    const table = this.warehouse.createTable(ref, fields, readAnnotations(body), this.now());
+    const table = this.warehouse.createTable(
+      ref,
+      fields,
+      readAnnotations(body),
+      this.now(),
+      partitioning,
+    );
     return ok(this.tableResource(table, baseUrl));
   }
 

@@ -1,7 +1,7 @@
 /**
  * BigQuery's scalar types as the emulator stores them, and every conversion a value goes
- * through: JSON input (insertAll, seeds, query parameters) → typed value → SQLite cell, and
- * back out to the `f/v` cells the client parses.
+ * through: JSON input (insertAll, seeds, query parameters) → typed value → the `f/v` cells the
+ * client parses.
  */
 
 export const FIELD_TYPES = [
@@ -16,14 +16,11 @@ export const FIELD_TYPES = [
 ] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
 
-/** A typed value: INT64 and TIMESTAMP (microseconds) are bigint, NUMERIC a canonical string. */
-export type Value = null | string | bigint | number | boolean | Uint8Array;
-
-/** What sql.js binds. */
-export type BindValue = null | string | number | Uint8Array;
-
-/** What sql.js returns with `useBigInt`. */
-export type SqliteValue = BindValue | bigint;
+/**
+ * A typed value: INT64 and TIMESTAMP (microseconds) are bigint, NUMERIC a canonical string, DATE
+ * `YYYY-MM-DD`; an ARRAY or a STRUCT is a JS array (its elements, or its fields in order).
+ */
+export type Value = null | string | bigint | number | boolean | Uint8Array | Value[];
 
 const TYPE_ALIASES: Record<string, FieldType> = {
   STRING: 'STRING',
@@ -273,71 +270,4 @@ function formatFloat(value: number): string {
   if (value === Infinity) return 'Infinity';
   if (value === -Infinity) return '-Infinity';
   return String(value);
-}
-
-/** The SQL placeholder for a bound value of this type; integers travel as text, cast back. */
-export function placeholder(type: FieldType): string {
-  return type === 'INT64' || type === 'TIMESTAMP' ? 'CAST(? AS INTEGER)' : '?';
-}
-
-/** A typed value as sql.js binds it (bigint as decimal text, matched by `placeholder`). */
-export function toSqlite(value: Value): BindValue {
-  if (value === null) return null;
-  if (typeof value === 'bigint') return value.toString();
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  return value;
-}
-
-/** A cell read back from sql.js (with `useBigInt`) as a typed value of its column's type. */
-export function fromSqlite(type: FieldType, raw: SqliteValue): Value {
-  if (raw === null) return null;
-  switch (type) {
-    case 'INT64':
-    case 'TIMESTAMP':
-      return typeof raw === 'bigint' ? raw : BigInt(raw as number);
-    case 'FLOAT64':
-      return Number(raw);
-    case 'BOOL':
-      return Number(raw) !== 0;
-    case 'BYTES':
-      return raw;
-    default:
-      return String(raw);
-  }
-}
-
-/**
- * The SQLite expression summing the billed size of one column over a table, following
- * BigQuery's data sizes: 8 bytes for INT64/FLOAT64/TIMESTAMP/DATE, 1 for BOOL, 16 for
- * NUMERIC, 2 + UTF-8 length for STRING and BYTES, 0 for NULL.
- */
-export function columnSizeSql(type: FieldType, column: string): string {
-  switch (type) {
-    case 'STRING':
-      return `COALESCE(SUM(2 + length(CAST(${column} AS BLOB))), 0)`;
-    case 'BYTES':
-      return `COALESCE(SUM(2 + length(${column})), 0)`;
-    case 'BOOL':
-      return `COUNT(${column})`;
-    case 'NUMERIC':
-      return `16 * COUNT(${column})`;
-    default:
-      return `8 * COUNT(${column})`;
-  }
-}
-
-/** The SQLite column type holding a field of this type. */
-export function sqliteColumnType(type: FieldType): string {
-  switch (type) {
-    case 'INT64':
-    case 'TIMESTAMP':
-    case 'BOOL':
-      return 'INTEGER';
-    case 'FLOAT64':
-      return 'REAL';
-    case 'BYTES':
-      return 'BLOB';
-    default:
-      return 'TEXT';
-  }
 }

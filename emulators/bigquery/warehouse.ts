@@ -1,25 +1,8 @@
-import initSqlJs, { type Database, type SqlJsStatic, type Statement } from 'sql.js';
 import { BigQueryError, duplicate, notFound } from './errors';
-import type { Fragment } from './sql/compile';
-import { columnSql, STREAMED_AT_COLUMN, type Field, type TableInfo, type TableRef } from './schema';
-import {
-  columnSizeSql,
-  fromSqlite,
-  placeholder,
-  sqliteColumnType,
-  toSqlite,
-  type FieldType,
-  type SqliteValue,
-  type Value,
-} from './values';
-
-let sqlJs: Promise<SqlJsStatic> | undefined;
-
-/** Loads the SQLite WASM module once per process, on first use. */
-function loadSqlJs(): Promise<SqlJsStatic> {
-  sqlJs ??= initSqlJs();
-  return sqlJs;
-}
+import { partitionKey } from './partitions';
+import { fieldType, findField, type Field, type Partitioning, type TableRef } from './schema';
+import { valueSize, type SqlType } from './types';
+import type { Value } from './values';
 
 /** Optional descriptive metadata datasets and tables carry through get and list. */
 export interface Annotations {
@@ -37,9 +20,27 @@ export interface DatasetRecord extends Annotations {
   tables: Map<string, TableRecord>;
 }
 
-export interface TableRecord extends TableInfo, Annotations {
+/** One stored row: its values in schema order, and what the service tracks beside them. */
+export interface StoredRow {
+  values: Value[];
+  /** Epoch µs of an insertAll that added it (the streaming buffer); null for other rows. */
+  streamedAt: bigint | null;
+  /** Epoch µs it arrived: the `_PARTITIONTIME` of ingestion-time partitioned tables. */
+  ingestedAt: bigint;
+  /** Its partition id (`20240131`, `__NULL__`), or '' for an unpartitioned table. */
+  partition: string;
+}
+
+export interface TableRecord extends TableRef, Annotations {
+  fields: Field[];
+  partitioning?: Partitioning;
+  rows: StoredRow[];
   creationTime: number;
   lastModifiedTime: number;
+  /** Bumped on every change to rows or schema; keys the size cache. */
+  version: number;
+  /** Billed bytes per column path and partition, valid for `version`. */
+  sizeCache: { version: number; sizes: Map<string, Map<string, number>> };
 }
 
 export interface StreamingBufferStats {
@@ -50,28 +51,22 @@ export interface StreamingBufferStats {
 }
 
 /**
- * The emulator's data: dataset and table metadata in memory, rows in an in-memory SQLite
- * database (sql.js), one SQLite table per BigQuery table with positional column names.
+ * The emulator's data, in memory: datasets, tables and their rows as typed values (nested
+ * ARRAY and STRUCT values included). Queries run over these rows (see sql/engine.ts); billing
+ * reads sizes from here, by BigQuery's data-size rules, never from how the rows are held.
  */
 export class Warehouse {
   private readonly datasets = new Map<string, DatasetRecord>();
-  private tableCounter = 0;
 
-  private constructor(private readonly db: Database) {}
-
-  static async create(): Promise<Warehouse> {
-    const SQL = await loadSqlJs();
-    return new Warehouse(new SQL.Database());
+  static create(): Promise<Warehouse> {
+    return Promise.resolve(new Warehouse());
   }
 
   close(): void {
-    this.db.close();
+    this.datasets.clear();
   }
 
   reset(): void {
-    for (const dataset of this.datasets.values()) {
-      for (const table of dataset.tables.values()) this.db.run(`DROP TABLE ${table.sqlName}`);
-    }
     this.datasets.clear();
   }
 
@@ -97,6 +92,10 @@ export class Warehouse {
     return dataset;
   }
 
+  findDataset(projectId: string, datasetId: string): DatasetRecord | undefined {
+    return this.datasets.get(datasetKey(projectId, datasetId));
+  }
+
   listDatasets(projectId: string): DatasetRecord[] {
     return [...this.datasets.values()]
       .filter((dataset) => dataset.projectId === projectId)
@@ -112,11 +111,16 @@ export class Warehouse {
         `Dataset ${projectId}:${datasetId} is still in use`,
       );
     }
-    for (const table of dataset.tables.values()) this.db.run(`DROP TABLE ${table.sqlName}`);
     this.datasets.delete(datasetKey(projectId, datasetId));
   }
 
-  createTable(ref: TableRef, fields: Field[], annotations: Annotations, now: number): TableRecord {
+  createTable(
+    ref: TableRef,
+    fields: Field[],
+    annotations: Annotations,
+    now: number,
+    partitioning?: Partitioning,
+  ): TableRecord {
     const dataset = this.getDataset(ref.projectId, ref.datasetId);
     if (dataset.tables.has(ref.tableId)) {
       throw duplicate(`Table ${ref.projectId}:${ref.datasetId}.${ref.tableId}`);
@@ -125,30 +129,22 @@ export class Warehouse {
       ...ref,
       ...annotations,
       fields,
-      sqlName: `t${++this.tableCounter}`,
+      ...(partitioning === undefined ? {} : { partitioning }),
+      rows: [],
       creationTime: now,
       lastModifiedTime: now,
+      version: 0,
+      sizeCache: { version: 0, sizes: new Map() },
     };
-    this.createSqlTable(table);
     dataset.tables.set(ref.tableId, table);
     return table;
   }
 
   /** Replaces a table's schema and drops its rows (WRITE_TRUNCATE). */
   truncate(table: TableRecord, fields: Field[], now: number): void {
-    this.db.run(`DROP TABLE ${table.sqlName}`);
     table.fields = fields;
-    table.lastModifiedTime = now;
-    this.createSqlTable(table);
-  }
-
-  private createSqlTable(table: TableInfo): void {
-    const columns = table.fields.map(
-      (field, index) => `${columnSql(index)} ${sqliteColumnType(field.type)}`,
-    );
-    this.db.run(
-      `CREATE TABLE ${table.sqlName} (${[...columns, `${STREAMED_AT_COLUMN} INTEGER`].join(', ')})`,
-    );
+    table.rows = [];
+    this.changed(table, now);
   }
 
   findTable(ref: TableRef): TableRecord | undefined {
@@ -164,142 +160,156 @@ export class Warehouse {
 
   listTables(projectId: string, datasetId: string): TableRecord[] {
     return [...this.getDataset(projectId, datasetId).tables.values()].sort((a, b) =>
-      a.tableId.localeCompare(b.tableId),
+      a.tableId < b.tableId ? -1 : a.tableId > b.tableId ? 1 : 0,
     );
   }
 
   deleteTable(ref: TableRef): void {
-    const table = this.getTable(ref);
-    this.db.run(`DROP TABLE ${table.sqlName}`);
+    this.getTable(ref);
     this.getDataset(ref.projectId, ref.datasetId).tables.delete(ref.tableId);
   }
 
-  /** Appends rows (typed values in schema order); `streamedAt` marks streaming-buffer rows. */
+  /**
+   * Appends rows (typed values in schema order); `streamedAt` marks streaming-buffer rows.
+   * `ingestedAt` (epoch µs) places rows of an ingestion-time partitioned table; default now.
+   */
   insertRows(
     table: TableRecord,
     rows: readonly Value[][],
     streamedAt: bigint | null,
     now: number,
+    ingestedAt: readonly (bigint | undefined)[] = [],
   ): void {
     if (rows.length === 0) return;
-    const columns = [...table.fields.map((_, index) => columnSql(index)), STREAMED_AT_COLUMN];
-    const placeholders = [
-      ...table.fields.map((field) => placeholder(field.type)),
-      placeholder('INT64'),
-    ];
-    const statement = this.db.prepare(
-      `INSERT INTO ${table.sqlName} (${columns.join(', ')}) VALUES (${placeholders.join(', ')})`,
-    );
-    this.db.run('BEGIN');
-    try {
-      for (const row of rows) statement.run([...row.map(toSqlite), toSqlite(streamedAt)]);
-      this.db.run('COMMIT');
-    } catch (error) {
-      this.db.run('ROLLBACK');
-      throw error;
-    } finally {
-      statement.free();
-    }
+    const nowMicros = BigInt(now) * 1000n;
+    rows.forEach((values, index) => {
+      const row: StoredRow = {
+        values,
+        streamedAt,
+        ingestedAt: ingestedAt[index] ?? nowMicros,
+        partition: '',
+      };
+      row.partition = partitionKey(table, row);
+      table.rows.push(row);
+    });
+    this.changed(table, now);
+  }
+
+  /** Marks a table changed: its sizes are recomputed on next use. */
+  changed(table: TableRecord, now: number): void {
+    table.version++;
     table.lastModifiedTime = now;
   }
 
-  countRows(table: TableInfo): bigint {
-    return this.scalar({ sql: `SELECT COUNT(*) FROM ${table.sqlName}`, binds: [] });
+  countRows(table: TableRecord): bigint {
+    return BigInt(table.rows.length);
   }
 
   /** Rows in insertion order, limited to `fields` (indexes) when given. */
-  readRows(table: TableInfo, offset: number, limit: number, fields?: readonly number[]): Value[][] {
-    const indexes = fields ?? table.fields.map((_, index) => index);
-    const columns = indexes.length === 0 ? 'NULL' : indexes.map(columnSql).join(', ');
-    return this.query(
-      {
-        sql: `SELECT ${columns} FROM ${table.sqlName} ORDER BY rowid LIMIT ? OFFSET ?`,
-        binds: [limit, offset],
-      },
-      indexes.map((index) => (table.fields[index] as Field).type),
-    );
+  readRows(
+    table: TableRecord,
+    offset: number,
+    limit: number,
+    fields?: readonly number[],
+  ): Value[][] {
+    const rows = table.rows.slice(offset, offset + limit);
+    if (fields === undefined) return rows.map((row) => row.values);
+    return rows.map((row) => fields.map((index) => row.values[index] ?? null));
   }
 
-  /** The billed size of these columns over every row of the table. */
-  columnBytes(table: TableInfo, fields: readonly number[]): bigint {
-    if (fields.length === 0) return 0n;
-    const sums = fields.map((index) =>
-      columnSizeSql((table.fields[index] as Field).type, columnSql(index)),
-    );
-    return this.scalar({ sql: `SELECT ${sums.join(' + ')} FROM ${table.sqlName}`, binds: [] });
-  }
-
-  tableBytes(table: TableInfo): bigint {
-    return this.columnBytes(
+  tableBytes(table: TableRecord, partitions?: ReadonlySet<string>): bigint {
+    return this.bytesOf(
       table,
-      table.fields.map((_, index) => index),
+      table.fields.map((field) => [field.name]),
+      partitions,
     );
+  }
+
+  /**
+   * The billed size of these column paths (`['user', 'email']`, a whole column as `['name']`)
+   * over the table's rows, or over the given partitions only.
+   */
+  bytesOf(
+    table: TableRecord,
+    paths: readonly (readonly string[])[],
+    partitions?: ReadonlySet<string>,
+  ): bigint {
+    if (table.sizeCache.version !== table.version) {
+      table.sizeCache = { version: table.version, sizes: new Map() };
+    }
+    let total = 0;
+    for (const path of paths) {
+      const key = path.join('.').toLowerCase();
+      let byPartition = table.sizeCache.sizes.get(key);
+      if (byPartition === undefined) {
+        byPartition = measure(table, path);
+        table.sizeCache.sizes.set(key, byPartition);
+      }
+      for (const [partition, bytes] of byPartition) {
+        if (partitions === undefined || partitions.has(partition)) total += bytes;
+      }
+    }
+    return BigInt(total);
+  }
+
+  /** The partitions that hold rows, with their row counts. */
+  partitions(table: TableRecord): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const row of table.rows) counts.set(row.partition, (counts.get(row.partition) ?? 0) + 1);
+    return counts;
   }
 
   /** Rows streamed after `since` (epoch µs); undefined when there are none. */
-  streamingBuffer(table: TableInfo, since: bigint): StreamingBufferStats | undefined {
-    const where = `WHERE ${STREAMED_AT_COLUMN} > CAST(? AS INTEGER)`;
-    const sums = table.fields.map((field, index) => columnSizeSql(field.type, columnSql(index)));
-    const [row] = this.raw({
-      sql: `SELECT COUNT(*), ${sums.length === 0 ? '0' : sums.join(' + ')}, MIN(${STREAMED_AT_COLUMN}) FROM ${table.sqlName} ${where}`,
-      binds: [since.toString()],
-    });
-    const [rows, bytes, oldest] = row ?? [];
-    if (typeof rows !== 'bigint' || rows === 0n) return undefined;
-    return { rows, bytes: toBigInt(bytes), oldest: toBigInt(oldest) };
+  streamingBuffer(table: TableRecord, since: bigint): StreamingBufferStats | undefined {
+    const types = table.fields.map(fieldType);
+    let rows = 0n;
+    let bytes = 0;
+    let oldest: bigint | undefined;
+    for (const row of table.rows) {
+      if (row.streamedAt === null || row.streamedAt <= since) continue;
+      rows++;
+      row.values.forEach((value, index) => {
+        bytes += valueSize(types[index] as SqlType, value);
+      });
+      if (oldest === undefined || row.streamedAt < oldest) oldest = row.streamedAt;
+    }
+    return oldest === undefined ? undefined : { rows, bytes: BigInt(bytes), oldest };
   }
+}
 
-  /** Counts the rows a WHERE fragment matches among those streamed after `since`. */
-  countStreamed(table: TableInfo, where: Fragment, since: bigint): bigint {
-    return this.scalar({
-      sql: `SELECT COUNT(*) FROM ${table.sqlName} WHERE (${where.sql}) AND ${STREAMED_AT_COLUMN} > CAST(? AS INTEGER)`,
-      binds: [...where.binds, since.toString()],
-    });
-  }
-
-  /** Runs a DELETE or UPDATE and returns how many rows it changed. */
-  run(fragment: Fragment): number {
-    this.db.run(fragment.sql, fragment.binds);
-    return this.db.getRowsModified();
-  }
-
-  /** Runs a SELECT and converts each cell to the given column types. */
-  query(fragment: Fragment, types: readonly FieldType[]): Value[][] {
-    return this.raw(fragment).map((row) =>
-      types.map((type, index) => fromSqlite(type, row[index] ?? null)),
-    );
-  }
-
-  private scalar(fragment: Fragment): bigint {
-    return toBigInt(this.raw(fragment)[0]?.[0]);
-  }
-
-  private raw(fragment: Fragment): SqliteValue[][] {
-    const statement = this.db.prepare(fragment.sql);
-    try {
-      statement.bind(fragment.binds);
-      const get = bigIntGetter(statement);
-      const rows: SqliteValue[][] = [];
-      while (statement.step()) rows.push(get());
-      return rows;
-    } finally {
-      statement.free();
+/** Sums the size of one column path per partition, walking into STRUCTs and ARRAYs. */
+function measure(table: TableRecord, path: readonly string[]): Map<string, number> {
+  const [column = '', ...rest] = path;
+  const index = findField(table.fields, column);
+  const sizes = new Map<string, number>();
+  if (index === -1) return sizes;
+  const size = sizer(fieldType(table.fields[index] as Field), rest);
+  for (const row of table.rows) {
+    const bytes = size(row.values[index] ?? null);
+    if (bytes !== 0 || !sizes.has(row.partition)) {
+      sizes.set(row.partition, (sizes.get(row.partition) ?? 0) + bytes);
     }
   }
+  return sizes;
 }
 
-/** sql.js reads INTEGER cells as bigint with `useBigInt`, which its type declarations omit. */
-function bigIntGetter(statement: Statement): () => SqliteValue[] {
-  const get = statement.get.bind(statement) as unknown as (
-    params: null,
-    config: { useBigInt: boolean },
-  ) => SqliteValue[];
-  return () => get(null, { useBigInt: true });
-}
-
-function toBigInt(value: SqliteValue | undefined): bigint {
-  if (typeof value === 'bigint') return value;
-  return typeof value === 'number' ? BigInt(Math.trunc(value)) : 0n;
+function sizer(type: SqlType, rest: readonly string[]): (value: Value) => number {
+  if (type.kind === 'array') {
+    const inner = sizer(type.element, rest);
+    return (value) => {
+      let total = 0;
+      if (value !== null) for (const element of value as Value[]) total += inner(element);
+      return total;
+    };
+  }
+  const [name, ...deeper] = rest;
+  if (name === undefined || type.kind !== 'struct') return (value) => valueSize(type, value);
+  const lower = name.toLowerCase();
+  const index = type.fields.findIndex((field) => field.name.toLowerCase() === lower);
+  const field = type.fields[index];
+  if (field === undefined) return () => 0;
+  const inner = sizer(field.type, deeper);
+  return (value) => (value === null ? 0 : inner((value as Value[])[index] ?? null));
 }
 
 const datasetKey = (projectId: string, datasetId: string): string => `${projectId}:${datasetId}`;

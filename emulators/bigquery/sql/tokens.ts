@@ -1,6 +1,7 @@
 import { invalidQuery, BigQueryError } from '../errors';
 
-export type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'param' | 'symbol' | 'eof';
+export type TokenKind =
+  'word' | 'quoted' | 'string' | 'bytes' | 'number' | 'param' | 'symbol' | 'eof';
 
 /** A lexical token; `text` is the decoded value (identifier, string contents, number text). */
 export interface Token {
@@ -112,8 +113,16 @@ export function tokenize(sql: string): Token[] {
     const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest);
     if (word !== null) {
       const quote = sql[index + word[0].length];
-      if ((quote === "'" || quote === '"') && /^(r|b|rb|br)$/i.test(word[0])) {
-        throw unsupported(`raw or bytes literals (${word[0].toLowerCase()}'...')`, start);
+      if ((quote === "'" || quote === '"') && /^b$/i.test(word[0])) {
+        if (sql.startsWith(quote.repeat(3), index + 1))
+          throw unsupported('triple-quoted strings', start);
+        const { text, length } = readString(sql, index + 1, start);
+        tokens.push({ kind: 'bytes', text, ...start });
+        advance(length + 1);
+        continue;
+      }
+      if ((quote === "'" || quote === '"') && /^(r|rb|br)$/i.test(word[0])) {
+        throw unsupported(`raw string literals (${word[0].toLowerCase()}'...')`, start);
       }
       tokens.push({ kind: 'word', text: word[0], ...start });
       advance(word[0].length);

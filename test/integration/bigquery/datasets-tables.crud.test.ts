@@ -100,27 +100,56 @@ describe('datasets and tables through the official client', () => {
     expect((await dataset.exists())[0]).toBe(false);
   });
 
+  it('keeps RECORD, REPEATED and time-partitioned schemas as given', async () => {
+    const { bigquery } = ctx;
+    const [dataset] = await bigquery.createDataset('shapes');
+    const schema = [
+      {
+        name: 'user',
+        type: 'RECORD',
+        mode: 'NULLABLE',
+        fields: [{ name: 'email', type: 'STRING', mode: 'NULLABLE' }],
+      },
+      { name: 'emails', type: 'STRING', mode: 'REPEATED' },
+      { name: 'day', type: 'DATE', mode: 'NULLABLE' },
+    ];
+    await dataset.createTable('t', {
+      schema,
+      timePartitioning: { type: 'DAY', field: 'day' },
+      requirePartitionFilter: true,
+    });
+    const metadata = await first<Record<string, unknown>>(dataset.table('t').getMetadata());
+    expect(metadata.schema).toEqual({ fields: schema });
+    expect(metadata.timePartitioning).toEqual({ type: 'DAY', field: 'day' });
+    expect(metadata.requirePartitionFilter).toBe(true);
+  });
+
   it('refuses schemas the emulator cannot hold faithfully', async () => {
     const { bigquery } = ctx;
     const [dataset] = await bigquery.createDataset('strict');
-    const nested = await apiError(
-      dataset.createTable('nested', {
-        schema: [{ name: 'r', type: 'RECORD', fields: [{ name: 'x', type: 'STRING' }] }],
-      }),
+    const geography = await apiError(
+      dataset.createTable('geo', { schema: [{ name: 'g', type: 'GEOGRAPHY' }] }),
     );
-    expect(nested.code).toBe(400);
-    expect(nested.message).toContain('Unsupported field type RECORD');
-    const repeated = await apiError(
-      dataset.createTable('rep', { schema: [{ name: 'r', type: 'STRING', mode: 'REPEATED' }] }),
+    expect(geography.code).toBe(400);
+    expect(geography.message).toContain('Unsupported field type GEOGRAPHY');
+    const empty = await apiError(
+      dataset.createTable('empty', { schema: [{ name: 'r', type: 'RECORD', fields: [] }] }),
     );
-    expect(repeated.message).toContain('Unsupported mode REPEATED');
-    const partitioned = await apiError(
+    expect(empty.message).toBe('Field r is type RECORD but has no schema');
+    const badPartition = await apiError(
       dataset.createTable('part', {
-        schema: [{ name: 'd', type: 'DATE' }],
-        timePartitioning: { type: 'DAY', field: 'd' },
+        schema: [{ name: 's', type: 'STRING' }],
+        timePartitioning: { type: 'DAY', field: 's' },
       }),
     );
-    expect(partitioned.message).toContain('does not support timePartitioning');
+    expect(badPartition.message).toContain('can only be of type TIMESTAMP, DATE or DATETIME');
+    const ranged = await apiError(
+      dataset.createTable('ranged', {
+        schema: [{ name: 'n', type: 'INTEGER' }],
+        rangePartitioning: { field: 'n', range: { start: '0', end: '10', interval: '1' } },
+      }),
+    );
+    expect(ranged.message).toContain('does not support rangePartitioning');
     const missing = await apiError(dataset.table('missing').getMetadata());
     expect(missing.code).toBe(404);
     expect(missing.message).toBe('Not found: Table crud-project:strict.missing');

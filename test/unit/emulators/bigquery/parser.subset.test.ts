@@ -9,24 +9,23 @@ describe('parseSql on the supported subset', () => {
     expect(statement).toMatchObject({
       kind: 'select',
       items: [
-        { kind: 'column', column: { name: 'user_id' } },
-        { kind: 'column', column: { name: 'ts' }, alias: 'seen' },
+        { kind: 'expr', expr: { kind: 'path', parts: ['user_id'] } },
+        { kind: 'expr', expr: { kind: 'path', parts: ['ts'] }, alias: 'seen' },
       ],
-      table: { project: 'my-project', dataset: 'warehouse', table: 'events' },
+      from: [
+        { kind: 'table', name: { project: 'my-project', dataset: 'warehouse', table: 'events' } },
+      ],
       where: {
-        kind: 'and',
-        left: {
-          kind: 'compare',
-          op: '=',
-          left: { kind: 'column' },
-          right: { kind: 'param', name: 'id' },
-        },
+        kind: 'binary',
+        op: 'AND',
+        left: { kind: 'binary', op: '=', right: { kind: 'param', name: 'id' } },
         right: {
           kind: 'not',
           operand: {
-            kind: 'or',
+            kind: 'binary',
+            op: 'OR',
             left: {
-              kind: 'compare',
+              kind: 'binary',
               op: '!=',
               right: { kind: 'literal', type: 'STRING', text: 'x' },
             },
@@ -35,86 +34,145 @@ describe('parseSql on the supported subset', () => {
         },
       },
       orderBy: [
-        { column: { name: 'ts' }, descending: true },
-        { column: { name: 'user_id' }, descending: false },
+        { expr: { kind: 'path', parts: ['ts'] }, descending: true },
+        { expr: { kind: 'path', parts: ['user_id'] }, descending: false },
       ],
-      limit: { kind: 'literal', value: 10n },
+      limit: { kind: 'literal', type: 'INT64', text: '10' },
     });
   });
 
-  it('parses COUNT(*) with an alias, IN UNNEST and IS NOT NULL', () => {
-    expect(
-      parseSql(
-        'select count(*) as n from warehouse.events where user_id in unnest(@ids) and ts is not null',
-      ),
-    ).toMatchObject({
-      items: [{ kind: 'count', alias: 'n' }],
-      table: { dataset: 'warehouse', table: 'events' },
-      where: {
-        kind: 'and',
-        left: { kind: 'inUnnest', negated: false, param: { name: 'ids' } },
-        right: { kind: 'isNull', negated: true },
-      },
-    });
-  });
-
-  it('parses SELECT *, NOT IN lists, typed literals, negative numbers and comments', () => {
+  it('parses dotted STRUCT paths, UNNEST joins with aliases and offsets, and EXISTS', () => {
     const statement = parseSql(
-      '-- a comment\nSELECT * FROM `p.d`.`t` /* block */ WHERE n NOT IN (1, -2.5) AND d = DATE "2024-01-02" # end',
+      'SELECT e.user.email, up.key FROM `p.analytics.events_*` AS e, UNNEST(e.user_properties) AS up WITH OFFSET pos ' +
+        "WHERE EXISTS (SELECT 1 FROM UNNEST(e.user_properties) AS kv WHERE kv.key = 'email' AND LOWER(TRIM(kv.value.string_value)) = @subject) " +
+        "AND _TABLE_SUFFIX BETWEEN '20240101' AND '20240131'",
     );
     expect(statement).toMatchObject({
-      items: '*',
-      table: { project: 'p', dataset: 'd', table: 't' },
-      where: {
-        left: {
-          kind: 'in',
-          negated: true,
-          items: [
-            { type: 'INT64', text: '1' },
-            { type: 'FLOAT64', text: '-2.5' },
-          ],
+      kind: 'select',
+      items: [
+        { expr: { kind: 'path', parts: ['e', 'user', 'email'] } },
+        { expr: { kind: 'path', parts: ['up', 'key'] } },
+      ],
+      from: [
+        { kind: 'table', name: { table: 'events_*' }, alias: 'e' },
+        {
+          kind: 'unnest',
+          alias: 'up',
+          offsetAlias: 'pos',
+          outer: false,
+          array: { kind: 'path', parts: ['e', 'user_properties'] },
         },
-        right: { right: { kind: 'literal', type: 'DATE', text: '2024-01-02' } },
+      ],
+      where: {
+        op: 'AND',
+        left: {
+          kind: 'exists',
+          query: {
+            from: [{ kind: 'unnest', alias: 'kv' }],
+            where: {
+              op: 'AND',
+              right: {
+                op: '=',
+                left: { kind: 'call', name: 'LOWER', args: [{ kind: 'call', name: 'TRIM' }] },
+              },
+            },
+          },
+        },
+        right: { kind: 'between', operand: { kind: 'path', parts: ['_TABLE_SUFFIX'] } },
       },
     });
   });
 
-  it('parses DELETE with and without FROM', () => {
-    expect(parseSql('DELETE FROM d.t WHERE owner_id = @owner')).toMatchObject({
-      kind: 'delete',
-      table: { dataset: 'd', table: 't' },
-      where: { kind: 'compare', right: { kind: 'param', name: 'owner' } },
+  it('parses a correlated path join as an implicit UNNEST, and LEFT JOIN UNNEST', () => {
+    expect(parseSql('SELECT e FROM d.t, t.emails AS e')).toMatchObject({
+      from: [{ kind: 'table' }, { kind: 'unnest', alias: 'e', array: { parts: ['t', 'emails'] } }],
     });
-    expect(parseSql('DELETE d.t WHERE TRUE')).toMatchObject({
-      kind: 'delete',
-      where: { kind: 'literal', type: 'BOOL' },
+    expect(parseSql('SELECT x FROM d.t LEFT JOIN UNNEST(t.a) AS x ON TRUE')).toMatchObject({
+      from: [{ kind: 'table' }, { kind: 'unnest', outer: true }],
     });
   });
 
-  it('parses UPDATE with NULL, parameter and literal assignments', () => {
+  it('parses aggregates, GROUP BY, HAVING, DISTINCT, SELECT without FROM and OFFSET', () => {
+    expect(parseSql('SELECT 1 AS x')).toMatchObject({ from: [], items: [{ alias: 'x' }] });
     expect(
       parseSql(
-        "UPDATE `p.d.t` SET owner_id = NULL, note = @note, n = 3, s = 'x' WHERE owner_id = @id",
+        'SELECT DISTINCT event_date, COUNT(*) AS n, COUNT(DISTINCT user_id) FROM d.t GROUP BY 1 HAVING n > 1 LIMIT 5 OFFSET 2',
+      ),
+    ).toMatchObject({
+      distinct: true,
+      items: [
+        {},
+        { expr: { kind: 'call', name: 'COUNT', star: true } },
+        { expr: { kind: 'call', distinct: true } },
+      ],
+      groupBy: [{ kind: 'literal', text: '1' }],
+      having: { op: '>' },
+      limit: { text: '5' },
+      offset: { text: '2' },
+    });
+  });
+
+  it('parses hashes, casts, CASE, intervals, bytes literals and arithmetic with precedence', () => {
+    expect(
+      parseSql("SELECT TO_HEX(SHA256(LOWER(TRIM(@e)))) = h FROM d.t WHERE b = b'ab'"),
+    ).toMatchObject({
+      items: [{ expr: { op: '=', left: { name: 'TO_HEX', args: [{ name: 'SHA256' }] } } }],
+      where: { right: { kind: 'literal', type: 'BYTES', text: 'ab' } },
+    });
+    expect(parseSql('SELECT 1 + 2 * 3 - -4')).toMatchObject({
+      items: [{ expr: { op: '-', left: { op: '+', right: { op: '*' } }, right: { text: '-4' } } }],
+    });
+    expect(
+      parseSql(
+        'SELECT CAST(a AS STRING), CASE WHEN a THEN 1 ELSE 2 END, DATE_SUB(CURRENT_DATE(), INTERVAL 30 DAY) FROM d.t',
+      ),
+    ).toMatchObject({
+      items: [
+        { expr: { kind: 'cast', type: 'STRING' } },
+        { expr: { kind: 'case', whens: [{}] } },
+        {
+          expr: {
+            kind: 'call',
+            name: 'DATE_SUB',
+            args: [
+              { kind: 'call', name: 'CURRENT_DATE' },
+              { kind: 'interval', unit: 'DAY' },
+            ],
+          },
+        },
+      ],
+    });
+  });
+
+  it('parses DELETE with and without FROM, with an alias', () => {
+    expect(parseSql('DELETE FROM d.t WHERE a = 1')).toMatchObject({
+      kind: 'delete',
+      table: { dataset: 'd', table: 't' },
+    });
+    expect(parseSql('DELETE d.t x WHERE x.a IN (1, 2)')).toMatchObject({
+      kind: 'delete',
+      alias: 'x',
+      where: { kind: 'in' },
+    });
+  });
+
+  it('parses UPDATE of columns and STRUCT fields to expressions', () => {
+    expect(
+      parseSql(
+        "UPDATE d.t SET a = NULL, user.email = LOWER(@v), b = 'x' WHERE @v IN UNNEST(emails)",
       ),
     ).toMatchObject({
       kind: 'update',
       assignments: [
-        { column: { name: 'owner_id' }, value: { kind: 'literal', type: 'NULL' } },
-        { column: { name: 'note' }, value: { kind: 'param', name: 'note' } },
-        { column: { name: 'n' }, value: { kind: 'literal', type: 'INT64', text: '3' } },
-        { column: { name: 's' }, value: { kind: 'literal', type: 'STRING', text: 'x' } },
+        { target: { parts: ['a'] }, value: { type: 'NULL' } },
+        { target: { parts: ['user', 'email'] }, value: { kind: 'call', name: 'LOWER' } },
+        { target: { parts: ['b'] }, value: { type: 'STRING' } },
       ],
-    });
-  });
-
-  it('takes LIMIT from a parameter and decodes string escapes', () => {
-    expect(parseSql("SELECT a FROM d.t WHERE a = 'it\\'s' LIMIT @max")).toMatchObject({
-      where: { right: { text: "it's" } },
-      limit: { kind: 'param', name: 'max' },
+      where: { kind: 'inUnnest', array: { kind: 'path', parts: ['emails'] } },
     });
   });
 
   it('reports positions as [line:column]', () => {
-    expect(() => parseSql('SELECT a\nFROM d.t\nWHERE a LIKE "x%"')).toThrow(/LIKE at \[3:9\]/);
+    expect(() => parseSql('SELECT a\nFROM d.t\nWHERE a = = 1')).toThrow(/at \[3:11\]/);
   });
 });
