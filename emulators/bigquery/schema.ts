@@ -111,12 +111,10 @@ export function parseSchemaFields(raw: readonly RestField[], depth = 1): Field[]
     if (findField(fields, name) !== -1) throw invalid(`Field ${name} already exists in schema`);
     const typeName = typeof field.type === 'string' ? field.type.toUpperCase() : '';
     const mode = typeof field.mode === 'string' ? field.mode.toUpperCase() : 'NULLABLE';
-    if (mode !== 'NULLABLE' && mode !== 'REQUIRED' && mode !== 'REPEATED') {
-      throw invalid(`Invalid mode ${mode} for field ${name}`);
-    }
+    if (!isMode(mode)) throw invalid(`Invalid mode ${mode} for field ${name}`);
     const base = {
       name,
-      mode: mode,
+      mode,
       ...(typeof field.description === 'string' ? { description: field.description } : {}),
     };
     if (typeName === 'RECORD' || typeName === 'STRUCT') {
@@ -139,6 +137,10 @@ export function parseSchemaFields(raw: readonly RestField[], depth = 1): Field[]
     fields.push({ ...base, type });
   }
   return fields;
+}
+
+function isMode(mode: string): mode is FieldMode {
+  return mode === 'NULLABLE' || mode === 'REQUIRED' || mode === 'REPEATED';
 }
 
 /** Reads `timePartitioning` (and the table-level `requirePartitionFilter`) of tables.insert. */
