@@ -70,6 +70,9 @@ export async function runExecutor(
       attempt: instance.attempt,
       dryRun: request.dryRun,
       log,
+      ...(pollHandle === undefined && instance.progress !== undefined
+        ? { resume: instance.progress }
+        : {}),
     };
     let work: Promise<ExecutorResult>;
     if (pollHandle === undefined) work = executor.run(ctx);

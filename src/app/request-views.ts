@@ -142,7 +142,7 @@ function addEstimates(estimates: readonly AuditEstimate[]): DryRunEstimate {
   const usd = estimates.reduce((sum, e) => sum + e.estimatedUsd, 0);
   return {
     instancesEstimated: estimates.length,
-    wouldAffectRows: estimates.reduce((sum, e) => sum + e.wouldAffectRows, 0),
+    wouldAffectRows: estimates.reduce((sum, e) => sum + (e.wouldAffectRows ?? 0), 0),
     estimatedBytesBilled: estimates.reduce((sum, e) => sum + e.estimatedBytesBilled, 0),
     estimatedUsd: Math.round(usd * 1e9) / 1e9,
   };

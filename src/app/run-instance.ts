@@ -9,6 +9,7 @@ import { judgeAttempt, runExecutor, type AttemptSubject } from './attempt';
 import type { AppDeps } from './deps';
 import { runTaskInput, type RunTaskPayload } from './enqueue';
 import { buildRun, logRunEnd, newRunId, runSummary } from './run-record';
+import { spendOf } from '../executors/contract';
 
 /** What Cloud Tasks told us about this delivery (X-CloudTasks-* headers of a verified call). */
 export interface Delivery {
@@ -168,8 +169,10 @@ async function executeClaimed(
     redact,
   );
   const result = 'result' in outcome ? outcome.result : undefined;
-  const cost = result?.cost ?? zeroCost();
-  const evidence = result?.evidence;
+  // A failed attempt may still have spent (a job that ran) and shown something (rows left).
+  const spent = 'failure' in outcome ? spendOf(outcome.failure) : undefined;
+  const cost = result?.cost ?? spent?.cost ?? zeroCost();
+  const evidence = result?.evidence ?? spent?.evidence;
   const run = buildRun({
     runId,
     instance,
@@ -187,6 +190,8 @@ async function executeClaimed(
     evidence: {
       ...(evidence?.jobIds === undefined ? {} : { jobIds: evidence.jobIds }),
       ...(evidence?.touched === undefined ? {} : { touched: evidence.touched.map(redact) }),
+      ...(evidence?.remainingRows === undefined ? {} : { remainingRows: evidence.remainingRows }),
+      ...(evidence?.verification === undefined ? {} : { verification: evidence.verification }),
       ...(result?.affectedRows === undefined ? {} : { affectedRows: result.affectedRows }),
       ...(task.jobType === 'deletion' &&
       verdict.status === 'succeeded' &&

@@ -49,6 +49,7 @@ export async function registerTask(deps: TaskDeps, body: unknown, actor: Actor):
   if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues);
   const input = parsed.data;
   const config = admittedConfig(deps, input.executor, input.jobType, input.config);
+  await deps.executors.checkConfig(input.executor, config);
   const now = deps.clock.now().toISOString();
   const approvalsRequired = approvalsOf(input.requiresApproval, input.approvalsRequired);
   const runs = {
@@ -112,6 +113,13 @@ export async function updateTask(
   const parsed = updateTaskSchema.safeParse(body);
   if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues);
   const patch = parsed.data;
+  if (patch.executor !== undefined || patch.jobType !== undefined || patch.config !== undefined) {
+    // Checked against the target system before the write: a table's schema, a dry run.
+    const current = await getTask(deps, id);
+    const executor = patch.executor ?? current.executor;
+    const config = admittedConfig(deps, executor, patch.jobType ?? current.jobType, patch.config ?? current.config);
+    await deps.executors.checkConfig(executor, config);
+  }
   const now = deps.clock.now().toISOString();
   let changed: string[] = [];
   const updated = await deps.store.updateTask(id, (stored) => {

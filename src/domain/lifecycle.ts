@@ -188,7 +188,12 @@ export function settleAttempt(
   };
   // A patch key set to undefined removes the field.
   const notWaiting = { waitingHandle: undefined, polls: undefined };
-  const closed = { ...notWaiting, nextAttemptAt: undefined, leaseExpiresAt: undefined };
+  const closed = {
+    ...notWaiting,
+    progress: undefined,
+    nextAttemptAt: undefined,
+    leaseExpiresAt: undefined,
+  };
   switch (settlement.kind) {
     case 'done':
       return moveTo(claimed, 'succeeded', { ...closed, ...common });
@@ -203,6 +208,8 @@ export function settleAttempt(
       return moveTo(claimed, 'retry_scheduled', {
         ...notWaiting,
         ...common,
+        // The next attempt resumes after what this series finished.
+        progress: claimed.waitingHandle ?? claimed.progress,
         nextAttemptAt: settlement.nextAttemptAt.toISOString(),
         lastError: settlement.error,
       });
@@ -247,10 +254,20 @@ export function abandonAttempt(
     updatedAt: now.toISOString(),
   };
   if (!next.retry) {
-    return moveTo(current, 'failed', { ...common, nextAttemptAt: undefined, advice: next.advice });
+    return moveTo(current, 'failed', {
+      ...common,
+      progress: undefined,
+      nextAttemptAt: undefined,
+      advice: next.advice,
+    });
   }
   const { state, ...queued } = next.queued;
-  return moveTo(current, state, { ...common, ...queued, nextAttemptAt: queued.scheduleTime });
+  return moveTo(current, state, {
+    ...common,
+    ...queued,
+    progress: current.waitingHandle ?? current.progress,
+    nextAttemptAt: queued.scheduleTime,
+  });
 }
 
 /**
@@ -357,6 +374,7 @@ export function retrySeries(
     maxAttempts: task.maxAttempts,
     timeoutSeconds: task.timeoutSeconds,
     advice: `retried by ${actor} at ${at}`,
+    progress: undefined,
     retriedAt: at,
     updatedAt: at,
   });

@@ -302,6 +302,11 @@ export interface Instance {
   nextAttemptAt?: string;
   leaseExpiresAt?: string;
   waitingHandle?: string;
+  /**
+   * What earlier attempts of this series finished (the last waiting handle of an attempt that
+   * then failed), so a retry skips it: the shards a sharded delete already changed.
+   */
+  progress?: string;
   /** Polls scheduled for the waiting attempt; the next poll task carries this number. */
   polls?: number;
   skippedReason?: string;
@@ -326,6 +331,10 @@ export interface Instance {
 export interface RunEvidence {
   touched?: string[];
   affectedRows?: number;
+  /** After a deletion: the subject's rows still there, counted by the same match rule. */
+  remainingRows?: number;
+  /** The queries that counted `remainingRows`: their job ids and what they cost. */
+  verification?: { jobIds: string[]; bytesBilled: number; usd: number };
   jobIds?: string[];
   bytesBilled?: number;
   /** Every approver of the task version that ran (four-eyes tasks have two). */

@@ -18,6 +18,11 @@ export interface ExecutorContext<C> {
   /** Audit mode: report what would be touched and the estimated cost; change nothing. */
   dryRun: boolean;
   log: Logger;
+  /**
+   * On a retry: the last handle an earlier attempt of this series left (its progress), so an
+   * executor that works in steps (one statement per shard) can skip what is done.
+   */
+  resume?: string;
 }
 
 export type ExecutorOutcome = 'succeeded' | 'not_found' | 'waiting';
@@ -36,8 +41,32 @@ export interface ExecutorResult {
   handle?: string;
   /** For `waiting`: when to poll next. */
   pollAfterSeconds?: number;
-  /** What an auditor will ask: tables or endpoints touched, job ids. */
-  evidence?: Pick<RunEvidence, 'touched' | 'jobIds'>;
+  /** What an auditor will ask: tables or endpoints touched, job ids, what is left. */
+  evidence?: ExecutorEvidence;
+}
+
+export type ExecutorEvidence = Pick<
+  RunEvidence,
+  'touched' | 'jobIds' | 'remainingRows' | 'verification'
+>;
+
+/** What a failed attempt had already spent and done, carried on the error it throws. */
+export interface Spend {
+  cost: Cost;
+  evidence?: ExecutorEvidence;
+}
+
+const SPEND = Symbol('spend');
+
+/** Marks an error with what the attempt spent before it failed, so its run record says so. */
+export function withSpend<E extends Error>(error: E, spend: Spend): E {
+  (error as E & { [SPEND]?: Spend })[SPEND] = spend;
+  return error;
+}
+
+/** What a failed attempt spent, if its executor said. */
+export function spendOf(error: Error): Spend | undefined {
+  return (error as Error & { [SPEND]?: Spend })[SPEND];
 }
 
 /** A named unit of work. Registered in code, selected by name; never loaded with eval. */
@@ -59,9 +88,20 @@ export interface Executor<C = unknown> {
   policyIssues?(config: C): readonly PolicyIssue[];
   /** Identifiers the executor reads from the subject, given its config. */
   requiredIdentifiers?(config: C): string[];
+  /**
+   * Checks a config against the system it will run on (a table's schema, a dry run), when a
+   * task is registered or changed. Each issue refuses the task as a 400 naming the path.
+   */
+  checkConfig?(config: C, signal: AbortSignal): Promise<readonly ConfigIssue[]>;
   run(ctx: ExecutorContext<C>): Promise<ExecutorResult>;
   /** For long jobs: check on a `waiting` handle. */
   poll?(ctx: ExecutorContext<C> & { handle: string }): Promise<ExecutorResult>;
+}
+
+/** One reason the target system refuses a config (a missing column, a failed dry run). */
+export interface ConfigIssue {
+  path: readonly string[];
+  message: string;
 }
 
 /** One reason a deployment's policy refuses a config. */
@@ -88,7 +128,8 @@ export function defineExecutor<C>(executor: Executor<C>): Executor<unknown> {
  * result as `output: { audit }`; the audit endpoint and dry-run requests report it.
  */
 export const auditEstimateSchema = z.object({
-  wouldAffectRows: z.number(),
+  /** Absent where the executor cannot tell (a hand-written statement). */
+  wouldAffectRows: z.number().optional(),
   estimatedBytesProcessed: z.number(),
   estimatedBytesBilled: z.number(),
   estimatedUsd: z.number(),

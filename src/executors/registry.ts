@@ -12,6 +12,23 @@ export interface ExecutorRegistry {
    * (`policyIssues`, each a ValidationError issue at `config.<path>`).
    */
   admitConfig(name: string, config: unknown): unknown;
+  /**
+   * Checks an admitted config against the system it will run on (the executor's `checkConfig`:
+   * a table's schema, a dry run); its issues are a ValidationError at `config.<path>`.
+   */
+  checkConfig(name: string, config: unknown, signal?: AbortSignal): Promise<void>;
+}
+
+/** Throws the issues (paths under `config`) as one ValidationError, if there are any. */
+function refuse(found: ReadonlyArray<{ path: readonly string[]; message: string }>): void {
+  const issues = found.map((issue) => ({
+    path: ['config', ...issue.path].join('.'),
+    message: issue.message,
+  }));
+  if (issues.length > 0) {
+    const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+    throw new ValidationError(`Invalid input: ${summary}`, issues);
+  }
 }
 
 export function createExecutorRegistry(executors: readonly Executor[]): ExecutorRegistry {
@@ -45,15 +62,11 @@ export function createExecutorRegistry(executors: readonly Executor[]): Executor
     parseConfig,
     admitConfig(name, config) {
       const parsed = parseConfig(name, config);
-      const issues = (get(name).policyIssues?.(parsed) ?? []).map((issue) => ({
-        path: ['config', ...issue.path].join('.'),
-        message: issue.message,
-      }));
-      if (issues.length > 0) {
-        const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-        throw new ValidationError(`Invalid input: ${summary}`, issues);
-      }
+      refuse(get(name).policyIssues?.(parsed) ?? []);
       return parsed;
+    },
+    async checkConfig(name, config, signal = new AbortController().signal) {
+      refuse((await get(name).checkConfig?.(config, signal)) ?? []);
     },
   };
 }

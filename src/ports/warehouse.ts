@@ -15,12 +15,36 @@ export interface Warehouse {
   getRows(jobId: string, location: string, page: RowPageRequest): Promise<RowPage>;
   /** A dry run: what the statement would process. Runs nothing and bills nothing. */
   estimate(query: Pick<WarehouseQuery, 'sql' | 'params'>): Promise<{ bytesProcessed: number }>;
+  /** A table's schema and partitioning (tables.get); undefined when there is no such table. */
+  getTable(table: TableName): Promise<TableInfo | undefined>;
+  /** The ids of a dataset's tables that start with `prefix`, every page of tables.list. */
+  listTables(dataset: { projectId: string; datasetId: string }, prefix: string): Promise<string[]>;
+}
+
+export interface TableName {
+  projectId: string;
+  datasetId: string;
+  tableId: string;
+}
+
+/** A schema field as tables.get reports it (legacy type names: RECORD, INTEGER, ...). */
+export interface TableField {
+  name: string;
+  type: string;
+  mode: 'NULLABLE' | 'REQUIRED' | 'REPEATED';
+  fields?: TableField[];
+}
+
+export interface TableInfo {
+  fields: TableField[];
+  /** Time-unit partitioning; `field` absent for ingestion-time (`_PARTITIONTIME`). */
+  partitioning?: { type: string; field?: string; requirePartitionFilter: boolean };
 }
 
 export interface WarehouseQuery {
   /** GoogleSQL text; every value arrives through `params` (named `@name` parameters). */
   sql: string;
-  params: Record<string, string | number | boolean>;
+  params: Record<string, string | number | boolean | string[]>;
   /** The job fails, changing nothing, if it would bill more than this. */
   maximumBytesBilled?: number;
   /** Job labels, for billing reports (keys and values: lower-case, digits, `_`, `-`). */

@@ -1,9 +1,12 @@
-import { BigQuery, type JobMetadata } from '@google-cloud/bigquery';
+import { BigQuery, type JobMetadata, type TableMetadata } from '@google-cloud/bigquery';
 import { PassThroughClient } from 'google-auth-library';
 import { RetryableError } from '../../domain/errors';
 import type {
   RowPage,
   RowPageRequest,
+  TableField,
+  TableInfo,
+  TableName,
   Warehouse,
   WarehouseJob,
   WarehouseQuery,
@@ -116,6 +119,51 @@ export function createBigQueryWarehouse(
       };
     },
 
+    async getTable(table: TableName): Promise<TableInfo | undefined> {
+      let metadata: TableMetadata;
+      try {
+        const response = await client
+          .dataset(table.datasetId, { projectId: table.projectId })
+          .table(table.tableId)
+          .getMetadata();
+        metadata = response[0] as TableMetadata;
+      } catch (thrown) {
+        if ((thrown as { code?: unknown } | null)?.code === 404) return undefined;
+        throw classify(thrown);
+      }
+      const partitioning = metadata.timePartitioning;
+      return {
+        fields: tableFields(metadata.schema?.fields),
+        ...(partitioning === undefined || partitioning === null
+          ? {}
+          : {
+              partitioning: {
+                type: partitioning.type ?? 'DAY',
+                ...(partitioning.field ? { field: partitioning.field } : {}),
+                requirePartitionFilter:
+                  metadata.requirePartitionFilter === true ||
+                  partitioning.requirePartitionFilter === true,
+              },
+            }),
+      };
+    },
+
+    async listTables(dataset, prefix): Promise<string[]> {
+      try {
+        // autoPaginate follows nextPageToken through every page of tables.list.
+        const [tables] = await client
+          .dataset(dataset.datasetId, { projectId: dataset.projectId })
+          .getTables({ autoPaginate: true, maxResults: 1000 });
+        return tables
+          .map((table) => table.id ?? '')
+          .filter((id) => id !== '' && id.startsWith(prefix))
+          .sort();
+      } catch (thrown) {
+        if ((thrown as { code?: unknown } | null)?.code === 404) return [];
+        throw classify(thrown);
+      }
+    },
+
     async estimate(query: Pick<WarehouseQuery, 'sql' | 'params'>) {
       const { statistics } = await insert({ sql: query.sql, params: query.params }, true);
       const processed = statistics?.query?.totalBytesProcessed ?? statistics?.totalBytesProcessed;
@@ -149,6 +197,25 @@ function toJob(
     bytesBilled: Number(query?.totalBytesBilled ?? 0),
     ...(affected === undefined || affected === null ? {} : { affectedRows: Number(affected) }),
   };
+}
+
+interface RestTableField {
+  name?: string | null;
+  type?: string | null;
+  mode?: string | null;
+  fields?: RestTableField[] | null;
+}
+
+function tableFields(fields: RestTableField[] | null | undefined): TableField[] {
+  return (fields ?? []).map((field) => {
+    const mode = field.mode?.toUpperCase();
+    return {
+      name: field.name ?? '',
+      type: (field.type ?? 'STRING').toUpperCase(),
+      mode: mode === 'REPEATED' || mode === 'REQUIRED' ? mode : 'NULLABLE',
+      ...(field.fields ? { fields: tableFields(field.fields) } : {}),
+    };
+  });
 }
 
 function jobIdOf(thrown: unknown): string | undefined {

@@ -1,152 +1,79 @@
-import type { Executor, RecordsOutput } from '../contract';
+import type { TableInfo } from '../../ports/warehouse';
+import type { ConfigIssue, Executor } from '../contract';
+import { resolveField } from './checks';
 import {
   deleteConfigSchema,
-  exportConfigSchema,
   nullifyConfigSchema,
   type DeleteConfig,
-  type ExportConfig,
   type NullifyConfig,
 } from './config';
-import {
-  defineBigQueryExecutor,
-  outcomeFor,
-  rows,
-  type BigQueryExecutorOptions,
-  type FinishedJob,
-} from './job-flow';
-import { deleteStatement, nullifyStatement, selectStatement } from './sql';
+import { exportExecutor } from './export';
+import { settingsOf, type BigQueryExecutorOptions } from './jobs';
+import { defineMutationExecutor } from './mutation';
+import { countStatement, deleteStatement, nullifyStatement, remainingValuesStatement } from './sql';
+import { statementExecutor } from './statement';
 
-export type { BigQueryExecutorOptions } from './job-flow';
+export type { BigQueryExecutorOptions } from './jobs';
 export * from './config';
 
-/** Rows fetched per page when an export collects its result. */
-const EXPORT_PAGE_SIZE = 5000;
-
 /**
- * The BigQuery executors, over a warehouse: `bigquery.delete`, `bigquery.nullify` and
- * `bigquery.export`. Plug them in with `builtInExecutors({ ..., extra: createBigQueryExecutors(...) })`.
+ * The BigQuery executors, over a warehouse: `bigquery.delete`, `bigquery.nullify`,
+ * `bigquery.export` and `bigquery.statement`. Plug them in with
+ * `builtInExecutors({ ..., extra: createBigQueryExecutors(...) })`.
  */
 export function createBigQueryExecutors(options: BigQueryExecutorOptions): Executor[] {
+  const settings = settingsOf(options);
   return [
-    defineBigQueryExecutor<DeleteConfig>(
+    defineMutationExecutor<DeleteConfig>(
       {
         name: 'bigquery.delete',
-        jobType: 'deletion',
         description:
-          "Deletes the subject's rows from a BigQuery table (DELETE … WHERE column = @subject).",
+          "Deletes the subject's rows from a BigQuery table, or from each shard of a date-sharded set, then counts what is left by the same match rule.",
         configSchema: deleteConfigSchema,
-        plan: (config, table) => ({
-          statement: deleteStatement(table, config.column),
-          whereColumn: config.column,
-        }),
+        change: (_config, table, match, _info, filter) =>
+          deleteStatement(table, match.rule, filter),
+        remaining: (_config, table, match, _info, filter) =>
+          countStatement(table, match.rule, filter),
+        did: (n, where) => `deleted ${n} from ${where}`,
         wouldDo: (n, table) => `would delete ${n} from ${table}`,
-        finish: async ({ job, table }) => {
-          const n = job.affectedRows ?? 0;
-          return {
-            outcome: outcomeFor(n),
-            message:
-              n === 0 ? `no rows for the subject in ${table}` : `deleted ${rows(n)} from ${table}`,
-            affectedRows: n,
-          };
-        },
+        check: () => [],
       },
-      options,
+      settings,
     ),
-    defineBigQueryExecutor<NullifyConfig>(
+    defineMutationExecutor<NullifyConfig>(
       {
         name: 'bigquery.nullify',
-        jobType: 'deletion',
         description:
-          "Sets columns to NULL in the subject's rows of a BigQuery table (UPDATE … SET col = NULL WHERE whereColumn = @subject).",
+          "Sets columns to NULL (repeated ones to empty) in the subject's rows of a BigQuery table or of each shard, then counts the subject's rows that still hold a value there.",
         configSchema: nullifyConfigSchema,
-        plan: (config, table) => ({
-          statement: nullifyStatement(table, config.columns, config.whereColumn),
-          whereColumn: config.whereColumn,
-        }),
+        change: (config, table, match, info, filter) =>
+          nullifyStatement(table, config.columns, match.rule, info, filter),
+        remaining: (config, table, match, info, filter) =>
+          remainingValuesStatement(table, config.columns, match.rule, info, filter),
+        did: (n, where, config) => `set ${config.columns.join(', ')} to NULL in ${n} of ${where}`,
         wouldDo: (n, table) => `would set columns to NULL in ${n} of ${table}`,
-        finish: async ({ job, table, config }) => {
-          const n = job.affectedRows ?? 0;
-          return {
-            outcome: outcomeFor(n),
-            message:
-              n === 0
-                ? `no rows for the subject in ${table}`
-                : `set ${config.columns.join(', ')} to NULL in ${rows(n)} of ${table}`,
-            affectedRows: n,
-          };
-        },
+        check: nullifyIssues,
       },
-      options,
+      settings,
     ),
-    defineBigQueryExecutor<ExportConfig>(
-      {
-        name: 'bigquery.export',
-        jobType: 'records',
-        description:
-          "Returns the subject's rows of a BigQuery table for a records request (at most maxRows, default 10000).",
-        configSchema: exportConfigSchema,
-        plan: (config, table) => ({
-          statement: selectStatement(table, config.column, config.selectColumns),
-          whereColumn: config.column,
-        }),
-        wouldDo: (n, table) => `would export ${n} from ${table}`,
-        finish: async (finished) => {
-          const records = await collectRows(finished);
-          return {
-            outcome: outcomeFor(records.totalRows),
-            message:
-              records.totalRows === 0
-                ? `no rows for the subject in ${finished.table}`
-                : `exported ${records.truncated ? `${records.rowCount} of ` : ''}${rows(records.totalRows)} from ${finished.table}`,
-            output: { records },
-          };
-        },
-      },
-      options,
-    ),
+    exportExecutor(settings),
+    statementExecutor(settings),
   ];
 }
 
-/**
- * Pages through the job's rows into the records package, at most `maxRows`. The rows go to the
- * RecordStore in chunks as they come, never into the run record; the output says where.
- */
-async function collectRows({
-  job,
-  config,
-  table,
-  warehouse,
-  records,
-  signal,
-  requestId,
-  taskId,
-}: FinishedJob<ExportConfig>): Promise<RecordsOutput> {
-  const writer = records.open({ requestId, taskId, setId: job.jobId });
-  let columns: string[] = [];
-  let totalRows = 0;
-  let kept = 0;
-  let pageToken: string | undefined;
-  do {
-    signal.throwIfAborted();
-    const page = await warehouse.getRows(job.jobId, job.location, {
-      maxResults: Math.min(EXPORT_PAGE_SIZE, config.maxRows - kept),
-      ...(pageToken === undefined ? {} : { pageToken }),
-    });
-    columns = page.columns;
-    totalRows = page.totalRows;
-    const take = page.rows.slice(0, config.maxRows - kept);
-    await writer.write(take);
-    kept += take.length;
-    pageToken = page.pageToken;
-  } while (pageToken !== undefined && kept < config.maxRows);
-  const index = await writer.close();
-  return {
-    setId: index.setId,
-    source: table,
-    columns,
-    rowCount: index.rowCount,
-    totalRows,
-    truncated: totalRows > index.rowCount,
-    segments: index.segments,
-  };
+/** Columns to nullify must exist, and be NULLABLE (a REQUIRED column cannot be NULL). */
+function nullifyIssues(config: NullifyConfig, info: TableInfo): ConfigIssue[] {
+  return config.columns.flatMap((column, index) => {
+    const resolved = resolveField(info, column.split('.'));
+    if ('error' in resolved) return [{ path: ['columns', String(index)], message: resolved.error }];
+    if (resolved.field.mode === 'REQUIRED') {
+      return [
+        {
+          path: ['columns', String(index)],
+          message: `${column} is REQUIRED: it cannot be set to NULL (delete the rows instead)`,
+        },
+      ];
+    }
+    return [];
+  });
 }

@@ -1,79 +1,157 @@
-import { COLUMN_NAME, PROJECTLESS_TABLE, QUALIFIED_TABLE } from './config';
+import type { TableField, TableInfo } from '../../ports/warehouse';
+import { PROJECTLESS_TABLE, QUALIFIED_TABLE } from './config';
+import { matchSql, quotePath, type MatchRule } from './match';
 
 /**
  * SQL text for the BigQuery executors. Names come from validated config and are checked again
- * here before they are put in backticks; the subject's value is never part of the text, only the
- * `@subject` parameter is.
+ * here before they are put in backticks; the subject's value is never part of the text, only
+ * the `@subject` parameter is.
  */
 
-export const SUBJECT_PARAM = 'subject';
-const COUNT_ALIAS = 'matching_rows';
+export const REMAINING_ALIAS = 'remaining_rows';
+export const PARTITION_PARAM = 'partition_from';
+export const SUFFIXES_PARAM = 'shard_suffixes';
 
-/** A fully qualified table: `project.dataset.table`. */
+/** A fully qualified table: `project.dataset.table`, or a wildcard `project.dataset.events_*`. */
 export type QualifiedTable = string & { readonly __brand: 'QualifiedTable' };
 
 /** Qualifies a config's table with the default project when it names none. */
 export function qualifyTable(table: string, defaultProjectId: string): QualifiedTable {
-  if (QUALIFIED_TABLE.test(table)) return table as QualifiedTable;
-  const qualified = `${defaultProjectId}.${table}`;
-  if (!PROJECTLESS_TABLE.test(table) || !QUALIFIED_TABLE.test(qualified)) {
-    throw new Error(`not a valid table reference: ${JSON.stringify(qualified)}`);
+  const bare = table.endsWith('*') ? table.slice(0, -1) : table;
+  const star = table.endsWith('*') ? '*' : '';
+  if (QUALIFIED_TABLE.test(bare)) return table as QualifiedTable;
+  const qualified = `${defaultProjectId}.${bare}`;
+  if (!PROJECTLESS_TABLE.test(bare) || !QUALIFIED_TABLE.test(qualified)) {
+    throw new Error(`not a valid table reference: ${JSON.stringify(`${qualified}${star}`)}`);
   }
-  return qualified as QualifiedTable;
+  return `${qualified}${star}` as QualifiedTable;
 }
 
-/** A statement's text (its one parameter is `@subject`) and the table it reads or changes. */
-export interface Statement {
+/** A condition that keeps a statement within recent partitions, and its parameter. */
+export interface PartitionFilter {
   sql: string;
-  table: QualifiedTable;
+  params: Record<string, string>;
 }
 
-export function deleteStatement(table: QualifiedTable, column: string): Statement {
-  return { table, sql: `DELETE FROM ${quoteTable(table)} WHERE ${matches(column)}` };
+/**
+ * `col >= DATE(@partition_from)` (or TIMESTAMP, or `_PARTITIONTIME` for ingestion-time
+ * partitioning), for a table that is partitioned, when the task names a lookback.
+ */
+export function partitionFilter(
+  info: TableInfo | undefined,
+  lookbackDays: number | undefined,
+  now: Date,
+): PartitionFilter | undefined {
+  const partitioning = info?.partitioning;
+  if (partitioning === undefined || lookbackDays === undefined) return undefined;
+  const from = new Date(now.getTime() - lookbackDays * 86_400_000).toISOString().slice(0, 10);
+  const field = partitioning.field;
+  const type =
+    field === undefined
+      ? 'TIMESTAMP'
+      : (info?.fields.find((f) => f.name.toLowerCase() === field.toLowerCase())?.type ??
+        'TIMESTAMP');
+  const column = field === undefined ? '_PARTITIONTIME' : quotePath([field]);
+  const cast = type === 'DATE' ? 'DATE' : 'TIMESTAMP';
+  return { sql: `${column} >= ${cast}(@${PARTITION_PARAM})`, params: { [PARTITION_PARAM]: from } };
 }
 
+function where(rule: MatchRule, filter: PartitionFilter | undefined, extra?: string): string {
+  return [matchSql(rule), filter?.sql, extra].filter((part) => part !== undefined).join(' AND ');
+}
+
+export function deleteStatement(
+  table: QualifiedTable,
+  rule: MatchRule,
+  filter?: PartitionFilter,
+): string {
+  return `DELETE FROM ${quoteTable(table)} WHERE ${where(rule, filter)}`;
+}
+
+/** `UPDATE … SET col = NULL` (an empty array for REPEATED columns, which cannot be NULL). */
 export function nullifyStatement(
   table: QualifiedTable,
   columns: readonly string[],
-  whereColumn: string,
-): Statement {
-  const sets = columns.map((c) => `${quoteColumn(c)} = NULL`).join(', ');
-  return { table, sql: `UPDATE ${quoteTable(table)} SET ${sets} WHERE ${matches(whereColumn)}` };
+  rule: MatchRule,
+  info: TableInfo | undefined,
+  filter?: PartitionFilter,
+): string {
+  const sets = columns
+    .map(
+      (c) =>
+        `${quotePath(c.split('.'))} = ${fieldAt(info, c)?.mode === 'REPEATED' ? '[]' : 'NULL'}`,
+    )
+    .join(', ');
+  return `UPDATE ${quoteTable(table)} SET ${sets} WHERE ${where(rule, filter)}`;
 }
 
 export function selectStatement(
   table: QualifiedTable,
-  column: string,
-  selectColumns?: readonly string[],
-): Statement {
-  const list = selectColumns === undefined ? '*' : selectColumns.map(quoteColumn).join(', ');
-  return { table, sql: `SELECT ${list} FROM ${quoteTable(table)} WHERE ${matches(column)}` };
+  rule: MatchRule,
+  selectColumns: readonly string[] | undefined,
+  filter?: PartitionFilter,
+  shardSuffixes = false,
+): string {
+  const list =
+    selectColumns === undefined
+      ? '*'
+      : selectColumns
+          .map((c) =>
+            c.includes('.')
+              ? `${quotePath(c.split('.'))} AS ${quotePath([c.replace(/\./g, '_')])}`
+              : quotePath([c]),
+          )
+          .join(', ');
+  const suffix = shardSuffixes ? `, _TABLE_SUFFIX AS _table_suffix` : '';
+  const shards = shardSuffixes ? `_TABLE_SUFFIX IN UNNEST(@${SUFFIXES_PARAM})` : undefined;
+  return `SELECT ${list}${suffix} FROM ${quoteTable(table)} WHERE ${where(rule, filter, shards)}`;
 }
 
-/** Counts the subject's rows: what a statement over them would affect. */
+/** Counts the subject's rows: what a statement over them would affect, or what is left. */
 export function countStatement(
   table: QualifiedTable,
-  column: string,
-): Statement & { alias: string } {
-  return {
-    table,
-    alias: COUNT_ALIAS,
-    sql: `SELECT COUNT(*) AS ${COUNT_ALIAS} FROM ${quoteTable(table)} WHERE ${matches(column)}`,
-  };
+  rule: MatchRule,
+  filter?: PartitionFilter,
+  shardSuffixes = false,
+): string {
+  const shards = shardSuffixes ? `_TABLE_SUFFIX IN UNNEST(@${SUFFIXES_PARAM})` : undefined;
+  return `SELECT COUNT(*) AS ${REMAINING_ALIAS} FROM ${quoteTable(table)} WHERE ${where(rule, filter, shards)}`;
 }
 
-function matches(column: string): string {
-  return `${quoteColumn(column)} = @${SUBJECT_PARAM}`;
+/** Counts the subject's rows where a nullified column still holds a value. */
+export function remainingValuesStatement(
+  table: QualifiedTable,
+  columns: readonly string[],
+  rule: MatchRule,
+  info: TableInfo | undefined,
+  filter?: PartitionFilter,
+): string {
+  const held = columns
+    .map((c) => {
+      const path = quotePath(c.split('.'));
+      return fieldAt(info, c)?.mode === 'REPEATED'
+        ? `ARRAY_LENGTH(${path}) > 0`
+        : `${path} IS NOT NULL`;
+    })
+    .join(' OR ');
+  return `SELECT COUNT(*) AS ${REMAINING_ALIAS} FROM ${quoteTable(table)} WHERE ${where(rule, filter, `(${held})`)}`;
+}
+
+/** The schema field at a dotted path, looked up case-insensitively. */
+export function fieldAt(info: TableInfo | undefined, path: string): TableField | undefined {
+  let fields = info?.fields;
+  let found: TableField | undefined;
+  for (const part of path.split('.')) {
+    found = fields?.find((f) => f.name.toLowerCase() === part.toLowerCase());
+    if (found === undefined) return undefined;
+    fields = found.fields;
+  }
+  return found;
 }
 
 function quoteTable(table: QualifiedTable): string {
-  if (!QUALIFIED_TABLE.test(table))
+  const bare = table.endsWith('*') ? table.slice(0, -1) : table;
+  if (!QUALIFIED_TABLE.test(bare))
     throw new Error(`not a valid table reference: ${JSON.stringify(table)}`);
   return `\`${table}\``;
-}
-
-function quoteColumn(column: string): string {
-  if (!COLUMN_NAME.test(column))
-    throw new Error(`not a valid column name: ${JSON.stringify(column)}`);
-  return `\`${column}\``;
 }

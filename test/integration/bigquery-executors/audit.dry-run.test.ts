@@ -34,10 +34,11 @@ describe('audit mode (ctx.dryRun)', () => {
     expect(result.output).toEqual({
       audit: {
         wouldAffectRows: 2,
-        // The email column (67) plus the whole table (132), as BigQuery bills DML.
+        // The email column (67) plus the whole table (132), as BigQuery bills DML; then the
+        // COUNT that verifies it: 10 MiB each.
         estimatedBytesProcessed: 199,
-        estimatedBytesBilled: 10 * MiB,
-        estimatedUsd: TEN_MIB_COST.usd,
+        estimatedBytesBilled: 20 * MiB,
+        estimatedUsd: 0.000119209,
         maxBytesBilled: 10 * MiB,
         withinMaxBytesBilled: true,
         statement: `DELETE FROM \`${TABLE}\` WHERE \`email\` = @subject`,
@@ -45,7 +46,7 @@ describe('audit mode (ctx.dryRun)', () => {
       },
     });
     expect(result.message).toBe(
-      `audit: would delete 2 rows from ${TABLE}, estimated 10 MiB billed, $0.000059605; the COUNT query cost 10 MiB billed, $0.000059605`,
+      `audit: would delete 2 rows from ${TABLE}, estimated 20 MiB billed, $0.000119209; the COUNT query cost 10 MiB billed, $0.000059605`,
     );
     expect(await snapshot()).toEqual(before);
 
@@ -53,7 +54,7 @@ describe('audit mode (ctx.dryRun)', () => {
     const real = await f.run('bigquery.delete', deleteConfig);
     expect(real).toMatchObject({
       affectedRows: 2,
-      cost: { bytesBilled: 10 * MiB, usd: TEN_MIB_COST.usd },
+      cost: { bytesBilled: 20 * MiB, usd: 0.000119209 },
     });
   });
 
@@ -71,7 +72,7 @@ describe('audit mode (ctx.dryRun)', () => {
     );
     // owner_id column 21 bytes, plus the table: owner_id 21 + owner_email 51 + note 22.
     expect(nullify.output).toMatchObject({
-      audit: { wouldAffectRows: 2, estimatedBytesProcessed: 115, estimatedBytesBilled: 10 * MiB },
+      audit: { wouldAffectRows: 2, estimatedBytesProcessed: 115, estimatedBytesBilled: 20 * MiB },
     });
     const exported = await f.run('bigquery.export', deleteConfig, audit);
     // SELECT * reads every column: the whole table.

@@ -10,16 +10,22 @@ const emails = async () =>
 describe('bigquery.delete', () => {
   it("deletes the subject's rows and records the cost by the billing rules", async () => {
     const result = await f.run('bigquery.delete', config);
-    // 199 bytes processed (email column 67 + the table 132) bill the 10 MiB minimum.
+    // 199 bytes processed (email column 67 + the table 132) bill the 10 MiB minimum; the
+    // verification COUNT (the email column of the 2 rows left) bills another 10 MiB.
     expect(result).toMatchObject({
       outcome: 'succeeded',
       affectedRows: 2,
-      cost: TEN_MIB_COST,
-      evidence: { touched: [`${PROJECT}.crm.contacts`], jobIds: [expect.stringMatching(/^dsr_/)] },
+      cost: { bytesBilled: 20 * 2 ** 20, usd: 0.000119209 },
+      evidence: {
+        touched: [`${PROJECT}.crm.contacts`],
+        jobIds: [expect.stringMatching(/^dsr_/), expect.stringMatching(/^dsr_/)],
+        remainingRows: 0,
+        verification: { bytesBilled: 10 * 2 ** 20, usd: TEN_MIB_COST.usd },
+      },
     });
     expect(result.message).toMatch(
       new RegExp(
-        `^deleted 2 rows from ${PROJECT}.crm.contacts \\(job dsr_\\S+, 10 MiB billed, \\$0.000059605\\)$`,
+        `^deleted 2 rows from ${PROJECT}.crm.contacts; verified: none of the subject's rows remain \\(job dsr_\\S+, 20 MiB billed, \\$0.000119209\\)$`,
       ),
     );
     expect(await emails()).toEqual(['bob@example.com', 'cy@example.com']);
@@ -34,7 +40,7 @@ describe('bigquery.delete', () => {
     });
   });
 
-  it('answers not_found, at the same minimum cost, when the subject has no rows', async () => {
+  it('answers not_found, at the minimum cost and with no verification, when the subject has no rows', async () => {
     const result = await f.run('bigquery.delete', config, {
       subject: { email: 'nobody@example.com' },
     });

@@ -55,7 +55,11 @@ describe('long jobs', () => {
     });
     const handle = waiting.handle ?? '';
     const jobId = waiting.evidence?.jobIds?.[0];
-    expect(JSON.parse(handle)).toEqual({ jobId, location: 'US' });
+    expect(JSON.parse(handle)).toEqual({
+      v: 2,
+      done: [],
+      current: { table: `${PROJECT}.crm.contacts`, phase: 'change', jobId, location: 'US' },
+    });
 
     clock.time += MIN_JOB_MS - 1;
     expect(await f.poll('bigquery.delete', config, handle)).toMatchObject({
@@ -63,14 +67,21 @@ describe('long jobs', () => {
       handle,
     });
     clock.time += 1;
-    const done = await f.poll('bigquery.delete', config, handle);
+    // The change is done (its 10 MiB is this step's); the count that verifies it now runs.
+    const verifying = await f.poll('bigquery.delete', config, handle);
+    expect(verifying).toMatchObject({ outcome: 'waiting', cost: TEN_MIB_COST });
+    expect(await countRows()).toBe(2);
+    expect(JSON.parse(verifying.handle ?? '')).toMatchObject({
+      current: { phase: 'verify', rows: 2 },
+    });
+    clock.time += MIN_JOB_MS;
+    const done = await f.poll('bigquery.delete', config, verifying.handle ?? '');
     expect(done).toMatchObject({
       outcome: 'succeeded',
       affectedRows: 2,
       cost: TEN_MIB_COST,
-      evidence: { jobIds: [jobId] },
+      evidence: { jobIds: [jobId, expect.stringMatching(/^dsr_/)], remainingRows: 0 },
     });
-    expect(await countRows()).toBe(2);
   });
 
   it('loses nothing across a restart: a fresh client and executors finish the job from the handle', async () => {
@@ -82,11 +93,14 @@ describe('long jobs', () => {
       records: createRecordSink(createMemoryRecordStore()),
     });
     const executor = executorNamed(executors, 'bigquery.delete');
-    const done = await executor.poll?.({
-      ...executorContext(executor, config, { subject: ADA }),
-      handle: waiting.handle ?? '',
+    const poll = (handle: string) =>
+      executor.poll?.({ ...executorContext(executor, config, { subject: ADA }), handle });
+    const verifying = await poll(waiting.handle ?? '');
+    clock.time += MIN_JOB_MS;
+    expect(await poll(verifying?.handle ?? '')).toMatchObject({
+      outcome: 'succeeded',
+      affectedRows: 2,
     });
-    expect(done).toMatchObject({ outcome: 'succeeded', affectedRows: 2 });
   });
 
   it('finishes within run when the job is done during the brief wait', async () => {
@@ -101,6 +115,8 @@ describe('long jobs', () => {
       getJob: (jobId, location) => f.warehouse.getJob(jobId, location),
       getRows: (jobId, location, page) => f.warehouse.getRows(jobId, location, page),
       estimate: (query) => f.warehouse.estimate(query),
+      getTable: (table) => f.warehouse.getTable(table),
+      listTables: (dataset, prefix) => f.warehouse.listTables(dataset, prefix),
     };
     const executor = executorNamed(
       createBigQueryExecutors({
@@ -112,7 +128,11 @@ describe('long jobs', () => {
       'bigquery.delete',
     );
     const result = await executor.run(executorContext(executor, config, { subject: ADA }));
-    expect(result).toMatchObject({ outcome: 'succeeded', affectedRows: 2, cost: TEN_MIB_COST });
+    expect(result).toMatchObject({
+      outcome: 'succeeded',
+      affectedRows: 2,
+      cost: { bytesBilled: 20 * 2 ** 20, usd: 0.000119209 },
+    });
   });
 
   it('exports a long SELECT once polled', async () => {

@@ -1,4 +1,4 @@
-import { TEN_MIB_COST, useBigQueryExecutors } from './fixture';
+import { useBigQueryExecutors } from './fixture';
 
 const f = useBigQueryExecutors('bqx-nullify');
 const config = {
@@ -21,8 +21,9 @@ describe('bigquery.nullify', () => {
     expect(result).toMatchObject({
       outcome: 'succeeded',
       affectedRows: 2,
-      cost: TEN_MIB_COST,
-      evidence: { touched: ['bqx-nullify.crm.entries'] },
+      // The UPDATE, then the COUNT of the subject's rows still holding a value: 10 MiB each.
+      cost: { bytesBilled: 20 * 2 ** 20, usd: 0.000119209 },
+      evidence: { touched: ['bqx-nullify.crm.entries'], remainingRows: 0 },
     });
     expect(result.message).toMatch(
       /^set owner_id, owner_email to NULL in 2 rows of bqx-nullify.crm.entries/,

@@ -10,6 +10,8 @@ const unusedWarehouse: Warehouse = {
   getJob: () => Promise.reject(new Error('not called')),
   getRows: () => Promise.reject(new Error('not called')),
   estimate: () => Promise.reject(new Error('not called')),
+  getTable: () => Promise.reject(new Error('not called')),
+  listTables: () => Promise.reject(new Error('not called')),
 };
 
 const registry = builtInExecutors({
@@ -42,6 +44,14 @@ const CASES: [string, object, string[]][] = [
   [
     'bigquery.nullify',
     { table: 'crm.contacts', columns: ['phone'], whereColumn: 'email', identifier: 'email' },
+    ['deletion'],
+  ],
+  ['bigquery.statement', { sql: 'SELECT * FROM d.t WHERE email = @email' }, ['records']],
+  ['bigquery.statement', { sql: 'DELETE FROM d.t WHERE email = @email' }, ['deletion']],
+  ['bigquery.statement', { sql: 'UPDATE d.t SET email = NULL WHERE email = @email' }, ['deletion']],
+  [
+    'bigquery.statement',
+    { sql: 'MERGE d.t USING d.u ON TRUE WHEN MATCHED THEN DELETE' },
     ['deletion'],
   ],
 ];

@@ -23,6 +23,27 @@ describe('bigquery.delete config', () => {
     ['a project-less table', { ...valid, table: 'warehouse.events' }],
     ['a cap of 10 MiB', { ...valid, maxBytesBilled: 10 * MiB }],
     ['a column starting with _', { ...valid, column: '_owner' }],
+    [
+      'a dotted match path',
+      { ...valid, column: undefined, match: { path: 'user.email', normalise: 'email' } },
+    ],
+    [
+      'a hashed array match',
+      { ...valid, column: undefined, match: { path: 'emails', kind: 'array', hash: 'sha256_hex' } },
+    ],
+    [
+      'a keyValue match',
+      {
+        ...valid,
+        column: undefined,
+        match: { path: 'user_properties', kind: 'keyValue', key: 'email' },
+      },
+    ],
+    [
+      'a sharded table with days',
+      { ...valid, table: 'analytics.events_*', shards: { from: '2024-01-01', to: '2024-01-31' } },
+    ],
+    ['a partition lookback', { ...valid, partitionLookbackDays: 400 }],
   ])('accepts %s', (_what, config) => {
     expect(deleteConfigSchema.safeParse(config).success).toBe(true);
   });
@@ -43,7 +64,45 @@ describe('bigquery.delete config', () => {
     ['a fractional cap', { ...valid, maxBytesBilled: 10 * MiB + 0.5 }, 'maxBytesBilled'],
     ['a cap as a string', { ...valid, maxBytesBilled: '20000000' }, 'maxBytesBilled'],
     ['an unknown field', { ...valid, where: '1=1' }, ''],
-    ['a missing column', { table: valid.table, identifier: 'email' }, 'column'],
+    ['a missing column', { table: valid.table, identifier: 'email' }, 'match'],
+    ['both match and column', { ...valid, match: { path: 'user_id' } }, 'match'],
+    [
+      'a keyValue match without its key',
+      { ...valid, column: undefined, match: { path: 'p', kind: 'keyValue' } },
+      'match.key',
+    ],
+    [
+      'a key on a scalar match',
+      { ...valid, column: undefined, match: { path: 'p', key: 'email' } },
+      'match.key',
+    ],
+    [
+      'an unknown normalisation',
+      { ...valid, column: undefined, match: { path: 'p', normalise: 'upper' } },
+      'match.normalise',
+    ],
+    [
+      'an unknown hash',
+      { ...valid, column: undefined, match: { path: 'p', hash: 'md5' } },
+      'match.hash',
+    ],
+    [
+      'a path with a space',
+      { ...valid, column: undefined, match: { path: 'user.e mail' } },
+      'match.path',
+    ],
+    ['shards on an unsharded table', { ...valid, shards: { from: '2024-01-01' } }, 'shards'],
+    [
+      'shards out of order',
+      { ...valid, table: 'a.events_*', shards: { from: '2024-02-01', to: '2024-01-01' } },
+      'shards',
+    ],
+    [
+      'a day that does not exist',
+      { ...valid, table: 'a.events_*', shards: { from: '2024-02-30' } },
+      'shards.from',
+    ],
+    ['a wildcard in the middle', { ...valid, table: 'a.ev*ents' }, 'table'],
   ])('rejects %s', (_what, config, path) => {
     const found = issues(deleteConfigSchema.safeParse(config));
     expect(found.length).toBeGreaterThan(0);

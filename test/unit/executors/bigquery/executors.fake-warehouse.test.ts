@@ -1,9 +1,10 @@
-import { PermanentError } from '../../../../src/domain/errors';
-import type { ExecutorContext, Executor } from '../../../../src/executors/contract';
+import { PermanentError, RetryableError } from '../../../../src/domain/errors';
+import { spendOf, type ExecutorContext, type Executor } from '../../../../src/executors/contract';
 import { createBigQueryExecutors } from '../../../../src/executors/bigquery';
 import type {
   RowPage,
   RowPageRequest,
+  TableInfo,
   Warehouse,
   WarehouseJob,
   WarehouseQuery,
@@ -22,10 +23,26 @@ class FakeWarehouse implements Warehouse {
   estimates: Array<Pick<WarehouseQuery, 'sql' | 'params'>> = [];
   checksUntilDone = 0;
   affectedRows = 2;
+  /** What verification COUNTs answer, in turn (the last one repeats). */
+  remaining: number[] = [0];
   resultRows: RowPage['rows'] = [];
+  /** Table ids `tables.list` answers (for wildcards). */
+  tables: string[] = [];
+  failOn: string | undefined;
   private checks = new Map<string, number>();
+  private counts = 0;
+
+  async getTable(): Promise<TableInfo> {
+    return { fields: [{ name: 'email', type: 'STRING', mode: 'NULLABLE' }] };
+  }
+  async listTables(_dataset: unknown, prefix: string): Promise<string[]> {
+    return this.tables.filter((id) => id.startsWith(prefix));
+  }
 
   async startQuery(query: WarehouseQuery): Promise<WarehouseJob> {
+    if (this.failOn !== undefined && query.sql.includes(this.failOn)) {
+      throw new PermanentError(`refused: ${this.failOn}`, 'bigquery.invalid_query');
+    }
     this.queries.push(query);
     const jobId = `job_${this.queries.length}`;
     this.checks.set(jobId, 0);
@@ -35,7 +52,12 @@ class FakeWarehouse implements Warehouse {
     this.checks.set(jobId, (this.checks.get(jobId) ?? 0) + 1);
     return this.job(jobId, this.queries[Number(jobId.slice(4)) - 1]?.sql ?? '');
   }
-  async getRows(_jobId: string, _location: string, page: RowPageRequest): Promise<RowPage> {
+  async getRows(jobId: string, _location: string, page: RowPageRequest): Promise<RowPage> {
+    const sql = this.queries[Number(jobId.slice(4)) - 1]?.sql ?? '';
+    if (sql.startsWith('SELECT COUNT')) {
+      const n = this.remaining[Math.min(this.counts++, this.remaining.length - 1)] ?? 0;
+      return { columns: ['remaining_rows'], rows: [{ remaining_rows: n }], totalRows: 1 };
+    }
     const start = Number(page.pageToken ?? 0);
     const end = Math.min(start + page.maxResults, this.resultRows.length);
     return {
@@ -94,8 +116,10 @@ describe('BigQuery executors over a fake warehouse', () => {
     const e = byName('bigquery.delete');
     expect(e.requiredIdentifiers?.(ctx('bigquery.delete', deleteConfig).config)).toEqual(['email']);
     expect(
-      ['bigquery.delete', 'bigquery.nullify', 'bigquery.export'].map((n) => byName(n).name),
-    ).toHaveLength(3);
+      ['bigquery.delete', 'bigquery.nullify', 'bigquery.export', 'bigquery.statement'].map(
+        (n) => byName(n).name,
+      ),
+    ).toHaveLength(4);
   });
 
   it('passes the subject only as the @subject parameter, with the cap and labels', async () => {
@@ -105,7 +129,8 @@ describe('BigQuery executors over a fake warehouse', () => {
         ctx('bigquery.delete', { ...deleteConfig, maxBytesBilled: 20 * MiB }, { dryRun }),
       );
     }
-    expect(warehouse.queries.length + warehouse.estimates.length).toBe(3);
+    // The real run: its DELETE and the COUNT that verifies it; the audit: two dry runs and a COUNT.
+    expect(warehouse.queries.length + warehouse.estimates.length).toBe(5);
     for (const q of [...warehouse.queries, ...warehouse.estimates]) {
       expect(q.sql).not.toContain('brien');
       expect(q.params).toEqual({ subject: SUBJECT });
@@ -116,16 +141,45 @@ describe('BigQuery executors over a fake warehouse', () => {
     });
   });
 
-  it('finishes a quick job with its cost, rows and evidence', async () => {
-    const { byName, ctx } = setup();
+  it('finishes a quick job, verifies nothing is left, and reports cost, rows and evidence', async () => {
+    const { warehouse, byName, ctx } = setup();
     const result = await byName('bigquery.delete').run(ctx('bigquery.delete', deleteConfig));
     expect(result).toEqual({
       outcome: 'succeeded',
       message:
-        'deleted 2 rows from acme-prod.crm.contacts (job job_1, 10 MiB billed, $0.000059605)',
-      cost: { bytesBilled: 10 * MiB, usd: 0.000059605 },
+        "deleted 2 rows from acme-prod.crm.contacts; verified: none of the subject's rows remain (job job_1, 20 MiB billed, $0.000119209)",
+      cost: { bytesBilled: 20 * MiB, usd: 0.000119209 },
       affectedRows: 2,
-      evidence: { touched: ['acme-prod.crm.contacts'], jobIds: ['job_1'] },
+      evidence: {
+        touched: ['acme-prod.crm.contacts'],
+        jobIds: ['job_1', 'job_2'],
+        remainingRows: 0,
+        verification: { jobIds: ['job_2'], bytesBilled: 10 * MiB, usd: 0.000059605 },
+      },
+      output: { tables: [{ table: 'acme-prod.crm.contacts', affectedRows: 2, remainingRows: 0 }] },
+    });
+    expect(warehouse.queries.map((q) => q.sql)).toEqual([
+      'DELETE FROM `acme-prod.crm.contacts` WHERE `email` = @subject',
+      'SELECT COUNT(*) AS remaining_rows FROM `acme-prod.crm.contacts` WHERE `email` = @subject',
+    ]);
+  });
+
+  it('fails as retryable when the verification still counts rows, with what it spent', async () => {
+    const { warehouse, byName, ctx } = setup();
+    warehouse.remaining = [3];
+    const failure = await byName('bigquery.delete')
+      .run(ctx('bigquery.delete', deleteConfig))
+      .then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
+    expect(failure).toBeInstanceOf(RetryableError);
+    expect(failure?.message).toBe(
+      '3 rows of the subject remain in acme-prod.crm.contacts after the change (verification job job_2); the next attempt runs it again',
+    );
+    expect(spendOf(failure as Error)).toMatchObject({
+      cost: { bytesBilled: 20 * MiB },
+      evidence: { remainingRows: 3, verification: { jobIds: ['job_2'] } },
     });
   });
 
@@ -141,50 +195,92 @@ describe('BigQuery executors over a fake warehouse', () => {
       }),
     );
     expect(result).toMatchObject({ outcome: 'not_found', affectedRows: 0 });
+    // Nothing matched by this very rule: no count is billed to say none remain.
+    expect(warehouse.queries).toHaveLength(1);
   });
 
-  it('answers waiting with a handle for a long job, and poll finishes it', async () => {
+  it('answers waiting with a handle for a long job, and polls finish it', async () => {
     const { warehouse, byName, ctx } = setup(30);
     warehouse.checksUntilDone = 1_000;
     const executor = byName('bigquery.delete');
     const waiting = await executor.run(ctx('bigquery.delete', deleteConfig));
-    expect(waiting).toEqual({
+    expect(waiting).toMatchObject({
       outcome: 'waiting',
-      message: 'BigQuery job job_1 on acme-prod.crm.contacts is still running; next check in 45 s',
+      message:
+        'BigQuery job job_1 (the change) on acme-prod.crm.contacts is still running; next check in 45 s (0 MiB billed, $0 so far in this step)',
       cost: { bytesBilled: 0, usd: 0 },
-      handle: JSON.stringify({ jobId: 'job_1', location: 'EU' }),
       pollAfterSeconds: 45,
-      evidence: { touched: ['acme-prod.crm.contacts'], jobIds: ['job_1'] },
     });
     const handle = waiting.handle ?? '';
-    expect(
-      await executor.poll?.({ ...ctx('bigquery.delete', deleteConfig), handle }),
-    ).toMatchObject({
-      outcome: 'waiting',
+    expect(JSON.parse(handle)).toEqual({
+      v: 2,
+      done: [],
+      current: { table: 'acme-prod.crm.contacts', phase: 'change', jobId: 'job_1', location: 'EU' },
     });
+    const again = await executor.poll?.({ ...ctx('bigquery.delete', deleteConfig), handle });
+    expect(again).toMatchObject({ outcome: 'waiting' });
     warehouse.checksUntilDone = 0;
     expect(
-      await executor.poll?.({ ...ctx('bigquery.delete', deleteConfig), handle }),
-    ).toMatchObject({
-      outcome: 'succeeded',
-      affectedRows: 2,
-      cost: { bytesBilled: 10 * MiB },
-    });
-    expect(warehouse.queries).toHaveLength(1);
+      await executor.poll?.({
+        ...ctx('bigquery.delete', deleteConfig),
+        handle: again?.handle ?? '',
+      }),
+    ).toMatchObject({ outcome: 'succeeded', affectedRows: 2, cost: { bytesBilled: 20 * MiB } });
+    expect(warehouse.queries).toHaveLength(2);
   });
 
-  it('stops waiting at once when the signal fires, and hands the job over as waiting', async () => {
-    const { warehouse, byName, ctx } = setup(60_000);
-    warehouse.checksUntilDone = 1_000;
-    const controller = new AbortController();
-    const running = byName('bigquery.delete').run(
-      ctx('bigquery.delete', deleteConfig, { signal: controller.signal }),
+  it('still reads a handle written before shards ({ jobId, location })', async () => {
+    const { byName, ctx } = setup();
+    const handle = JSON.stringify({ jobId: 'job_0', location: 'EU' });
+    expect(
+      await byName('bigquery.delete').poll?.({ ...ctx('bigquery.delete', deleteConfig), handle }),
+    ).toMatchObject({ outcome: 'succeeded', affectedRows: 2 });
+  });
+
+  it('deletes shard by shard, and a retry resumes after the shards already done', async () => {
+    const { warehouse, byName, ctx } = setup();
+    warehouse.tables = ['events_20240101', 'events_20240102', 'events_20240103', 'other'];
+    const config = { ...deleteConfig, table: 'analytics.events_*', shards: { from: '2024-01-02' } };
+    warehouse.remaining = [0, 1];
+    const failure = await byName('bigquery.delete')
+      .run(ctx('bigquery.delete', config))
+      .then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
+    expect(failure?.message).toMatch(
+      /^1 row of the subject remain in acme-prod.analytics.events_20240103/,
     );
-    controller.abort(new Error('timeout'));
-    await expect(running).resolves.toMatchObject({
-      outcome: 'waiting',
-      handle: expect.any(String) as unknown,
+    // The attempt's last handle is what run-task keeps as the series' progress.
+    const progress = JSON.stringify({
+      v: 2,
+      done: [
+        {
+          table: 'acme-prod.analytics.events_20240102',
+          rows: 2,
+          jobId: 'job_1',
+          verifyJobId: 'job_2',
+        },
+      ],
     });
+    warehouse.remaining = [0];
+    const retried = await byName('bigquery.delete').run(
+      ctx('bigquery.delete', config, { resume: progress }),
+    );
+    expect(retried).toMatchObject({
+      outcome: 'succeeded',
+      affectedRows: 4,
+      evidence: {
+        touched: ['acme-prod.analytics.events_20240102', 'acme-prod.analytics.events_20240103'],
+      },
+    });
+    expect(retried.message).toMatch(
+      /^deleted 4 rows from 2 shards of acme-prod.analytics.events_\*/,
+    );
+    expect(warehouse.queries.slice(4).map((q) => q.sql)).toEqual([
+      'DELETE FROM `acme-prod.analytics.events_20240103` WHERE `email` = @subject',
+      'SELECT COUNT(*) AS remaining_rows FROM `acme-prod.analytics.events_20240103` WHERE `email` = @subject',
+    ]);
   });
 
   it('refuses a handle it did not make', async () => {
@@ -206,7 +302,7 @@ describe('BigQuery executors over a fake warehouse', () => {
 
   it('audits: counts, estimates with the billing rule, and reports the statement', async () => {
     const { warehouse, byName, ctx } = setup();
-    warehouse.resultRows = [{ matching_rows: 7 }];
+    warehouse.remaining = [7];
     const result = await byName('bigquery.delete').run(
       ctx('bigquery.delete', { ...deleteConfig, maxBytesBilled: 10 * MiB }, { dryRun: true }),
     );
@@ -214,8 +310,9 @@ describe('BigQuery executors over a fake warehouse', () => {
       audit: {
         wouldAffectRows: 7,
         estimatedBytesProcessed: 10 * MiB + 1,
-        estimatedBytesBilled: 11 * MiB,
-        estimatedUsd: 0.000065565,
+        // The DELETE and the COUNT that verifies it, 11 MiB each.
+        estimatedBytesBilled: 22 * MiB,
+        estimatedUsd: 0.00013113,
         maxBytesBilled: 10 * MiB,
         withinMaxBytesBilled: false,
         statement: 'DELETE FROM `acme-prod.crm.contacts` WHERE `email` = @subject',
@@ -224,7 +321,7 @@ describe('BigQuery executors over a fake warehouse', () => {
     });
     expect(result).toMatchObject({ outcome: 'succeeded', cost: { bytesBilled: 10 * MiB } });
     expect(warehouse.queries.map((q) => q.sql)).toEqual([
-      'SELECT COUNT(*) AS matching_rows FROM `acme-prod.crm.contacts` WHERE `email` = @subject',
+      'SELECT COUNT(*) AS remaining_rows FROM `acme-prod.crm.contacts` WHERE `email` = @subject',
     ]);
   });
 
