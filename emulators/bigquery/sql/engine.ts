@@ -151,6 +151,10 @@ function coerceForAssignment(value: Compiled, type: SqlType, name: string, expr:
     if (value.type === null && type.kind === 'array') return { type, eval: () => [] };
     return value;
   }
+  // `[]` takes the element type of the ARRAY it is assigned to.
+  if (type.kind === 'array' && expr.kind === 'arrayLiteral' && expr.items.length === 0) {
+    return { type, eval: () => [] };
+  }
   const from = value.type.kind === 'scalar' ? value.type.name : '';
   const to = type.kind === 'scalar' ? type.name : '';
   const constant = expr.kind === 'literal' || expr.kind === 'param';

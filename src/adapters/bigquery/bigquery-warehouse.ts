@@ -206,12 +206,22 @@ interface RestTableField {
   fields?: RestTableField[] | null;
 }
 
+/** tables.get reports legacy type names; the executors speak GoogleSQL's. */
+const STANDARD_TYPES: Record<string, string> = {
+  INTEGER: 'INT64',
+  FLOAT: 'FLOAT64',
+  BOOLEAN: 'BOOL',
+  STRUCT: 'RECORD',
+};
+
 function tableFields(fields: RestTableField[] | null | undefined): TableField[] {
   return (fields ?? []).map((field) => {
     const mode = field.mode?.toUpperCase();
     return {
       name: field.name ?? '',
-      type: (field.type ?? 'STRING').toUpperCase(),
+      type:
+        STANDARD_TYPES[(field.type ?? 'STRING').toUpperCase()] ??
+        (field.type ?? 'STRING').toUpperCase(),
       mode: mode === 'REPEATED' || mode === 'REQUIRED' ? mode : 'NULLABLE',
       ...(field.fields ? { fields: tableFields(field.fields) } : {}),
     };

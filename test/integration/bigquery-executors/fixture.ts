@@ -6,7 +6,7 @@ import {
   createBigQueryWarehouse,
   type BigQueryWarehouseOptions,
 } from '../../../src/adapters/bigquery/bigquery-warehouse';
-import type { ExecutorContext, ExecutorResult } from '../../../src/executors/contract';
+import type { ConfigIssue, ExecutorContext, ExecutorResult } from '../../../src/executors/contract';
 import {
   createBigQueryExecutors,
   type BigQueryExecutorOptions,
@@ -99,6 +99,8 @@ export interface ExecutorsFixture {
     overrides?: Partial<ExecutorContext<unknown>>,
   ): Promise<ExecutorResult>;
   poll(name: string, config: unknown, handle: string): Promise<ExecutorResult>;
+  /** What registration's check of the config against the warehouse finds wrong. */
+  check(name: string, config: unknown): Promise<readonly ConfigIssue[]>;
   /** Reads a table through the official client, straight from the emulator. */
   select<T>(sql: string): Promise<T[]>;
   /** An export result's records output, with its rows read back from the record store. */
@@ -131,6 +133,11 @@ export function useBigQueryExecutors(
       const executor = executorNamed(executors, name);
       if (executor.poll === undefined) throw new Error(`${name} cannot poll`);
       return executor.poll({ ...executorContext(executor, config, { subject: ADA }), handle });
+    },
+    async check(name, config) {
+      const executor = executorNamed(executors, name);
+      const parsed = executor.configSchema.parse(config);
+      return (await executor.checkConfig?.(parsed, new AbortController().signal)) ?? [];
     },
     async select<T>(sql: string): Promise<T[]> {
       const [rows] = await emu.bigquery.query(sql);

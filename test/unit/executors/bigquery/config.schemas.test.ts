@@ -2,6 +2,7 @@ import {
   deleteConfigSchema,
   exportConfigSchema,
   nullifyConfigSchema,
+  statementConfigSchema,
 } from '../../../../src/executors/bigquery';
 
 const MiB = 2 ** 20;
@@ -156,5 +157,41 @@ describe('bigquery.export config', () => {
     expect(issues(exportConfigSchema.safeParse(config)).some((i) => i.startsWith(`${path}:`))).toBe(
       true,
     );
+  });
+});
+
+describe('bigquery.statement config', () => {
+  it.each([
+    [
+      'an INSERT',
+      { sql: 'INSERT INTO d.t (a) VALUES (@email)' },
+      'sql: must be SELECT, DELETE, UPDATE or MERGE; got INSERT',
+    ],
+    [
+      'a script',
+      { sql: 'DELETE FROM d.t WHERE a = @email; DROP TABLE d.t' },
+      'sql: one statement only (no scripts)',
+    ],
+    [
+      'a verification that is not a SELECT',
+      { sql: 'DELETE FROM d.t WHERE a = @email', verifySql: 'DELETE FROM d.t WHERE TRUE' },
+      'verifySql: must be SELECT; got DELETE',
+    ],
+    [
+      'a verification of a SELECT',
+      { sql: 'SELECT * FROM d.t WHERE a = @email', verifySql: 'SELECT 1' },
+      'verifySql: only a statement that changes data (DELETE, UPDATE, MERGE) is verified',
+    ],
+  ])('refuses %s', (_what, config, message) => {
+    expect(issues(statementConfigSchema.safeParse(config))).toContain(message);
+  });
+
+  it('accepts a parameterised DELETE with its verification', () => {
+    expect(
+      statementConfigSchema.safeParse({
+        sql: 'DELETE FROM d.t WHERE LOWER(email) = @email',
+        verifySql: 'SELECT COUNT(*) FROM d.t WHERE LOWER(email) = @email',
+      }).success,
+    ).toBe(true);
   });
 });
