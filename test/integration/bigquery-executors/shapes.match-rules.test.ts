@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { first } from '../bigquery/emulator-fixture';
 import { demoSeed, MiB, useBigQueryExecutors } from './fixture';
 
 const PROJECT = 'bqx-shapes';
@@ -376,9 +377,8 @@ describe('registration checks against the schema', () => {
 });
 
 async function processed(jobId: string | undefined): Promise<number> {
-  const [metadata] = await f.emu.bigquery.job(jobId ?? '').getMetadata();
-  return Number(
-    (metadata as { statistics: { query: { totalBytesProcessed: string } } }).statistics.query
-      .totalBytesProcessed,
+  const metadata = await first<{ statistics: { query: { totalBytesProcessed: string } } }>(
+    f.emu.bigquery.job(jobId ?? '').getMetadata(),
   );
+  return Number(metadata.statistics.query.totalBytesProcessed);
 }
