@@ -36,6 +36,8 @@ export interface InstanceView {
   taskVersion?: Instance['taskVersion'];
   /** Dry-run requests: what the instance's audit says a real run would do. */
   estimate?: AuditEstimate;
+  /** A deletion that matched no rows while other tasks found the subject: see `zeroMatchTasks`. */
+  zeroMatchWarning?: string;
 }
 
 /** A dry-run request's estimates, added up over the instances that gave one. */
@@ -73,7 +75,32 @@ export interface RequestView {
   cost: Request['cost'];
   /** Dry-run requests only: the estimates of what a real run would do and cost. */
   estimate?: DryRunEstimate;
+  /**
+   * Deletion tasks that matched none of the subject's rows while other tasks of the request found
+   * some: a silent `not_found` is how a wrong match rule (an unnormalised email) hides.
+   */
+  zeroMatchWarning?: { tasks: string[]; message: string };
   instances: InstanceView[];
+}
+
+export const ZERO_MATCH_WARNING =
+  "matched none of the subject's rows while other tasks of this request found theirs: check the task's match rule (a normalise such as email, a hash, the column)";
+
+/**
+ * The deletion tasks whose last run found nothing (`not_found`) in a request where another task
+ * found and changed the subject's data.
+ */
+export function zeroMatchTasks(
+  request: Pick<Request, 'type' | 'dryRun'>,
+  instances: readonly Instance[],
+): string[] {
+  if (request.type !== 'deletion' || request.dryRun) return [];
+  const found = instances.some((i) => i.lastRun?.status === 'succeeded');
+  if (!found) return [];
+  return instances
+    .filter((i) => i.state === 'succeeded' && i.lastRun?.status === 'not_found')
+    .map((i) => i.taskId)
+    .sort();
 }
 
 /** What GET /requests/:id shows: the status derived now from the instances, never stale. */
@@ -85,6 +112,7 @@ export function requestView(
   estimates: ReadonlyMap<string, AuditEstimate> = new Map(),
 ): RequestView {
   const summary = summarise(instances);
+  const zeroMatch = zeroMatchTasks(request, instances);
   const risk = isOpenStatus(summary.status)
     ? deadlineRisk(new Date(request.dueAt), now, warningHours)
     : 'ok';
@@ -110,6 +138,9 @@ export function requestView(
     counts: summary.counts,
     cost: summary.cost,
     ...(request.dryRun ? { estimate: addEstimates([...estimates.values()]) } : {}),
+    ...(zeroMatch.length === 0
+      ? {}
+      : { zeroMatchWarning: { tasks: zeroMatch, message: ZERO_MATCH_WARNING } }),
     instances: [...instances]
       .sort((a, b) => a.taskId.localeCompare(b.taskId))
       .map((i) => ({
@@ -134,6 +165,7 @@ export function requestView(
           'taskVersion',
         ]),
         ...(estimates.has(i.taskId) ? { estimate: estimates.get(i.taskId) } : {}),
+        ...(zeroMatch.includes(i.taskId) ? { zeroMatchWarning: ZERO_MATCH_WARNING } : {}),
       })),
   };
 }
@@ -231,11 +263,23 @@ export async function listRequests(
   };
 }
 
-export async function listRuns(deps: AppDeps, id: string): Promise<Run[]> {
-  if ((await deps.store.getRequest(id)) === null)
-    throw new NotFoundError(`no request with id ${id}`);
-  const runs = await deps.store.listRuns(id);
-  return runs.sort(
-    (a, b) => a.startedAt.localeCompare(b.startedAt) || a.taskId.localeCompare(b.taskId),
-  );
+/** A run as the API lists it: flagged where its `not_found` is a zero-match warning. */
+export type RunView = Run & { zeroMatchWarning?: string };
+
+export async function listRuns(deps: AppDeps, id: string): Promise<RunView[]> {
+  const request = await deps.store.getRequest(id);
+  if (request === null) throw new NotFoundError(`no request with id ${id}`);
+  const [runs, instances] = await Promise.all([
+    deps.store.listRuns(id),
+    deps.store.listInstances(id),
+  ]);
+  const flagged = new Set(zeroMatchTasks(request, instances));
+  const lastRuns = new Set(instances.map((i) => i.lastRun?.runId));
+  return runs
+    .map((run) =>
+      flagged.has(run.taskId) && lastRuns.has(run.runId)
+        ? { ...run, zeroMatchWarning: ZERO_MATCH_WARNING }
+        : run,
+    )
+    .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.taskId.localeCompare(b.taskId));
 }
