@@ -38,7 +38,7 @@ async function main(): Promise<void> {
       `  curl -s -X POST ${stack.apiUrl}/tasks/warehouse-events-delete/audit -H 'content-type: application/json' -d '{"subject":{"userId":"u-4f1c9a2e"}}'`,
       '',
       `Firestore emulator ${stack.firestoreHost}; Cloud Tasks emulator grpc 127.0.0.1:${stack.tasksEmulator.grpcPort} http 127.0.0.1:${stack.tasksEmulator.httpPort}`,
-      `BigQuery emulator ${stack.bigQueryEmulator.url} (project ${stack.projectId}, dataset warehouse: events, entries, contacts)`,
+      `BigQuery emulator ${stack.bigQueryEmulator.url} (project ${stack.projectId}; warehouse: events, entries, contacts, ad_audiences, sessions; analytics_demo: events_YYYYMMDD)`,
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),

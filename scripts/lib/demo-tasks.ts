@@ -1,6 +1,17 @@
 import type { RegisterTaskInput } from '../../src/domain/model';
 
 const GiB = 2 ** 30;
+/** The demo sessions table keeps ten years; the lookback covers all of it. */
+const SESSIONS_RETENTION_DAYS = 3650;
+/** Emails as people typed them: trimmed and lower-cased on both sides. */
+const EMAIL_AS_TYPED = { path: 'email', normalise: 'email' } as const;
+/** GA4 keeps the email in the repeated user_properties: key `email`, value.string_value. */
+const GA4_EMAIL = {
+  path: 'user_properties',
+  kind: 'keyValue',
+  key: 'email',
+  normalise: 'email',
+} as const;
 /** What the demo warehouse tasks have in common. */
 const WAREHOUSE_TASK = {
   timeoutSeconds: 120,
@@ -109,8 +120,112 @@ export const DEMO_TASKS: RegisterTaskInput[] = [
     name: 'Export CRM contacts from the warehouse',
     jobType: 'records',
     executor: 'bigquery.export',
-    config: { table: 'warehouse.contacts', column: 'email', identifier: 'email' },
+    config: { table: 'warehouse.contacts', match: EMAIL_AS_TYPED, identifier: 'email' },
     description: "Returns the subject's rows of warehouse.contacts for the records package.",
+  },
+  {
+    ...WAREHOUSE_TASK,
+    id: 'warehouse-contacts-delete',
+    name: 'Delete CRM contacts from the warehouse',
+    jobType: 'deletion',
+    executor: 'bigquery.delete',
+    config: {
+      table: 'warehouse.contacts',
+      match: EMAIL_AS_TYPED,
+      identifier: 'email',
+      maxBytesBilled: GiB,
+    },
+    description:
+      "Deletes the subject's contacts: emails there are as people typed them, so both sides are compared trimmed and lower-cased.",
+  },
+  {
+    ...WAREHOUSE_TASK,
+    id: 'ads-audience-delete',
+    name: 'Remove the subject from ad audiences',
+    jobType: 'deletion',
+    executor: 'bigquery.delete',
+    config: {
+      table: 'warehouse.ad_audiences',
+      match: { path: 'hashed_email', normalise: 'email', hash: 'sha256_hex' },
+      identifier: 'email',
+      maxBytesBilled: GiB,
+    },
+    description:
+      'Deletes audience rows keyed by the SHA-256 of the normalised email (hashed in the app).',
+  },
+  {
+    ...WAREHOUSE_TASK,
+    id: 'ads-audience-export',
+    name: 'Export ad audience memberships',
+    jobType: 'records',
+    executor: 'bigquery.export',
+    config: {
+      table: 'warehouse.ad_audiences',
+      match: { path: 'hashed_email', normalise: 'email', hash: 'sha256_hex' },
+      identifier: 'email',
+      selectColumns: ['audience', 'added_at'],
+    },
+    description: 'Returns the audiences the subject is in.',
+  },
+  {
+    ...WAREHOUSE_TASK,
+    id: 'warehouse-sessions-delete',
+    name: 'Delete app sessions',
+    jobType: 'deletion',
+    executor: 'bigquery.delete',
+    config: {
+      table: 'warehouse.sessions',
+      column: 'user_id',
+      identifier: 'userId',
+      // The table requires a partition filter: the lookback covers its whole retention.
+      partitionLookbackDays: SESSIONS_RETENTION_DAYS,
+      maxBytesBilled: GiB,
+    },
+    description: "Deletes the subject's sessions from the day-partitioned warehouse.sessions.",
+  },
+  {
+    ...WAREHOUSE_TASK,
+    id: 'warehouse-sessions-export',
+    name: 'Export app sessions',
+    jobType: 'records',
+    executor: 'bigquery.export',
+    config: {
+      table: 'warehouse.sessions',
+      column: 'user_id',
+      identifier: 'userId',
+      partitionLookbackDays: SESSIONS_RETENTION_DAYS,
+      selectColumns: ['day', 'device', 'duration_s'],
+    },
+    description: "Returns the subject's sessions.",
+  },
+  {
+    ...WAREHOUSE_TASK,
+    id: 'ga4-events-delete',
+    name: 'Delete GA4 export events',
+    jobType: 'deletion',
+    executor: 'bigquery.delete',
+    config: {
+      table: 'analytics_demo.events_*',
+      match: GA4_EMAIL,
+      identifier: 'email',
+      maxBytesBilled: GiB,
+    },
+    description:
+      "Deletes the subject's events from every daily shard of the GA4 export, found by the email user property.",
+  },
+  {
+    ...WAREHOUSE_TASK,
+    id: 'ga4-events-export',
+    name: 'Export GA4 events',
+    jobType: 'records',
+    executor: 'bigquery.export',
+    config: {
+      table: 'analytics_demo.events_*',
+      match: GA4_EMAIL,
+      identifier: 'email',
+      selectColumns: ['event_date', 'event_name', 'user_pseudo_id'],
+    },
+    description: "Returns the subject's GA4 events across all shards.",
   },
   {
     ...WAREHOUSE_TASK,

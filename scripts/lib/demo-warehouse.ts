@@ -2,19 +2,30 @@ import { createHash } from 'node:crypto';
 import type { Seed } from '../../emulators/bigquery';
 
 /**
- * The demo warehouse `npm start` seeds into the BigQuery emulator: dataset `warehouse` with
- * `events`, `entries` and `contacts`, a few thousand rows made by a seeded generator (the same
- * rows on every start), including rows of the subject in examples/*.json. Seeded rows are not
- * in the streaming buffer, so the demo deletion can change them at once.
+ * The demo warehouse `npm start` seeds into the BigQuery emulator, in the shapes personal data
+ * takes in real warehouses, a few thousand rows made by a seeded generator (the same rows on
+ * every start), including rows of the subject in examples/*.json:
+ * - `warehouse.events` and `warehouse.entries`: flat tables keyed by user id;
+ * - `warehouse.contacts`: emails as people typed them (mixed case, stray spaces);
+ * - `warehouse.ad_audiences`: only `TO_HEX(SHA256(LOWER(TRIM(email))))`, as ad platforms take it;
+ * - `warehouse.sessions`: partitioned by day, with require_partition_filter;
+ * - `analytics_demo.events_YYYYMMDD`: a GA4-style date-sharded export, the email inside the
+ *   repeated `user_properties` STRUCTs.
+ * Seeded rows are not in the streaming buffer, so the demo deletion can change them at once.
  */
 
 export const DEMO_DATASET = 'warehouse';
+export const GA4_DATASET = 'analytics_demo';
+/** The GA4 export's days: one `events_YYYYMMDD` shard each. */
+export const GA4_DAYS = ['20240101', '20240102', '20240103', '20240104', '20240105'];
 
 /** The subject of examples/deletion-request.json and examples/records-request.json. */
 export const EXAMPLE_SUBJECT = { email: 'jane.doe@example.com', userId: 'u-4f1c9a2e' } as const;
 
-const SIZES = { users: 240, eventsPerUser: 10, entries: 800, contacts: 500 };
-const EXAMPLE_ROWS = { events: 12, entries: 4, contacts: 2 };
+const SIZES = { users: 240, eventsPerUser: 10, entries: 800, contacts: 500, gaEventsPerDay: 60 };
+const EXAMPLE_ROWS = { events: 12, entries: 4, contacts: 2, sessions: 3, gaEventsPerDay: 2 };
+/** How the example subject's email arrives in the CRM: as typed, never normalised. */
+const TYPED_EMAILS = ['Jane.Doe@Example.com', ' jane.doe@example.com '];
 
 const EVENT_NAMES = ['page_view', 'login', 'search', 'add_to_cart', 'purchase', 'logout'];
 const PAGES = ['/', '/pricing', '/docs', '/account', '/checkout', '/blog/launch'];
@@ -23,7 +34,12 @@ const FIRST = ['Alex', 'Sam', 'Kim', 'Noor', 'Luca', 'Mia', 'Jon', 'Ana', 'Ravi'
 const LAST = ['Berg', 'Costa', 'Dubois', 'Ek', 'Fischer', 'Garcia', 'Hale', 'Ito', 'Kowal'];
 const T0 = Date.UTC(2024, 0, 1);
 
-type Row = Record<string, string | number | boolean | null>;
+type Row = Record<string, unknown>;
+
+/** As ad platforms take an email: `TO_HEX(SHA256(LOWER(TRIM(email))))`. */
+export function hashedEmail(email: string): string {
+  return createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
+}
 
 /** The seed: pass it to `startBigQueryEmulator({ seed })`. */
 export function demoWarehouseSeed(): Seed {
@@ -81,8 +97,58 @@ export function demoWarehouseSeed(): Seed {
   );
   spread(
     contacts,
-    Array.from({ length: EXAMPLE_ROWS.contacts }, () => contact(EXAMPLE_SUBJECT.email)),
+    TYPED_EMAILS.slice(0, EXAMPLE_ROWS.contacts).map((email) => contact(email)),
   );
+
+  const audience = (email: string): Row => ({
+    hashed_email: hashedEmail(email),
+    audience: pick(['newsletter', 'lookalike', 'retargeting', 'churn-risk']),
+    added_at: at(365),
+  });
+  const audiences = users.filter(() => random() < 0.5).map((u) => audience(u.email));
+  spread(audiences, [audience(EXAMPLE_SUBJECT.email)]);
+
+  const day = (maxDays: number) => at(maxDays).slice(0, 10);
+  const session = (userId: string): Row => ({
+    day: day(365),
+    user_id: userId,
+    device: pick(['ios', 'android', 'web']),
+    duration_s: Math.floor(random() * 3600),
+  });
+  const sessions = users.flatMap((u) => [session(u.userId), session(u.userId)]);
+  spread(
+    sessions,
+    Array.from({ length: EXAMPLE_ROWS.sessions }, () => session(EXAMPLE_SUBJECT.userId)),
+  );
+
+  const gaEvent = (date: string, user: { userId: string; email: string }, email: string): Row => ({
+    event_date: date,
+    event_timestamp:
+      Date.UTC(Number(date.slice(0, 4)), Number(date.slice(4, 6)) - 1, Number(date.slice(6))) *
+        1000 +
+      Math.floor(random() * 86_400e6),
+    event_name: pick(EVENT_NAMES),
+    user_id: user.userId,
+    user_pseudo_id: `${Math.floor(random() * 1e10)}.${1700000000 + Math.floor(random() * 1e6)}`,
+    user_properties: [
+      { key: 'email', value: { string_value: email } },
+      { key: 'plan', value: { string_value: pick(['free', 'pro', 'team']) } },
+      { key: 'visits', value: { int_value: Math.floor(random() * 100) } },
+    ],
+  });
+  const ga4 = GA4_DAYS.map((date) => {
+    const rows = Array.from({ length: SIZES.gaEventsPerDay }, () => {
+      const user = pick(users);
+      return gaEvent(date, user, user.email);
+    });
+    spread(
+      rows,
+      Array.from({ length: EXAMPLE_ROWS.gaEventsPerDay }, (_, i) =>
+        gaEvent(date, EXAMPLE_SUBJECT, TYPED_EMAILS[i % TYPED_EMAILS.length] as string),
+      ),
+    );
+    return { tableId: `events_${date}`, schema: GA4_SCHEMA, rows };
+  });
 
   return {
     datasets: [
@@ -126,11 +192,64 @@ export function demoWarehouseSeed(): Seed {
             ],
             rows: contacts,
           },
+          {
+            tableId: 'ad_audiences',
+            description: 'Ad audiences: the email only as TO_HEX(SHA256(LOWER(TRIM(email)))).',
+            schema: [
+              { name: 'hashed_email', type: 'STRING', mode: 'REQUIRED' },
+              { name: 'audience', type: 'STRING' },
+              { name: 'added_at', type: 'TIMESTAMP' },
+            ],
+            rows: audiences,
+          },
+          {
+            tableId: 'sessions',
+            description: 'App sessions, partitioned by day; queries must filter on day.',
+            timePartitioning: { type: 'DAY', field: 'day' },
+            requirePartitionFilter: true,
+            schema: [
+              { name: 'day', type: 'DATE', mode: 'REQUIRED' },
+              { name: 'user_id', type: 'STRING', mode: 'REQUIRED' },
+              { name: 'device', type: 'STRING' },
+              { name: 'duration_s', type: 'INT64' },
+            ],
+            rows: sessions,
+          },
         ],
+      },
+      {
+        datasetId: GA4_DATASET,
+        description: 'A GA4-style BigQuery export: one events_YYYYMMDD table per day.',
+        tables: ga4,
       },
     ],
   };
 }
+
+/** The GA4 export's event schema, cut down to what identifies a person. */
+const GA4_SCHEMA = [
+  { name: 'event_date', type: 'STRING' },
+  { name: 'event_timestamp', type: 'INT64' },
+  { name: 'event_name', type: 'STRING' },
+  { name: 'user_id', type: 'STRING' },
+  { name: 'user_pseudo_id', type: 'STRING' },
+  {
+    name: 'user_properties',
+    type: 'RECORD',
+    mode: 'REPEATED',
+    fields: [
+      { name: 'key', type: 'STRING' },
+      {
+        name: 'value',
+        type: 'RECORD',
+        fields: [
+          { name: 'string_value', type: 'STRING' },
+          { name: 'int_value', type: 'INT64' },
+        ],
+      },
+    ],
+  },
+];
 
 /** Numbers in [0, 1) from a hash of the seed and a counter: the same sequence on every start. */
 function seededRandom(seed: string): () => number {

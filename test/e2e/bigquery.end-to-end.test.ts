@@ -1,7 +1,10 @@
 // The emulator fixture first: it makes the official BigQuery client's HTTP layer load under Jest.
 import { BigQuery } from '../integration/bigquery/emulator-fixture';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEMO_TASKS } from '../../scripts/lib/demo-tasks';
+import { GA4_DAYS } from '../../scripts/lib/demo-warehouse';
 import { registerTasks, startLocalStack, type LocalStack } from '../../scripts/lib/local-stack';
 import type { AuditView } from '../../src/app/audit';
 import type { RecordsPackage } from '../../src/app/records';
@@ -49,6 +52,11 @@ const blobs = {
     payload: String.fromCharCode(97 + i).repeat(MiB),
   })),
 };
+
+/** The demo's BigQuery deletion tasks: each gives an estimate in a dry run. */
+const WAREHOUSE_DELETIONS = DEMO_TASKS.filter(
+  (t) => t.jobType === 'deletion' && t.executor.startsWith('bigquery.'),
+);
 
 const retry = { minBackoffSeconds: 1, maxBackoffSeconds: 1, maxDoublings: 0 };
 /** Tasks of this file only; each needs an identifier of its own, so the examples skip them. */
@@ -205,6 +213,8 @@ describe('BigQuery tasks on the local stack', () => {
       (await columnBytes('warehouse.events', ['user_id'])) +
       (await columnBytes('warehouse.events'));
     const counted = billed(await columnBytes('warehouse.events', ['user_id']));
+    // The DELETE, then the COUNT that verifies it (user_id again): each billed on its own.
+    const estimated = billed(processed) + counted;
     expect(res.body).toMatchObject({
       taskId: 'warehouse-events-delete',
       executor: 'bigquery.delete',
@@ -212,8 +222,8 @@ describe('BigQuery tasks on the local stack', () => {
       estimate: {
         wouldAffectRows: rows,
         estimatedBytesProcessed: processed,
-        estimatedBytesBilled: billed(processed),
-        estimatedUsd: usd(billed(processed)),
+        estimatedBytesBilled: estimated,
+        estimatedUsd: usd(estimated),
         maxBytesBilled: 2 ** 30,
         withinMaxBytesBilled: true,
         statement: `DELETE FROM \`${PROJECT}.warehouse.events\` WHERE \`user_id\` = @subject`,
@@ -268,12 +278,12 @@ describe('BigQuery tasks on the local stack', () => {
       expect(instance?.estimate).toMatchObject({ wouldAffectRows: rows });
     }
     const estimates = done.body.instances.flatMap((i) => (i.estimate ? [i.estimate] : []));
-    expect(estimates).toHaveLength(2);
+    // Every BigQuery deletion task of the demo gives one.
+    expect(estimates).toHaveLength(WAREHOUSE_DELETIONS.length);
     // The request's estimate adds up its instances' (as its cost adds up theirs).
     expect(done.body.estimate).toMatchObject({
-      instancesEstimated: 2,
-      wouldAffectRows:
-        expected['warehouse-events-delete'] + expected['warehouse-entries-owner-null'],
+      instancesEstimated: WAREHOUSE_DELETIONS.length,
+      wouldAffectRows: estimates.reduce((n, e) => n + (e.wouldAffectRows ?? 0), 0),
       estimatedBytesBilled: estimates.reduce((n, e) => n + e.estimatedBytesBilled, 0),
     });
     expect(done.body.estimate?.estimatedUsd).toBeCloseTo(
@@ -285,7 +295,7 @@ describe('BigQuery tasks on the local stack', () => {
     expect(runs.every((r) => r.evidence.unrecoverableAfter === undefined)).toBe(true);
     expect(
       runs.filter((r) => (r.output as { audit?: unknown } | undefined)?.audit !== undefined),
-    ).toHaveLength(2);
+    ).toHaveLength(WAREHOUSE_DELETIONS.length);
 
     // A dry-run records request: its package holds the estimates, and no rows.
     const records = await file({
@@ -299,7 +309,8 @@ describe('BigQuery tasks on the local stack', () => {
     expect(pkg.body.tasks.find((t) => t.taskId === 'warehouse-contacts-export')).toMatchObject({
       rows: [],
       rowCount: 0,
-      estimate: { wouldAffectRows: await count('warehouse.contacts', 'email', EMAIL) },
+      // The CRM holds the email as typed: the task compares it trimmed and lower-cased.
+      estimate: { wouldAffectRows: await count('warehouse.contacts', 'LOWER(TRIM(email))', EMAIL) },
     });
     expect(await snapshot()).toEqual(before);
   });
@@ -309,7 +320,9 @@ describe('BigQuery tasks on the local stack', () => {
       `SELECT event_name, ts, page FROM \`${PROJECT}.warehouse.events\` WHERE user_id = @v`,
       { v: USER_ID },
     );
-    const contacts = await count('warehouse.contacts', 'email', EMAIL);
+    const contacts = await count('warehouse.contacts', 'LOWER(TRIM(email))', EMAIL);
+    expect(contacts).toBe(2);
+    expect(await count('warehouse.contacts', 'email', EMAIL)).toBe(0); // not as typed
     expect(events.length).toBeGreaterThan(5);
     const filed = await file(example('records-request.json'));
     expect((await settled(filed.id)).body.status).toBe('completed');
@@ -324,7 +337,25 @@ describe('BigQuery tasks on the local stack', () => {
       rowCount: contacts,
       truncated: false,
     });
-    expect(byTask['warehouse-contacts-export']?.rows.every((r) => r['email'] === EMAIL)).toBe(true);
+    expect(
+      byTask['warehouse-contacts-export']?.rows.map((r) =>
+        (r['email'] as string).trim().toLowerCase(),
+      ),
+    ).toEqual([EMAIL, EMAIL]);
+    // Every shape of the demo warehouse gives the subject's rows.
+    for (const [taskId, rowCount] of Object.entries({
+      'ads-audience-export': 1,
+      'warehouse-sessions-export': 3,
+      'ga4-events-export': 10,
+    })) {
+      expect(byTask[taskId]).toMatchObject({ rowCount });
+    }
+    expect(byTask['ga4-events-export']?.columns).toEqual([
+      'event_date',
+      'event_name',
+      'user_pseudo_id',
+      '_table_suffix',
+    ]);
     const eventsEntry = byTask['warehouse-events-export'];
     expect(eventsEntry).toMatchObject({
       columns: ['event_name', 'ts', 'page'],
@@ -342,10 +373,15 @@ describe('BigQuery tasks on the local stack', () => {
         'GET',
         `/requests/${filed.id}/records?pageSize=5&pageToken=${token}`,
       );
-      expect(next.body.tasks.map((t) => t.taskId)).toEqual(['warehouse-events-export']);
-      expect(next.body.tasks[0]?.offset).toBe(pages.flat().length);
-      pages.push(next.body.tasks[0]?.rows ?? []);
-      token = next.body.tasks[0]?.nextPageToken;
+      // A next page holds only the sets with rows left (the GA4 export's 10 end on page 2).
+      const ids = next.body.tasks.map((t) => t.taskId);
+      expect(ids.every((id) => ['warehouse-events-export', 'ga4-events-export'].includes(id))).toBe(
+        true,
+      );
+      const more = next.body.tasks.find((t) => t.taskId === 'warehouse-events-export');
+      expect(more?.offset).toBe(pages.flat().length);
+      pages.push(more?.rows ?? []);
+      token = more?.nextPageToken;
     }
     expect(pages.map((p) => p.length)).toEqual(
       Array.from({ length: Math.ceil(events.length / 5) }, (_, i) =>
@@ -445,6 +481,7 @@ describe('BigQuery tasks on the local stack', () => {
     await api('POST', `/requests/${filed.id}/approve`, {}, APPROVER);
     const done = await settled(filed.id);
     expect(done.body.status).toBe('completed');
+    expect(done.body.zeroMatchWarning).toBeUndefined();
 
     expect(await count('warehouse.events', 'user_id', USER_ID)).toBe(0);
     expect(await query(`SELECT user_id FROM \`${PROJECT}.warehouse.events\``)).toHaveLength(
@@ -456,37 +493,81 @@ describe('BigQuery tasks on the local stack', () => {
       { ids: owned.map((o) => o.entry_id) },
     );
     expect(after).toEqual(owned.map((o) => ({ ...o, owner_id: null, owner_email: null })));
+    // The counts that verified them read the WHERE column(s) of what is left.
+    const verifyBytes = {
+      'warehouse-events-delete': billed(await columnBytes('warehouse.events', ['user_id'])),
+      'warehouse-entries-owner-null': billed(
+        await columnBytes('warehouse.entries', ['owner_id', 'owner_email']),
+      ),
+    };
 
     const runs = await runsOf(done.body.id);
     for (const [taskId, bytes] of Object.entries(expectedBytes)) {
+      const verify = verifyBytes[taskId as keyof typeof verifyBytes];
       const own = runs.filter((r) => r.taskId === taskId);
+      // Every job waits here: the change, a poll that finds it done and starts the count, and a
+      // poll that finds the count done.
       expect(own.map((r) => [r.attempt, r.poll, r.status, r.cost])).toEqual([
         [1, undefined, 'waiting', costOf(0)],
-        [1, 1, 'succeeded', costOf(bytes)],
+        [1, 1, 'waiting', costOf(bytes)],
+        [1, 2, 'succeeded', costOf(verify)],
       ]);
-      const finished = own[1];
+      const finished = own[2];
       expect(finished?.evidence).toMatchObject({
         touched: [expect.stringContaining(`${PROJECT}.warehouse.`)],
-        jobIds: own[0]?.evidence.jobIds,
+        jobIds: [...(own[0]?.evidence.jobIds ?? []), expect.stringMatching(/^dsr_/)],
         affectedRows: taskId === 'warehouse-events-delete' ? mine : owned.length,
-        bytesBilled: bytes,
+        remainingRows: 0,
+        verification: { bytesBilled: verify },
+        bytesBilled: verify,
       });
       // Deleted rows stay in time travel (7 days) and fail-safe (7 more).
       expect(
         Date.parse(finished?.evidence.unrecoverableAfter ?? '') -
           Date.parse(finished?.finishedAt ?? ''),
       ).toBe(14 * 86_400_000);
-      expect(done.body.instances.find((i) => i.taskId === taskId)?.cost).toEqual(costOf(bytes));
+      // The instance adds up its runs' costs (each rounded to the nano-dollar).
+      const cost = done.body.instances.find((i) => i.taskId === taskId)?.cost;
+      expect(cost?.bytesBilled).toBe(bytes + verify);
+      expect(cost?.usd).toBeCloseTo(usd(bytes) + usd(verify), 9);
     }
     const total = runs.reduce((n, r) => n + r.cost.bytesBilled, 0);
-    expect(total).toBe(
-      expectedBytes['warehouse-events-delete'] + expectedBytes['warehouse-entries-owner-null'],
-    );
     expect(done.body.cost.bytesBilled).toBe(total);
     expect(done.body.cost.usd).toBeCloseTo(
       runs.reduce((n, r) => n + r.cost.usd, 0),
       9,
     );
+  });
+
+  it('leaves no row of the example subject in any table of the demo warehouse', async () => {
+    const hashed = createHash('sha256').update(EMAIL).digest('hex');
+    const left: Record<string, string> = {
+      'warehouse.events': 'user_id = @id',
+      'warehouse.entries': 'owner_id = @id OR LOWER(TRIM(owner_email)) = @email',
+      'warehouse.contacts': 'LOWER(TRIM(email)) = @email',
+      'warehouse.ad_audiences': 'hashed_email = @hashed',
+      'warehouse.sessions': "day >= '2000-01-01' AND user_id = @id",
+      ...Object.fromEntries(
+        GA4_DAYS.map((day) => [
+          `analytics_demo.events_${day}`,
+          "user_id = @id OR EXISTS (SELECT 1 FROM UNNEST(user_properties) AS p WHERE p.key = 'email' AND LOWER(TRIM(p.value.string_value)) = @email)",
+        ]),
+      ),
+    };
+    // Every table of the demo datasets is checked: a new demo table needs its line here.
+    const tables: string[] = [];
+    for (const dataset of ['warehouse', 'analytics_demo']) {
+      const [found] = await bq.dataset(dataset).getTables();
+      tables.push(...found.map((t) => `${dataset}.${t.id ?? ''}`));
+    }
+    expect(tables.sort()).toEqual(Object.keys(left).sort());
+    for (const [table, where] of Object.entries(left)) {
+      const rows = await query<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM \`${PROJECT}.${table}\` WHERE ${where}`,
+        { id: USER_ID, email: EMAIL, hashed },
+      );
+      expect([table, rows[0]?.n]).toEqual([table, 0]);
+    }
   });
 
   it('fails a statement over maxBytesBilled permanently, says why, records it on the run, and changes nothing', async () => {
