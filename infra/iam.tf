@@ -60,7 +60,7 @@ resource "google_project_iam_member" "firestore_user" {
   member  = "serviceAccount:${each.value}"
 }
 
-# BigQuery: only run-task starts jobs, and it may change only the datasets listed in
+# BigQuery: only run-task runs statements, and it may change only the datasets listed in
 # var.bigquery_datasets (dataset-level dataEditor, never project-wide).
 resource "google_project_iam_member" "run_task_bigquery_job_user" {
   project = var.project_id
@@ -75,6 +75,24 @@ resource "google_bigquery_dataset_iam_member" "run_task_data_editor" {
   dataset_id = each.value.dataset_id
   role       = "roles/bigquery.dataEditor"
   member     = "serviceAccount:${google_service_account.run_task.email}"
+}
+
+# Registration checks a BigQuery task against its table (tables.get and tables.list for the
+# schema, partitioning and shards) and dry-runs its statement: the api reads metadata only,
+# never rows, and its dry runs are jobs (docs/bigquery-tasks.md, "Registration checks").
+resource "google_project_iam_member" "api_bigquery_job_user" {
+  project = var.project_id
+  role    = "roles/bigquery.jobUser"
+  member  = "serviceAccount:${google_service_account.api.email}"
+}
+
+resource "google_bigquery_dataset_iam_member" "api_metadata_viewer" {
+  for_each = { for d in var.bigquery_datasets : "${d.project_id}.${d.dataset_id}" => d }
+
+  project    = each.value.project_id
+  dataset_id = each.value.dataset_id
+  role       = "roles/bigquery.metadataViewer"
+  member     = "serviceAccount:${google_service_account.api.email}"
 }
 
 # Cloud Tasks: enqueue on this queue only.

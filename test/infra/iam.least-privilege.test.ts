@@ -129,15 +129,25 @@ describe('IAM is least privilege, and the invokers use OIDC', () => {
     ).toEqual(['api', 'build', 'dispatch', 'run_task', 'scheduler', 'tasks_invoker'].sort());
   });
 
-  it('limits data roles to who needs them: Firestore for the functions, BigQuery for run-task only', () => {
+  it('limits data roles to who needs them: Firestore for the functions, BigQuery data for run-task only', () => {
     const sa = (name: string) =>
       `serviceAccount:${String(evaluate(`\${google_service_account.${name}.email}`, ctx))}`;
     expect(membersWith(ctx, 'google_project_iam_member', 'roles/datastore.user').sort()).toEqual(
       [sa('api'), sa('run_task'), sa('dispatch')].sort(),
     );
-    expect(membersWith(ctx, 'google_project_iam_member', 'roles/bigquery.jobUser')).toEqual([
-      sa('run_task'),
-    ]);
+    // The api dry-runs statements at registration (jobs) and reads table metadata, never rows.
+    expect(membersWith(ctx, 'google_project_iam_member', 'roles/bigquery.jobUser').sort()).toEqual(
+      [sa('run_task'), sa('api')].sort(),
+    );
+    const viewers = resourcesOf(root, 'google_bigquery_dataset_iam_member').filter(
+      ([, b]) => b['role'] === 'roles/bigquery.metadataViewer',
+    );
+    expect(viewers.map(([, b]) => evaluate(b['member'], ctx))).toEqual([sa('api')]);
+    expect(
+      resourcesOf(root, 'google_bigquery_dataset_iam_member')
+        .filter(([, b]) => String(b['role']).startsWith('roles/bigquery.data'))
+        .map(([, b]) => evaluate(b['member'], ctx)),
+    ).toEqual([sa('run_task')]);
     expect(membersWith(ctx, 'google_project_iam_member', 'roles/bigquery.dataEditor')).toEqual([]);
     const editors = resourcesOf(root, 'google_bigquery_dataset_iam_member').filter(
       ([, b]) => b['role'] === 'roles/bigquery.dataEditor',
