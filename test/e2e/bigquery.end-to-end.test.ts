@@ -648,6 +648,89 @@ describe('BigQuery tasks on the local stack', () => {
     expect(await count('warehouse.events', 'user_id', streamed)).toBe(0);
   });
 
+  it('refuses at registration a task its table cannot serve, naming the field, and keeps the registry as it was', async () => {
+    const before = (await api<{ tasks: unknown[] }>('GET', '/tasks')).body;
+    const base = {
+      name: 'A bad warehouse task',
+      jobType: 'deletion',
+      executor: 'bigquery.delete',
+      maxAttempts: 3,
+      retryPolicy: retry,
+      timeoutSeconds: 60,
+    };
+    const cases: Array<[string, Record<string, unknown>, string, string]> = [
+      [
+        'bad-path',
+        {
+          ...base,
+          config: { table: 'warehouse.contacts', identifier: 'email', match: { path: 'mail' } },
+        },
+        'config.match.path',
+        'the table has no field mail',
+      ],
+      [
+        'bad-kind',
+        {
+          ...base,
+          config: {
+            table: 'analytics_demo.events_*',
+            identifier: 'email',
+            match: { path: 'user_properties' },
+          },
+        },
+        'config.match.kind',
+        'use kind: array',
+      ],
+      [
+        'no-lookback',
+        {
+          ...base,
+          config: { table: 'warehouse.sessions', identifier: 'userId', column: 'user_id' },
+        },
+        'config.partitionLookbackDays',
+        'requires a partition filter on day',
+      ],
+      [
+        'no-shards',
+        {
+          ...base,
+          config: { table: 'analytics_demo.sessions_*', identifier: 'email', column: 'email' },
+        },
+        'config.table',
+        'no table matches',
+      ],
+      [
+        'bad-sql',
+        {
+          ...base,
+          executor: 'bigquery.statement',
+          config: { sql: 'DELETE FROM warehouse.contacts WHERE mail = @email' },
+        },
+        'config.sql',
+        'Unrecognized name: mail',
+      ],
+      [
+        'wrong-kind',
+        {
+          ...base,
+          executor: 'bigquery.statement',
+          jobType: 'records',
+          config: { sql: 'DELETE FROM warehouse.contacts WHERE email = @email' },
+        },
+        'jobType',
+        'a records task may only read',
+      ],
+    ];
+    for (const [id, body, path, message] of cases) {
+      const res = await api<ErrorAnswer>('POST', '/tasks', { id: `e2e-${id}`, ...body });
+      expect([id, res.status]).toEqual([id, 400]);
+      const issue = res.body.error.issues?.find((i) => i.path === path);
+      expect([id, issue?.message]).toEqual([id, expect.stringContaining(message)]);
+      expect((await api('GET', `/tasks/e2e-${id}`)).status).toBe(404);
+    }
+    expect((await api<{ tasks: unknown[] }>('GET', '/tasks')).body).toEqual(before);
+  });
+
   it('never logs a raw subject identifier', () => {
     expect(logLines.length).toBeGreaterThan(50);
     const identifiers = [...Object.values(SUBJECT), BIG_ROW_OWNER, 'b-other-5', 'u-streamed-1'];
