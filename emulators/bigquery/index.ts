@@ -68,7 +68,13 @@ export async function startBigQueryEmulator(
     throw error;
   }
 
-  const server = createBigQueryServer({ warehouse, engine, clock, streamingBufferSeconds });
+  const server = createBigQueryServer({
+    warehouse,
+    engine,
+    clock,
+    streamingBufferSeconds,
+    projectId,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {

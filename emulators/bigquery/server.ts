@@ -1,5 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
+import {
+  asPatch,
+  DISCOVERY_PATH,
+  DiscoveryDocument,
+  listProjects,
+  PROJECTS_PATH,
+  withoutNullMembers,
+  withTimestampDefault,
+} from './bq-compat';
 import { BigQueryError, invalid, toBigQueryError } from './errors';
 import type { Clock, JobEngine, JobRecord, QueryConfiguration } from './jobs';
 import {
@@ -28,6 +37,8 @@ export interface ApiOptions {
   engine: JobEngine;
   clock: Clock;
   streamingBufferSeconds: number;
+  /** The project projects.list reports (for `bq ls -p`). */
+  projectId?: string;
 }
 
 interface Request {
@@ -48,26 +59,42 @@ const DEFAULT_WAIT_MS = 10_000;
 /** Serves the BigQuery v2 REST API over node:http. */
 export function createBigQueryServer(options: ApiOptions): Server {
   const api = new BigQueryApi(options);
+  const discovery = new DiscoveryDocument();
   const routes: Array<[string, RegExp, Handler]> = [
     ['GET', path('datasets'), (r) => api.listDatasets(r)],
     ['POST', path('datasets'), (r) => api.insertDataset(r)],
     ['GET', path('datasets', NAME), (r) => api.getDataset(r)],
-    ['PATCH', path('datasets', NAME), (r) => api.patchDataset(r)],
+    ['PATCH', path('datasets', NAME), (r) => api.patchDataset(asPatch(r, options.warehouse))],
     ['DELETE', path('datasets', NAME), (r) => api.deleteDataset(r)],
     ['GET', path('datasets', NAME, 'tables'), (r) => api.listTables(r)],
     ['POST', path('datasets', NAME, 'tables'), (r) => api.insertTable(r)],
     ['GET', path('datasets', NAME, 'tables', NAME), (r) => api.getTable(r)],
-    ['PATCH', path('datasets', NAME, 'tables', NAME), (r) => api.patchTable(r)],
+    [
+      'PATCH',
+      path('datasets', NAME, 'tables', NAME),
+      (r) => api.patchTable(asPatch(r, options.warehouse)),
+    ],
     ['DELETE', path('datasets', NAME, 'tables', NAME), (r) => api.deleteTable(r)],
-    ['POST', path('datasets', NAME, 'tables', NAME, 'insertAll'), (r) => api.insertAll(r)],
-    ['GET', path('datasets', NAME, 'tables', NAME, 'data'), (r) => api.listTableData(r)],
+    [
+      'POST',
+      path('datasets', NAME, 'tables', NAME, 'insertAll'),
+      (r) => api.insertAll(withoutNullMembers(r)),
+    ],
+    [
+      'GET',
+      path('datasets', NAME, 'tables', NAME, 'data'),
+      (r) => api.listTableData(withTimestampDefault(r)),
+    ],
     ['GET', path('jobs'), (r) => api.listJobs(r)],
     ['POST', path('jobs'), (r) => api.insertJob(r)],
     ['GET', path('jobs', NAME), (r) => api.getJob(r)],
     ['POST', path('jobs', NAME, 'cancel'), (r) => api.cancelJob(r)],
     ['DELETE', path('jobs', NAME, 'delete'), (r) => api.deleteJob(r)],
-    ['POST', path('queries'), (r) => api.query(r)],
-    ['GET', path('queries', NAME), (r) => api.getQueryResults(r)],
+    ['POST', path('queries'), (r) => api.query(withTimestampDefault(r))],
+    ['GET', path('queries', NAME), (r) => api.getQueryResults(withTimestampDefault(r))],
+    // For Google's bq CLI (bq-compat.ts).
+    ['GET', DISCOVERY_PATH, (r) => discovery.get(r)],
+    ['GET', PROJECTS_PATH, (r) => listProjects([options.projectId ?? 'local-project'], r)],
   ];
 
   const server = createServer((req, res) => {
