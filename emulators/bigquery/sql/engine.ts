@@ -6,15 +6,9 @@ import { typeName, type SqlType, type Value } from '../types';
 import { parseDate, parseTimestamp, canonicalNumeric, ValueError } from '../values';
 import type { StoredRow, TableRecord, Warehouse } from '../warehouse';
 import type { Expr, PathExpr, Statement } from './ast';
-import {
-  Compiler,
-  scannedTables,
-  type CompileContext,
-  type Compiled,
-  type CompiledSelect,
-  type Env,
-  type Source,
-} from './compile';
+import { Compiler } from './compile';
+import type { CompileContext, Compiled, CompiledSelect, Env, Source } from './model';
+import { scannedTables } from './run-select';
 import { at } from './tokens';
 
 /**
