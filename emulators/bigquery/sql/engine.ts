@@ -137,6 +137,11 @@ function assign(
     type = fieldType(field);
   }
   const value = coerceForAssignment(compiler.expr(valueExpr, scope), type, field.name, valueExpr);
+  if (value.type === null && field.mode === 'REQUIRED') {
+    throw invalidQuery(
+      `Cannot assign NULL to REQUIRED field ${field.name} at ${at(valueExpr.position)}`,
+    );
+  }
   return { path, value, required: field.mode === 'REQUIRED', name: [column, ...fields].join('.') };
 }
 
