@@ -135,8 +135,10 @@ export function defineMutationExecutor<C extends TargetConfig>(
       }
       return infos.get(table);
     };
+    // One time for the whole call: the change and its count share one partition cutoff.
+    const now = s.now();
     const filterFor = async (table: QualifiedTable) =>
-      partitionFilter(await tableInfo(table), ctx.config.partitionLookbackDays, s.now());
+      partitionFilter(await tableInfo(table), ctx.config.partitionLookbackDays, now);
     const params = async (table: QualifiedTable) => ({
       ...match.params,
       ...(await filterFor(table))?.params,
@@ -151,7 +153,10 @@ export function defineMutationExecutor<C extends TargetConfig>(
       cost: costOf(billed, s.price),
       evidence: {
         jobIds: jobIdsOf(progress),
-        touched: progress.done.map((d) => d.table),
+        touched: [
+          ...progress.done.map((d) => d.table),
+          ...(progress.current?.table === undefined ? [] : [progress.current.table]),
+        ],
         verification: verification(),
       },
     });
