@@ -60,7 +60,10 @@ export function fieldOfType(name: string, type: SqlType): Field {
     ...(element.kind === 'struct'
       ? {
           type: 'STRUCT' as const,
-          fields: element.fields.map((field) => fieldOfType(field.name, field.type)),
+          // An unnamed STRUCT field (SELECT AS STRUCT 1) is reported as _field_N.
+          fields: element.fields.map((field, i) =>
+            fieldOfType(field.name === '' ? `_field_${i + 1}` : field.name, field.type),
+          ),
         }
       : { type: element.name }),
   };

@@ -227,7 +227,7 @@ export function demoWarehouseSeed(): Seed {
 }
 
 /** The GA4 export's event schema, cut down to what identifies a person. */
-const GA4_SCHEMA = [
+export const GA4_SCHEMA = [
   { name: 'event_date', type: 'STRING' },
   { name: 'event_timestamp', type: 'INT64' },
   { name: 'event_name', type: 'STRING' },

@@ -1,5 +1,5 @@
 import { invalidQuery, notFound } from '../errors';
-import { fieldType, findField, type Field, type TableRef } from '../schema';
+import { fieldOfType, fieldType, findField, type Field, type TableRef } from '../schema';
 import { INT64, typeName, type SqlType, type Value } from '../types';
 import type { StoredRow } from '../warehouse';
 import type { Expr, FromItem, Position, SelectStatement, TableName } from './ast';
@@ -14,7 +14,7 @@ import {
   type Source,
   type Step,
 } from './model';
-import { conjuncts, exprKey, fieldFor, hasAggregate, firstAggregate } from './operators';
+import { conjuncts, exprKey, hasAggregate, firstAggregate } from './operators';
 import { analyseConjunct } from './pruning';
 import { runSelect } from './run-select';
 import { at, unsupported } from './tokens';
@@ -218,7 +218,7 @@ export class Compiler extends ExpressionCompiler {
     }
 
     const types = columns.map((column) => column.compiled.type ?? INT64);
-    let fields = columns.map((column, index) => fieldFor(column.name, types[index] as SqlType));
+    let fields = columns.map((column, index) => fieldOfType(column.name, types[index] as SqlType));
     const asStruct = statement.asStruct;
     if (asStruct) {
       const structType: SqlType = {
@@ -228,7 +228,7 @@ export class Compiler extends ExpressionCompiler {
           type: types[i] as SqlType,
         })),
       };
-      fields = [fieldFor('f0_', structType)];
+      fields = [fieldOfType('f0_', structType)];
     }
     const distinct = statement.distinct;
     if (distinct && types.some((type) => type.kind !== 'scalar')) {

@@ -1,5 +1,4 @@
 import { invalidQuery } from '../errors';
-import type { Field } from '../schema';
 import {
   BOOL,
   DATE,
@@ -310,25 +309,6 @@ export function likeRegex(pattern: string): RegExp {
     else source += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   }
   return new RegExp(`^${source}$`, 'u');
-}
-
-export function fieldFor(name: string, type: SqlType): Field {
-  const repeated = type.kind === 'array';
-  const element = type.kind === 'array' ? type.element : type;
-  if (element.kind === 'array')
-    throw invalidQuery(`Cannot write nested ARRAY<ARRAY> in the result column ${name}`);
-  return {
-    name,
-    mode: repeated ? 'REPEATED' : 'NULLABLE',
-    ...(element.kind === 'struct'
-      ? {
-          type: 'STRUCT' as const,
-          fields: element.fields.map((field, i) =>
-            fieldFor(field.name === '' ? `_field_${i + 1}` : field.name, field.type),
-          ),
-        }
-      : { type: element.name }),
-  };
 }
 
 /** A key that equal expressions share (positions ignored, names case-folded). */

@@ -115,7 +115,11 @@ export function countStatement(
   shardSuffixes = false,
 ): string {
   const shards = shardSuffixes ? `_TABLE_SUFFIX IN UNNEST(@${SUFFIXES_PARAM})` : undefined;
-  return `SELECT COUNT(*) AS ${REMAINING_ALIAS} FROM ${quoteTable(table)} WHERE ${where(rule, filter, shards)}`;
+  return count(table, where(rule, filter, shards));
+}
+
+function count(table: QualifiedTable, condition: string): string {
+  return `SELECT COUNT(*) AS ${REMAINING_ALIAS} FROM ${quoteTable(table)} WHERE ${condition}`;
 }
 
 /** Counts the subject's rows where a nullified column still holds a value. */
@@ -134,7 +138,7 @@ export function remainingValuesStatement(
         : `${path} IS NOT NULL`;
     })
     .join(' OR ');
-  return `SELECT COUNT(*) AS ${REMAINING_ALIAS} FROM ${quoteTable(table)} WHERE ${where(rule, filter, `(${held})`)}`;
+  return count(table, where(rule, filter, `(${held})`));
 }
 
 /** The schema field at a dotted path, looked up case-insensitively. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { first } from '../bigquery/emulator-fixture';
+import { GA4_SCHEMA } from '../../../scripts/lib/demo-warehouse';
 import { demoSeed, MiB, useBigQueryExecutors } from './fixture';
 
 const PROJECT = 'bqx-shapes';
@@ -19,27 +20,8 @@ const event = (day: string, props: Array<ReturnType<typeof property>>, user = 'u
   user_pseudo_id: user,
   user_properties: props,
 });
-const eventsSchema = [
-  { name: 'event_date', type: 'STRING' },
-  { name: 'event_name', type: 'STRING' },
-  { name: 'user_pseudo_id', type: 'STRING' },
-  {
-    name: 'user_properties',
-    type: 'RECORD',
-    mode: 'REPEATED',
-    fields: [
-      { name: 'key', type: 'STRING' },
-      {
-        name: 'value',
-        type: 'RECORD',
-        fields: [
-          { name: 'string_value', type: 'STRING' },
-          { name: 'int_value', type: 'INT64' },
-        ],
-      },
-    ],
-  },
-];
+/** The demo warehouse's GA4 export shape. */
+const eventsSchema = GA4_SCHEMA;
 
 const crm = demoSeed([
   {
