@@ -117,7 +117,12 @@ export async function updateTask(
     // Checked against the target system before the write: a table's schema, a dry run.
     const current = await getTask(deps, id);
     const executor = patch.executor ?? current.executor;
-    const config = admittedConfig(deps, executor, patch.jobType ?? current.jobType, patch.config ?? current.config);
+    const config = admittedConfig(
+      deps,
+      executor,
+      patch.jobType ?? current.jobType,
+      patch.config ?? current.config,
+    );
     await deps.executors.checkConfig(executor, config);
   }
   const now = deps.clock.now().toISOString();
