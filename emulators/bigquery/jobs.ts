@@ -264,8 +264,9 @@ export class JobEngine {
     const affected = runDml(
       compiled,
       bufferMicros > 0n ? BigInt(now) * 1000n - bufferMicros : undefined,
+      warehouse,
+      now,
     );
-    if (affected > 0) warehouse.changed(compiled.target, now);
     return { ...result, affectedRows: BigInt(affected) };
   }
 

@@ -40,7 +40,13 @@ export interface TableRecord extends TableRef, Annotations {
   /** Bumped on every change to rows or schema; keys the size cache. */
   version: number;
   /** Billed bytes per column path and partition, valid for `version`. */
-  sizeCache: { version: number; sizes: Map<string, Map<string, number>> };
+  sizeCache: { version: number; sizes: Map<string, MeasuredPath> };
+}
+
+/** A column path's billed size per partition, and how one row's share is measured. */
+interface MeasuredPath {
+  rowSize: (row: StoredRow) => number;
+  byPartition: Map<string, number>;
 }
 
 export interface StreamingBufferStats {
@@ -240,16 +246,51 @@ export class Warehouse {
     let total = 0;
     for (const path of paths) {
       const key = path.join('.').toLowerCase();
-      let byPartition = table.sizeCache.sizes.get(key);
-      if (byPartition === undefined) {
-        byPartition = measure(table, path);
-        table.sizeCache.sizes.set(key, byPartition);
+      let measured = table.sizeCache.sizes.get(key);
+      if (measured === undefined) {
+        measured = measure(table, path);
+        table.sizeCache.sizes.set(key, measured);
       }
-      for (const [partition, bytes] of byPartition) {
+      for (const [partition, bytes] of measured.byPartition) {
         if (partitions === undefined || partitions.has(partition)) total += bytes;
       }
     }
     return BigInt(total);
+  }
+
+  /**
+   * Takes rows out (a DELETE) or puts changed copies in their place (an UPDATE), keeping the
+   * measured sizes current by the difference instead of measuring the table again.
+   */
+  replaceRows(
+    table: TableRecord,
+    replaced: ReadonlyMap<StoredRow, StoredRow | undefined>,
+    now: number,
+  ): void {
+    if (replaced.size === 0) return;
+    const cached = table.sizeCache.version === table.version ? table.sizeCache.sizes : undefined;
+    table.rows = table.rows.flatMap((row) => {
+      if (!replaced.has(row)) return [row];
+      const next = replaced.get(row);
+      return next === undefined ? [] : [next];
+    });
+    for (const measured of cached?.values() ?? []) {
+      const { byPartition, rowSize } = measured;
+      for (const [before, after] of replaced) {
+        byPartition.set(
+          before.partition,
+          (byPartition.get(before.partition) ?? 0) - rowSize(before),
+        );
+        if (after !== undefined) {
+          byPartition.set(
+            after.partition,
+            (byPartition.get(after.partition) ?? 0) + rowSize(after),
+          );
+        }
+      }
+    }
+    this.changed(table, now);
+    if (cached !== undefined) table.sizeCache = { version: table.version, sizes: cached };
   }
 
   /** The partitions that hold rows, with their row counts. */
@@ -278,19 +319,20 @@ export class Warehouse {
 }
 
 /** Sums the size of one column path per partition, walking into STRUCTs and ARRAYs. */
-function measure(table: TableRecord, path: readonly string[]): Map<string, number> {
+function measure(table: TableRecord, path: readonly string[]): MeasuredPath {
   const [column = '', ...rest] = path;
   const index = findField(table.fields, column);
-  const sizes = new Map<string, number>();
-  if (index === -1) return sizes;
+  const byPartition = new Map<string, number>();
+  if (index === -1) return { rowSize: () => 0, byPartition };
   const size = sizer(fieldType(table.fields[index] as Field), rest);
+  const rowSize = (row: StoredRow): number => size(row.values[index] ?? null);
   for (const row of table.rows) {
-    const bytes = size(row.values[index] ?? null);
-    if (bytes !== 0 || !sizes.has(row.partition)) {
-      sizes.set(row.partition, (sizes.get(row.partition) ?? 0) + bytes);
+    const bytes = rowSize(row);
+    if (bytes !== 0 || !byPartition.has(row.partition)) {
+      byPartition.set(row.partition, (byPartition.get(row.partition) ?? 0) + bytes);
     }
   }
-  return sizes;
+  return { rowSize, byPartition };
 }
 
 function sizer(type: SqlType, rest: readonly string[]): (value: Value) => number {

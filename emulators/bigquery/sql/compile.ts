@@ -254,6 +254,7 @@ export class Compiler extends ExpressionCompiler {
       types: asStruct ? [fields.length === 1 ? fieldType(fields[0] as Field) : INT64] : types,
       sources: this.sources,
       run: (outer, cap) => runSelect(plan, outer, cap),
+      plan,
     };
   }
 

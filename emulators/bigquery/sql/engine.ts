@@ -221,6 +221,8 @@ export function runSelect(compiled: Extract<CompiledStatement, { kind: 'select' 
 export function runDml(
   compiled: Extract<CompiledStatement, { kind: 'delete' | 'update' }>,
   bufferSince: bigint | undefined,
+  warehouse: Warehouse,
+  now: number,
 ): number {
   const { target, source, where } = compiled;
   const [scanned] = scannedTables(source);
@@ -242,32 +244,28 @@ export function runDml(
     }
   }
   if (matched.size === 0) return 0;
+  const replaced = new Map<StoredRow, StoredRow | undefined>();
   if (compiled.kind === 'delete') {
-    target.rows = target.rows.filter((row) => !matched.has(row));
-    return matched.size;
-  }
-  // Every new value is computed from the row as it was, before any is written.
-  const updates = new Map<StoredRow, Value[]>();
-  for (const row of matched) {
-    env[source.slot] = row;
-    let values = row.values;
-    for (const assignment of compiled.assignments) {
-      const value = assignment.value.eval(env);
-      if (value === null && assignment.required) {
-        throw invalidQuery(`Cannot assign NULL to REQUIRED field ${assignment.name}`);
+    for (const row of matched) replaced.set(row, undefined);
+  } else {
+    // Every new value is computed from the row as it was, before any is written.
+    for (const row of matched) {
+      env[source.slot] = row;
+      let values = row.values;
+      for (const assignment of compiled.assignments) {
+        const value = assignment.value.eval(env);
+        if (value === null && assignment.required) {
+          throw invalidQuery(`Cannot assign NULL to REQUIRED field ${assignment.name}`);
+        }
+        values = setPath(values, assignment.path, value);
       }
-      values = setPath(values, assignment.path, value);
+      const updated: StoredRow = { ...row, values };
+      updated.partition = partitionKey(target, updated);
+      replaced.set(row, updated);
     }
-    updates.set(row, values);
   }
-  target.rows = target.rows.map((row) => {
-    const values = updates.get(row);
-    if (values === undefined) return row;
-    const updated: StoredRow = { ...row, values };
-    updated.partition = partitionKey(target, updated);
-    return updated;
-  });
-  return updates.size;
+  warehouse.replaceRows(target, replaced, now);
+  return replaced.size;
 }
 
 /** A copy of `values` with the value at `path` (column, then STRUCT fields) replaced. */

@@ -4,7 +4,7 @@ import { BOOL, INT64, TIMESTAMP, compareValues, typeName, valuesEqual, type Valu
 import { canonicalNumeric } from '../values';
 import type { Expr, Position, SelectStatement } from './ast';
 import { AGGREGATES, castTo, FUNCTIONS, INTERVAL_TYPE, unknownFunction } from './functions';
-import type { Compiled, CompiledSelect, GroupContext, Ref } from './model';
+import type { Compiled, CompiledSelect, Env, GroupContext, Ref } from './model';
 import { Scope } from './model';
 import {
   and,
@@ -254,7 +254,7 @@ export abstract class ExpressionCompiler extends NameResolver {
       case 'exists': {
         this.track({ slot: -1, column: '' });
         const query = this.select(expr.query, scope);
-        return { type: BOOL, eval: (env) => query.run(env, 1).length > 0 };
+        return { type: BOOL, eval: existsOver(query) };
       }
       case 'subquery': {
         this.track({ slot: -1, column: '' });
@@ -385,7 +385,12 @@ export abstract class ExpressionCompiler extends NameResolver {
       if (op === 'AND')
         return {
           type: BOOL,
-          eval: (env) => and(left.eval(env) as boolean | null, right.eval(env) as boolean | null),
+          eval: (env) => {
+            const a = left.eval(env);
+            // FALSE decides it: the right side is not evaluated (BigQuery promises no order).
+            if (a === false) return false;
+            return and(a as boolean | null, right.eval(env) as boolean | null);
+          },
         };
       return {
         type: BOOL,
@@ -539,8 +544,12 @@ export abstract class ExpressionCompiler extends NameResolver {
     return {
       type,
       eval: (env) => {
-        const values = args.map((arg) => arg.eval(env));
-        if (nullIn && values.includes(null)) return null;
+        const values: Value[] = new Array<Value>(args.length);
+        for (let i = 0; i < args.length; i++) {
+          const value = (args[i] as Compiled).eval(env);
+          if (nullIn && value === null) return null;
+          values[i] = value;
+        }
         return impl.apply(values, now);
       },
     };
@@ -560,4 +569,34 @@ export abstract class ExpressionCompiler extends NameResolver {
     const value = param.value;
     return { type: { kind: 'scalar', name: param.type }, eval: () => value };
   }
+}
+
+/**
+ * EXISTS: the common `EXISTS (SELECT 1 FROM UNNEST(outer.array) AS x WHERE …)` as a loop over
+ * the array that stops at the first element that passes; anything else runs the subquery.
+ */
+function existsOver(query: CompiledSelect): (env: Env) => Value {
+  const { plan } = query;
+  const [step, ...others] = plan.steps;
+  const simple =
+    step !== undefined &&
+    step.kind === 'unnest' &&
+    !step.outer &&
+    others.length === 0 &&
+    plan.group === undefined &&
+    plan.limit === undefined &&
+    plan.offset === undefined;
+  if (!simple) return (env) => query.run(env, 1).length > 0;
+  const { where } = plan;
+  return (env) => {
+    const items = step.array.eval(env) as Value[] | null;
+    if (items === null || items.length === 0) return false;
+    const inner = env.slice();
+    for (let k = 0; k < items.length; k++) {
+      inner[step.slot] = items[k];
+      if (step.offsetSlot !== undefined) inner[step.offsetSlot] = BigInt(k);
+      if (where === undefined || where.eval(inner) === true) return true;
+    }
+    return false;
+  };
 }

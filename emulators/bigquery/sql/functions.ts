@@ -94,16 +94,17 @@ function hash(algorithm: string): (args: Value[]) => Value {
 
 function trimmer(mode: 'both' | 'start' | 'end'): (args: Value[]) => Value {
   return ([value, set]) => {
-    const chars = set === undefined ? null : [...text(set)];
-    let s = text(value);
-    const strip = (c: string | undefined): boolean =>
-      c !== undefined && (chars === null ? /\s/u.test(c) : chars.includes(c));
+    const s = text(value);
+    // Whitespace, as JavaScript's own trims strip it: the common case, without a loop.
+    if (set === undefined)
+      return mode === 'both' ? s.trim() : mode === 'start' ? s.trimStart() : s.trimEnd();
+    const chars = new Set(text(set));
     const codepoints = [...s];
-    if (mode !== 'end') while (codepoints.length > 0 && strip(codepoints[0])) codepoints.shift();
-    if (mode !== 'start')
-      while (codepoints.length > 0 && strip(codepoints[codepoints.length - 1])) codepoints.pop();
-    s = codepoints.join('');
-    return s;
+    let start = 0;
+    let end = codepoints.length;
+    if (mode !== 'end') while (start < end && chars.has(codepoints[start] as string)) start++;
+    if (mode !== 'start') while (end > start && chars.has(codepoints[end - 1] as string)) end--;
+    return codepoints.slice(start, end).join('');
   };
 }
 

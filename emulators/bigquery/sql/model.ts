@@ -98,6 +98,8 @@ export interface CompiledSelect {
   types: SqlType[];
   sources: Source[];
   run(outer: Env, limit?: number): Value[][];
+  /** What `run` runs: for callers that can do better than running it (EXISTS over UNNEST). */
+  plan: SelectPlan;
 }
 
 export type Step =

@@ -81,7 +81,7 @@ function dml(sql: string, params: RestQueryParameter[] = []) {
   const compiled = compile(sql, params);
   if (compiled.kind === 'select') throw new Error('not DML');
   const bytes = Number(billStatement(compiled, warehouse).bytesProcessed);
-  return { affected: runDml(compiled, undefined), bytes };
+  return { affected: runDml(compiled, undefined, warehouse, NOW), bytes };
 }
 
 function refusal(sql: string, params: RestQueryParameter[] = []): string {
