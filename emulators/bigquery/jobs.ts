@@ -21,6 +21,10 @@ import type { Field, TableRef } from './schema';
 import type { Value } from './values';
 import type { Warehouse } from './warehouse';
 
+/** BigQuery's per-table limits on mutating DML: running at once, and queued behind them. */
+export const DML_RUNNING_PER_TABLE = 2;
+export const DML_PENDING_PER_TABLE = 20;
+
 /** Milliseconds since the epoch; injectable so tests control job timing and buffer age. */
 export interface Clock {
   now(): number;
@@ -66,6 +70,10 @@ export interface JobRecord {
   /** When the job may finish: creation time plus the minimum job duration. */
   doneAt: number;
   endedAt?: number;
+  /** A mutating DML job: its target table (`p:d.t`), whose DML queue it is in. */
+  mutates?: string;
+  /** Waiting in its table's DML queue (PENDING) until one of the 2 running ones finishes. */
+  queued?: boolean;
   outcome?: { result: QueryResult } | { error: BigQueryError };
 }
 
@@ -131,9 +139,49 @@ export class JobEngine {
     }
     const key = jobKey(projectId, jobId);
     if (this.jobs.has(key)) throw duplicate(`Job ${projectId}:${job.location}.${jobId}`);
+    if (compiled.kind !== 'select') this.enterDmlQueue(job, compiled.target);
     this.jobs.set(key, job);
     this.settle(job);
     return job;
+  }
+
+  /**
+   * BigQuery runs at most 2 mutating DML statements (UPDATE, DELETE, MERGE) per table at a time
+   * and queues up to 20 more as PENDING; the next one fails at once with the service's error.
+   */
+  private enterDmlQueue(job: JobRecord, target: TableRef): void {
+    const table = `${target.projectId}:${target.datasetId}.${target.tableId}`;
+    job.mutates = table;
+    const outstanding = [...this.jobs.values()].filter(
+      (other) => other.mutates === table && other.outcome === undefined,
+    );
+    const running = outstanding.filter((other) => other.queued !== true).length;
+    if (running < DML_RUNNING_PER_TABLE) return;
+    if (outstanding.length - running < DML_PENDING_PER_TABLE) {
+      job.queued = true;
+      job.doneAt = Infinity;
+      return;
+    }
+    job.outcome = {
+      error: new BigQueryError(
+        400,
+        'resourcesExceeded',
+        `Resources exceeded during query execution: Too many DML statements outstanding against table ${table}, limit is ${DML_PENDING_PER_TABLE}.`,
+      ),
+    };
+    job.endedAt = job.createdAt;
+  }
+
+  /** A mutating job ended: the oldest one queued on its table starts. */
+  private leaveDmlQueue(job: JobRecord): void {
+    if (job.mutates === undefined) return;
+    const next = [...this.jobs.values()].find(
+      (other) =>
+        other.mutates === job.mutates && other.queued === true && other.outcome === undefined,
+    );
+    if (next === undefined) return;
+    next.queued = false;
+    next.doneAt = this.options.clock.now() + this.options.minJobMs;
   }
 
   get(projectId: string, jobId: string): JobRecord {
@@ -168,12 +216,14 @@ export class JobEngine {
         ),
       };
       job.endedAt = this.options.clock.now();
+      this.leaveDmlQueue(job);
     }
     return job;
   }
 
   state(job: JobRecord): JobState {
     if (job.outcome !== undefined) return 'DONE';
+    if (job.queued === true) return 'PENDING';
     return this.options.clock.now() > job.createdAt ? 'RUNNING' : 'PENDING';
   }
 
@@ -205,6 +255,7 @@ export class JobEngine {
       job.outcome = { error: toBigQueryError(error) };
     }
     job.endedAt = this.options.clock.now();
+    this.leaveDmlQueue(job);
   }
 
   private compile(job: JobRecord): CompiledStatement & { config: QueryConfiguration } {

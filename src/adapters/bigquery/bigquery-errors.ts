@@ -19,6 +19,8 @@ const OUTAGE_RETRY_SECONDS = 30;
 
 const RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'quotaExceeded', 'jobRateLimitExceeded']);
 const OUTAGE_REASONS = new Set(['backendError', 'internalError']);
+const DML_LIMIT_PATTERN =
+  /Too many DML statements outstanding against table|Could not serialize access to table .* due to concurrent update/;
 const CAP_PATTERN = /limit for bytes billed: (\d+)\. (\d+) or higher required/;
 
 /**
@@ -44,6 +46,14 @@ export function toWarehouseError(thrown: unknown, options: ErrorMappingOptions):
         `nothing was changed, and the statement will be retried in ${describeSeconds(seconds)}.`,
       { code: 'bigquery.streaming_buffer', retryAfterSeconds: seconds, ...cause },
     );
+  }
+  if (DML_LIMIT_PATTERN.test(raw)) {
+    // BigQuery's per-table DML queue is full, or a concurrent change won: nothing was changed.
+    return new RetryableError(`${job} could not run now: ${raw}`, {
+      code: 'bigquery.rate_limited',
+      retryAfterSeconds: RATE_LIMIT_RETRY_SECONDS,
+      ...cause,
+    });
   }
   if (RATE_LIMIT_REASONS.has(reason) || httpCode === 429) {
     return new RetryableError(`${job} is rate-limited: ${raw}`, {

@@ -79,6 +79,26 @@ describe('toWarehouseError', () => {
     [apiError(400, 'invalid', 'bad'), PermanentError, 'bigquery.rejected', undefined],
     [apiError(403, 'rateLimitExceeded', 'slow down'), RetryableError, 'bigquery.rate_limited', 60],
     [apiError(403, 'quotaExceeded', 'quota'), RetryableError, 'bigquery.rate_limited', 60],
+    [
+      {
+        reason: 'resourcesExceeded',
+        message:
+          'Resources exceeded during query execution: Too many DML statements outstanding against table p:d.t, limit is 20.',
+      },
+      RetryableError,
+      'bigquery.rate_limited',
+      60,
+    ],
+    [
+      apiError(
+        400,
+        'invalidQuery',
+        'Could not serialize access to table p:d.t due to concurrent update',
+      ),
+      RetryableError,
+      'bigquery.rate_limited',
+      60,
+    ],
     [apiError(500, 'backendError', 'oops'), RetryableError, 'bigquery.unavailable', 30],
     [apiError(503, '', 'unavailable'), RetryableError, 'bigquery.unavailable', 30],
     [{ reason: 'internalError', message: 'oops' }, RetryableError, 'bigquery.unavailable', 30],
