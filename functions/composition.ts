@@ -15,6 +15,7 @@ import {
 } from '../src/adapters/bigquery/bigquery-warehouse';
 import { loadConfig, type Config } from '../src/config';
 import { createFirestoreAccessStore } from '../src/adapters/firestore/policy-store';
+import { createFirestoreTableLeases } from '../src/adapters/firestore/table-leases';
 import {
   createApiVerifier,
   createServiceVerifier,
@@ -79,6 +80,10 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
       pollIntervalSeconds: config.bigQuery.pollIntervalSeconds,
       quickWaitMs: config.bigQuery.quickWaitMs,
       records: createRecordSink(records),
+      leases: createFirestoreTableLeases(db, {
+        now: () => new Date(Date.now() + config.clockOffsetMs),
+        operationTimeoutMs: config.storeTimeoutSeconds * 1000,
+      }),
     }),
   });
   const settings: AppSettings = {

@@ -3,6 +3,7 @@ import { bigQueryCost, DEFAULT_PRICE_PER_TIB_USD } from '../../domain/cost';
 import { PermanentError } from '../../domain/errors';
 import type { Cost } from '../../domain/model';
 import type { RecordSink } from '../../ports/record-store';
+import type { TableLeases } from '../../ports/table-lease';
 import type { Warehouse, WarehouseJob, WarehouseQuery } from '../../ports/warehouse';
 import { abortReason, type ExecutorContext, type ExecutorOutcome } from '../contract';
 
@@ -21,6 +22,10 @@ export interface BigQueryExecutorOptions {
   records: RecordSink;
   /** The time partition lookbacks count back from. Default: the system clock. */
   now?: () => Date;
+  /** One mutating statement per table at a time (src/ports/table-lease.ts); none: no limit. */
+  leases?: TableLeases;
+  /** How long a table lease lasts unless extended; a killed run frees its table after it. */
+  leaseSeconds?: number;
 }
 
 export interface Settings {
@@ -31,6 +36,8 @@ export interface Settings {
   quickWaitMs: number;
   records: RecordSink;
   now: () => Date;
+  leases: TableLeases | undefined;
+  leaseSeconds: number;
 }
 
 export function settingsOf(options: BigQueryExecutorOptions): Settings {
@@ -42,6 +49,8 @@ export function settingsOf(options: BigQueryExecutorOptions): Settings {
     quickWaitMs: options.quickWaitMs ?? 2000,
     records: options.records,
     now: options.now ?? (() => new Date()),
+    leases: options.leases,
+    leaseSeconds: options.leaseSeconds ?? 600,
   };
 }
 

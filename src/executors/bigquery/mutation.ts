@@ -111,6 +111,26 @@ function fromOldHandle(old: { jobId: string; location: string }): {
 }
 type Progress = z.infer<typeof handleSchema>;
 
+/** When a statement that found its table's lease held looks again. */
+const LEASE_WAIT_SECONDS = 5;
+
+/**
+ * The table lease as the flow uses it: held by `request/task` while its change runs (and a
+ * while longer: it expires, so a killed run frees the table). Without leases configured (unit
+ * tests), every statement may run.
+ */
+function tableLease(s: Settings) {
+  const holder = (ctx: ExecutorContext<unknown>) => `${ctx.requestId}/${ctx.taskId}`;
+  return {
+    take: (table: string, ctx: ExecutorContext<unknown>): Promise<boolean> =>
+      s.leases === undefined
+        ? Promise.resolve(true)
+        : s.leases.acquire(table, holder(ctx), s.leaseSeconds),
+    give: (table: string, ctx: ExecutorContext<unknown>): Promise<void> =>
+      s.leases === undefined ? Promise.resolve() : s.leases.release(table, holder(ctx)),
+  };
+}
+
 /** How long one call keeps starting statements before it hands over to a poll. */
 const STEP_BUDGET_MS = 20_000;
 
@@ -119,6 +139,7 @@ export function defineMutationExecutor<C extends TargetConfig>(
   s: Settings,
 ): Executor {
   const { warehouse } = s;
+  const lease = tableLease(s);
 
   const advance = async (
     ctx: ExecutorContext<C>,
@@ -173,19 +194,35 @@ export function defineMutationExecutor<C extends TargetConfig>(
         if (next === undefined) return finished(ctx, progress, targets, billed, verification());
         if (Date.now() - started > STEP_BUDGET_MS)
           return waiting(progress, billed, 1, verification());
-        const info = await tableInfo(next);
-        const filter = await filterFor(next);
-        job = await warehouse.startQuery(
-          queryOf(ctx, spec.change(ctx.config, next, match, info, filter), await params(next)),
-        );
+        // One mutating statement per table across the pipeline: wait while another holds it.
+        if (!(await lease.take(next, ctx))) {
+          return waiting(progress, billed, LEASE_WAIT_SECONDS, verification(), next);
+        }
+        try {
+          const info = await tableInfo(next);
+          const filter = await filterFor(next);
+          const sql = spec.change(ctx.config, next, match, info, filter);
+          job = await warehouse.startQuery(queryOf(ctx, sql, await params(next)));
+        } catch (error) {
+          await lease.give(next, ctx);
+          throw error;
+        }
         current = { table: next, phase: 'change', jobId: job.jobId, location: job.location };
         progress.current = current;
       }
       const table = (current.table ?? targets.tables[0] ?? targets.source) as QualifiedTable;
+      if (current.phase === 'change') await lease.take(table, ctx); // extends it while it runs
       job ??= await warehouse.getJob(current.jobId, current.location);
-      job = await waitForJob(warehouse, job, ctx.signal, s.quickWaitMs);
+      try {
+        job = await waitForJob(warehouse, job, ctx.signal, s.quickWaitMs);
+      } catch (error) {
+        // The statement failed: the table is free for the next one at once.
+        if (current.phase === 'change') await lease.give(table, ctx);
+        throw error;
+      }
       if (!job.done) return waiting(progress, billed, s.pollAfterSeconds, verification());
       billed += job.bytesBilled;
+      if (current.phase === 'change') await lease.give(table, ctx);
       if (current.phase === 'change' && (job.affectedRows ?? 0) === 0) {
         // The change matched none of the subject's rows by this very rule: none remain, and a
         // count would only bill another 10 MiB to say so.
@@ -239,15 +276,18 @@ export function defineMutationExecutor<C extends TargetConfig>(
     billed: number,
     pollAfterSeconds: number,
     verification: Verification,
+    blockedOn?: string,
   ): ExecutorResult => {
     const cost = costOf(billed, s.price);
     const doing = progress.current;
     return {
       outcome: 'waiting',
       message:
-        (doing === undefined
-          ? `${progress.done.length} tables done`
-          : `BigQuery job ${doing.jobId} (${doing.phase === 'change' ? 'the change' : 'its verification'}) on ${doing.table ?? 'the table'} is still running`) +
+        (blockedOn !== undefined
+          ? `another statement is changing ${blockedOn} (its table lease is held); waiting for it`
+          : doing === undefined
+            ? `${progress.done.length} tables done`
+            : `BigQuery job ${doing.jobId} (${doing.phase === 'change' ? 'the change' : 'its verification'}) on ${doing.table ?? 'the table'} is still running`) +
         `; next check in ${pollAfterSeconds} s (${describeCost(cost)} so far in this step)`,
       cost,
       handle: JSON.stringify(progress),

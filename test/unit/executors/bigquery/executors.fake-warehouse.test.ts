@@ -10,6 +10,7 @@ import type {
   WarehouseQuery,
 } from '../../../../src/ports/warehouse';
 import { createRecordSink } from '../../../../src/app/record-sets';
+import type { TableLeases } from '../../../../src/ports/table-lease';
 import { executorContext, executorNamed } from '../../../helpers/executor-context';
 import { exportedRows } from '../../../helpers/exported-rows';
 import { createMemoryRecordStore } from '../../../helpers/memory-record-store';
@@ -86,10 +87,26 @@ class FakeWarehouse implements Warehouse {
   }
 }
 
+/** Table leases in memory: holder by table (no expiry needed here). */
+class MemoryLeases implements TableLeases {
+  held = new Map<string, string>();
+  async acquire(table: string, holder: string): Promise<boolean> {
+    const current = this.held.get(table);
+    if (current !== undefined && current !== holder) return false;
+    this.held.set(table, holder);
+    return true;
+  }
+  async release(table: string, holder: string): Promise<void> {
+    if (this.held.get(table) === holder) this.held.delete(table);
+  }
+}
+
 function setup(quickWaitMs = 50) {
   const warehouse = new FakeWarehouse();
   const records = createMemoryRecordStore();
+  const leases = new MemoryLeases();
   const executors = createBigQueryExecutors({
+    leases,
     warehouse,
     defaultProjectId: 'acme-prod',
     pricePerTiB: 6.25,
@@ -105,7 +122,7 @@ function setup(quickWaitMs = 50) {
       taskId: 'contacts-delete',
       ...extra,
     });
-  return { warehouse, byName, ctx, records };
+  return { warehouse, byName, ctx, records, leases };
 }
 
 const deleteConfig = { table: 'crm.contacts', column: 'email', identifier: 'email' };
@@ -281,6 +298,36 @@ describe('BigQuery executors over a fake warehouse', () => {
       'DELETE FROM `acme-prod.analytics.events_20240103` WHERE `email` = @subject',
       'SELECT COUNT(*) AS remaining_rows FROM `acme-prod.analytics.events_20240103` WHERE `email` = @subject',
     ]);
+  });
+
+  it('waits while another statement holds the table, and holds it only while its change runs', async () => {
+    const { warehouse, byName, ctx, leases } = setup();
+    leases.held.set('acme-prod.crm.contacts', 'req-other/task');
+    const executor = byName('bigquery.delete');
+    const blocked = await executor.run(ctx('bigquery.delete', deleteConfig));
+    expect(blocked).toMatchObject({
+      outcome: 'waiting',
+      pollAfterSeconds: 5,
+      cost: { bytesBilled: 0 },
+    });
+    expect(blocked.message).toMatch(/^another statement is changing acme-prod.crm.contacts/);
+    expect(warehouse.queries).toHaveLength(0);
+    leases.held.clear();
+    const done = await executor.poll?.({
+      ...ctx('bigquery.delete', deleteConfig),
+      handle: blocked.handle ?? '',
+    });
+    expect(done).toMatchObject({ outcome: 'succeeded', affectedRows: 2 });
+    expect(leases.held.size).toBe(0);
+  });
+
+  it('gives the table back when its statement fails', async () => {
+    const { warehouse, byName, ctx, leases } = setup();
+    warehouse.failOn = 'DELETE';
+    await expect(
+      byName('bigquery.delete').run(ctx('bigquery.delete', deleteConfig)),
+    ).rejects.toThrow('refused');
+    expect(leases.held.size).toBe(0);
   });
 
   it('refuses a handle it did not make', async () => {
