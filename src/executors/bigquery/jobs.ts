@@ -54,6 +54,26 @@ export function settingsOf(options: BigQueryExecutorOptions): Settings {
   };
 }
 
+/** When a statement that found its table's lease held looks again. */
+export const LEASE_WAIT_SECONDS = 5;
+
+/**
+ * The table lease as the flow uses it: held by `request/task` while its change runs (and a
+ * while longer: it expires, so a killed run frees the table). Without leases configured (unit
+ * tests), every statement may run.
+ */
+export function tableLease(s: Settings) {
+  const holder = (ctx: ExecutorContext<unknown>) => `${ctx.requestId}/${ctx.taskId}`;
+  return {
+    take: (table: string, ctx: ExecutorContext<unknown>): Promise<boolean> =>
+      s.leases === undefined
+        ? Promise.resolve(true)
+        : s.leases.acquire(table, holder(ctx), s.leaseSeconds),
+    give: (table: string, ctx: ExecutorContext<unknown>): Promise<void> =>
+      s.leases === undefined ? Promise.resolve() : s.leases.release(table, holder(ctx)),
+  };
+}
+
 const FIRST_CHECK_MS = 100;
 const MAX_CHECK_INTERVAL_MS = 2000;
 

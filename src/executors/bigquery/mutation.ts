@@ -18,10 +18,12 @@ import {
   countRows,
   describeCost,
   outcomeFor,
+  LEASE_WAIT_SECONDS,
   parseHandle,
   queryOf,
   readCount,
   rows,
+  tableLease,
   waitForJob,
   type Settings,
 } from './jobs';
@@ -110,26 +112,6 @@ function fromOldHandle(old: { jobId: string; location: string }): {
   return { v: 2, done: [], current: { phase: 'change', ...old } };
 }
 type Progress = z.infer<typeof handleSchema>;
-
-/** When a statement that found its table's lease held looks again. */
-const LEASE_WAIT_SECONDS = 5;
-
-/**
- * The table lease as the flow uses it: held by `request/task` while its change runs (and a
- * while longer: it expires, so a killed run frees the table). Without leases configured (unit
- * tests), every statement may run.
- */
-function tableLease(s: Settings) {
-  const holder = (ctx: ExecutorContext<unknown>) => `${ctx.requestId}/${ctx.taskId}`;
-  return {
-    take: (table: string, ctx: ExecutorContext<unknown>): Promise<boolean> =>
-      s.leases === undefined
-        ? Promise.resolve(true)
-        : s.leases.acquire(table, holder(ctx), s.leaseSeconds),
-    give: (table: string, ctx: ExecutorContext<unknown>): Promise<void> =>
-      s.leases === undefined ? Promise.resolve() : s.leases.release(table, holder(ctx)),
-  };
-}
 
 /** How long one call keeps starting statements before it hands over to a poll. */
 const STEP_BUDGET_MS = 20_000;

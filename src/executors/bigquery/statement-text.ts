@@ -13,12 +13,18 @@ export interface StatementText {
   literals: string[];
   /** More than one statement (text after a `;`). */
   script: boolean;
+  /** For DELETE, UPDATE and MERGE: the table it changes, as written (`d.t`, `p.d.t`). */
+  target?: string;
 }
+
+const DML_WORDS = new Set(['DELETE', 'UPDATE', 'MERGE']);
 
 export function readStatement(sql: string): StatementText {
   const params: string[] = [];
   const literals: string[] = [];
   let kind = '';
+  let target: string | undefined;
+  let expectTarget = false;
   let script = false;
   let ended = false;
   let i = 0;
@@ -41,6 +47,10 @@ export function readStatement(sql: string): StatementText {
       i++;
     } else if (c === '`') {
       const end = sql.indexOf('`', i + 1);
+      if (expectTarget) {
+        target = sql.slice(i + 1, end === -1 ? sql.length : end);
+        expectTarget = false;
+      }
       i = end === -1 ? sql.length : end + 1;
     } else if (c === "'" || c === '"') {
       const triple = rest.startsWith(c.repeat(3));
@@ -69,12 +79,29 @@ export function readStatement(sql: string): StatementText {
       } else i++;
     } else if (/[A-Za-z_]/.test(c)) {
       const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest)?.[0] ?? c;
-      if (kind === '') kind = word.toUpperCase();
+      const upper = word.toUpperCase();
+      if (expectTarget && upper !== 'FROM' && upper !== 'INTO') {
+        const name = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*/.exec(rest)?.[0] ?? word;
+        target = name;
+        expectTarget = false;
+        i += name.length;
+        continue;
+      }
+      if (kind === '') {
+        kind = upper;
+        expectTarget = DML_WORDS.has(kind);
+      }
       i += word.length;
     } else {
       if (kind === '' && c === '(') kind = '(';
       i++;
     }
   }
-  return { kind: kind === 'WITH' ? 'SELECT' : kind, params, literals, script };
+  return {
+    kind: kind === 'WITH' ? 'SELECT' : kind,
+    params,
+    literals,
+    script,
+    ...(target === undefined ? {} : { target }),
+  };
 }

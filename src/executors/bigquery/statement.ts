@@ -18,10 +18,12 @@ import { collectRows } from './export';
 import {
   costOf,
   describeCost,
+  LEASE_WAIT_SECONDS,
   outcomeFor,
   parseHandle,
   queryOf,
   rows,
+  tableLease,
   waitForJob,
   type Settings,
 } from './jobs';
@@ -29,7 +31,11 @@ import { readStatement } from './statement-text';
 
 import { DML_KINDS as DML } from './config';
 
-const handleSchema = z.object({ jobId: z.string().min(1), location: z.string().min(1) });
+const handleSchema = z.union([
+  z.object({ jobId: z.string().min(1), location: z.string().min(1) }),
+  /** Not started yet: its table's lease was held. */
+  z.object({ lease: z.literal(true) }),
+]);
 
 /**
  * bigquery.statement: a hand-written DELETE, UPDATE or MERGE (deletion tasks) or SELECT (records
@@ -39,6 +45,7 @@ const handleSchema = z.object({ jobId: z.string().min(1), location: z.string().m
  */
 export function statementExecutor(s: Settings): Executor {
   const { warehouse } = s;
+  const lease = tableLease(s);
 
   const paramsOf = (ctx: ExecutorContext<StatementConfig>, sql: string): Record<string, string> => {
     const text = readStatement(sql);
@@ -68,6 +75,52 @@ export function statementExecutor(s: Settings): Executor {
       params[name] = value;
     }
     return params;
+  };
+
+  /** The table a DML statement changes, qualified; undefined for a SELECT. */
+  const targetOf = (config: StatementConfig): string | undefined => {
+    const text = readStatement(config.sql);
+    if (!DML.has(text.kind) || text.target === undefined) return undefined;
+    return text.target.split('.').length === 2
+      ? `${s.defaultProjectId}.${text.target}`
+      : text.target;
+  };
+
+  /** Runs `work`; if it fails, the statement's table lease is given back at once. */
+  const guarded = async (
+    ctx: ExecutorContext<StatementConfig>,
+    work: () => Promise<ExecutorResult>,
+  ): Promise<ExecutorResult> => {
+    const table = targetOf(ctx.config);
+    try {
+      const result = await work();
+      if (table !== undefined && result.outcome !== 'waiting') await lease.give(table, ctx);
+      return result;
+    } catch (error) {
+      if (table !== undefined) await lease.give(table, ctx);
+      throw error;
+    }
+  };
+
+  /** Starts the statement, once its table (for DML) is free of other statements. */
+  const start = async (
+    ctx: ExecutorContext<StatementConfig>,
+    params: Record<string, string>,
+  ): Promise<ExecutorResult> => {
+    const table = targetOf(ctx.config);
+    if (table !== undefined && !(await lease.take(table, ctx))) {
+      return {
+        outcome: 'waiting',
+        message: `another statement is changing ${table} (its table lease is held); waiting for it`,
+        cost: zeroCost(),
+        handle: JSON.stringify({ lease: true }),
+        pollAfterSeconds: LEASE_WAIT_SECONDS,
+      };
+    }
+    return guarded(ctx, async () => {
+      const started = await warehouse.startQuery(queryOf(ctx, ctx.config.sql, params));
+      return settled(ctx, await waitForJob(warehouse, started, ctx.signal, s.quickWaitMs));
+    });
   };
 
   const settled = async (
@@ -187,12 +240,14 @@ export function statementExecutor(s: Settings): Executor {
           output: { audit },
         };
       }
-      const started = await warehouse.startQuery(queryOf(ctx, ctx.config.sql, params));
-      return settled(ctx, await waitForJob(warehouse, started, ctx.signal, s.quickWaitMs));
+      return start(ctx, params);
     },
     async poll(ctx) {
-      const { jobId, location } = parseHandle(ctx.handle, handleSchema);
-      return settled(ctx, await warehouse.getJob(jobId, location));
+      const handle = parseHandle(ctx.handle, handleSchema);
+      if ('lease' in handle) return start(ctx, paramsOf(ctx, ctx.config.sql));
+      return guarded(ctx, async () =>
+        settled(ctx, await warehouse.getJob(handle.jobId, handle.location)),
+      );
     },
   });
 }

@@ -321,6 +321,26 @@ describe('BigQuery executors over a fake warehouse', () => {
     expect(leases.held.size).toBe(0);
   });
 
+  it('holds the lease of the table a hand-written statement changes, and waits for it when held', async () => {
+    const { warehouse, byName, ctx, leases } = setup();
+    const config = { sql: 'DELETE FROM crm.contacts WHERE email = @email' };
+    leases.held.set('acme-prod.crm.contacts', 'req-other/task');
+    const blocked = await byName('bigquery.statement').run(ctx('bigquery.statement', config));
+    expect(blocked).toMatchObject({
+      outcome: 'waiting',
+      handle: '{"lease":true}',
+      pollAfterSeconds: 5,
+    });
+    expect(warehouse.queries).toHaveLength(0);
+    leases.held.clear();
+    const done = await byName('bigquery.statement').poll?.({
+      ...ctx('bigquery.statement', config),
+      handle: blocked.handle ?? '',
+    });
+    expect(done).toMatchObject({ outcome: 'succeeded', affectedRows: 2 });
+    expect(leases.held.size).toBe(0);
+  });
+
   it('gives the table back when its statement fails', async () => {
     const { warehouse, byName, ctx, leases } = setup();
     warehouse.failOn = 'DELETE';

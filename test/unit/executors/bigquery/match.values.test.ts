@@ -52,8 +52,23 @@ describe('reading a hand-written statement', () => {
       readStatement(
         "-- deletes @nothing\nDELETE FROM `p.d.t@x` /* @no */ WHERE email = @email AND note != 'a @b' AND uid = @userId AND x = @@project_id",
       ),
-    ).toEqual({ kind: 'DELETE', params: ['email', 'userId'], literals: ['a @b'], script: false });
+    ).toEqual({
+      kind: 'DELETE',
+      params: ['email', 'userId'],
+      literals: ['a @b'],
+      script: false,
+      target: 'p.d.t@x',
+    });
     expect(readStatement('WITH x AS (SELECT 1) SELECT * FROM x').kind).toBe('SELECT');
+    // The table a DML statement changes, however it is written.
+    expect(readStatement('DELETE d.t WHERE TRUE').target).toBe('d.t');
+    expect(readStatement('UPDATE `acme-prod.crm.notes` n SET body = NULL WHERE TRUE').target).toBe(
+      'acme-prod.crm.notes',
+    );
+    expect(readStatement('MERGE INTO d.t USING d.u ON TRUE WHEN MATCHED THEN DELETE').target).toBe(
+      'd.t',
+    );
+    expect(readStatement('SELECT * FROM d.t').target).toBeUndefined();
     expect(readStatement('SELECT 1; DROP TABLE t').script).toBe(true);
     expect(readStatement('SELECT 1;').script).toBe(false);
     expect(readStatement("SELECT 'it\\'s' AS s").literals).toEqual(["it's"]);
