@@ -24,7 +24,6 @@ import {
   waitForJob,
   type Settings,
 } from './jobs';
-import { dryRunMatch } from './mutation';
 import {
   countStatement,
   partitionFilter,
@@ -34,7 +33,13 @@ import {
   SUFFIXES_PARAM,
   type PartitionFilter,
 } from './sql';
-import { resolveTargets, subjectMatch, type SubjectMatch, type Targets } from './targets';
+import {
+  dryRunMatch,
+  resolveTargets,
+  subjectMatch,
+  type SubjectMatch,
+  type Targets,
+} from './targets';
 
 /** Rows fetched per page when an export collects its result. */
 const EXPORT_PAGE_SIZE = 5000;

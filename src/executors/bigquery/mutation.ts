@@ -12,7 +12,6 @@ import {
   type ExecutorResult,
 } from '../contract';
 import { checkTargets } from './checks';
-import { describeMatch, matchParams, matchRuleOf } from './match';
 import {
   costOf,
   countRows,
@@ -36,6 +35,7 @@ import {
   type QualifiedTable,
 } from './sql';
 import {
+  dryRunMatch,
   resolveTargets,
   subjectMatch,
   type SubjectMatch,
@@ -463,14 +463,4 @@ function tryHandle(handle: string): Progress | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The match for a registration dry run: the rule's parameters with a stand-in value. */
-export function dryRunMatch(config: TargetConfig): SubjectMatch {
-  const rule = matchRuleOf(config);
-  return {
-    rule,
-    params: matchParams(rule, 'dry-run'),
-    described: describeMatch(rule, config.identifier),
-  };
 }

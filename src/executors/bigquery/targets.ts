@@ -90,3 +90,13 @@ export function withinShards(
   const to = compact(shards.to);
   return (from === undefined || day >= from) && (to === undefined || day <= to);
 }
+
+/** The match for a registration dry run: the rule's parameters with a stand-in value. */
+export function dryRunMatch(config: TargetConfig): SubjectMatch {
+  const rule = matchRuleOf(config);
+  return {
+    rule,
+    params: matchParams(rule, 'dry-run'),
+    described: describeMatch(rule, config.identifier),
+  };
+}
