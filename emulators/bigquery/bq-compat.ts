@@ -7,7 +7,7 @@ import type { Warehouse } from './warehouse';
  * What Google's `bq` CLI needs from the emulator beyond what the client libraries use (see
  * docs/bq-cli.md): the discovery document it builds its API client from, `projects.list`
  * (`bq ls -p`, `bq show PROJECT:`), tolerance of the JSON nulls it sends for unset members,
- * patch semantics for labels, and the service's default TIMESTAMP format.
+ * and patch semantics for labels. (The service's default TIMESTAMP format is server.ts's.)
  */
 
 /** The request and reply shapes of the route handlers in server.ts. */
@@ -162,35 +162,6 @@ export function withoutNullMembers<T extends CompatRequest>(request: T): T {
   return {
     ...request,
     body: Object.fromEntries(Object.entries(request.body).filter(([, value]) => value !== null)),
-  };
-}
-
-/**
- * The request with the service's documented default for TIMESTAMP cells made explicit: given
- * neither `useInt64Timestamp` nor `timestampOutputFormat` (as `formatOptions.*` query parameters
- * of tabledata.list and getQueryResults, or as jobs.query's `formatOptions` member), the service
- * writes timestamps as float seconds, which is what bq reads (`bq head`, `bq query`, `--rpc`
- * too). The client libraries always ask for a format, so they see no change.
- */
-export function withTimestampDefault<T extends CompatRequest>(request: T): T {
-  const { query, body } = request;
-  const inQuery =
-    query.has('formatOptions.useInt64Timestamp') ||
-    query.has('formatOptions.timestampOutputFormat');
-  const format = body.formatOptions;
-  const inBody =
-    typeof format === 'object' &&
-    format !== null &&
-    ('useInt64Timestamp' in format || 'timestampOutputFormat' in format);
-  if (inQuery && inBody) return request;
-  const explicitQuery = new URLSearchParams(query);
-  if (!inQuery) explicitQuery.set('formatOptions.useInt64Timestamp', 'false');
-  return {
-    ...request,
-    query: explicitQuery,
-    body: inBody
-      ? body
-      : { ...body, formatOptions: { ...(format as object), useInt64Timestamp: false } },
   };
 }
 

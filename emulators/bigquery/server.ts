@@ -7,7 +7,6 @@ import {
   listProjects,
   PROJECTS_PATH,
   withoutNullMembers,
-  withTimestampDefault,
 } from './bq-compat';
 import { BigQueryError, invalid, toBigQueryError } from './errors';
 import type { Clock, JobEngine, JobRecord, QueryConfiguration } from './jobs';
@@ -80,18 +79,14 @@ export function createBigQueryServer(options: ApiOptions): Server {
       path('datasets', NAME, 'tables', NAME, 'insertAll'),
       (r) => api.insertAll(withoutNullMembers(r)),
     ],
-    [
-      'GET',
-      path('datasets', NAME, 'tables', NAME, 'data'),
-      (r) => api.listTableData(withTimestampDefault(r)),
-    ],
+    ['GET', path('datasets', NAME, 'tables', NAME, 'data'), (r) => api.listTableData(r)],
     ['GET', path('jobs'), (r) => api.listJobs(r)],
     ['POST', path('jobs'), (r) => api.insertJob(r)],
     ['GET', path('jobs', NAME), (r) => api.getJob(r)],
     ['POST', path('jobs', NAME, 'cancel'), (r) => api.cancelJob(r)],
     ['DELETE', path('jobs', NAME, 'delete'), (r) => api.deleteJob(r)],
-    ['POST', path('queries'), (r) => api.query(withTimestampDefault(r))],
-    ['GET', path('queries', NAME), (r) => api.getQueryResults(withTimestampDefault(r))],
+    ['POST', path('queries'), (r) => api.query(r)],
+    ['GET', path('queries', NAME), (r) => api.getQueryResults(r)],
     // For Google's bq CLI (bq-compat.ts).
     ['GET', DISCOVERY_PATH, (r) => discovery.get(r)],
     ['GET', PROJECTS_PATH, (r) => listProjects([options.projectId ?? 'local-project'], r)],
@@ -247,10 +242,15 @@ function page<T>(
   };
 }
 
+/**
+ * How TIMESTAMP cells are written. Given no format at all, the service writes float seconds
+ * (what `bq` reads); the client libraries always ask for one.
+ */
 function timestampFormat(useInt64: unknown, outputFormat: unknown): TimestampFormat {
   if (outputFormat === 'ISO8601_STRING') return 'iso';
   if (outputFormat === 'FLOAT64') return 'float';
   if (outputFormat === 'INT64') return 'int64';
+  if (useInt64 === null || useInt64 === undefined) return 'float';
   return useInt64 === false || useInt64 === 'false' ? 'float' : 'int64';
 }
 

@@ -1,9 +1,9 @@
 import { PermanentError } from '../../domain/errors';
-import type { TableField, TableInfo, Warehouse, WarehouseQuery } from '../../ports/warehouse';
+import type { TableField, TableInfo, Warehouse } from '../../ports/warehouse';
 import type { ConfigIssue } from '../contract';
 import { matchRuleOf, type MatchRule } from './match';
-import type { QualifiedTable } from './sql';
-import { resolveTargets, type TargetConfig } from './targets';
+import { partitionFilter, type PartitionFilter, type QualifiedTable } from './sql';
+import { dryRunMatch, resolveTargets, type SubjectMatch, type TargetConfig } from './targets';
 
 /**
  * What registration checks of a BigQuery task against the warehouse: the table (or at least one
@@ -14,8 +14,14 @@ export async function checkTargets(
   warehouse: Warehouse,
   config: TargetConfig,
   defaultProjectId: string,
+  now: Date,
   schemaIssues: (info: TableInfo) => ConfigIssue[],
-  dryRun: (table: QualifiedTable, info: TableInfo) => Pick<WarehouseQuery, 'sql' | 'params'>,
+  statement: (
+    table: QualifiedTable,
+    match: SubjectMatch,
+    info: TableInfo,
+    filter: PartitionFilter | undefined,
+  ) => string,
 ): Promise<ConfigIssue[]> {
   const targets = await resolveTargets(warehouse, config, defaultProjectId);
   if (targets.tables.length === 0) {
@@ -58,7 +64,12 @@ export async function checkTargets(
   const [first] = infos;
   if (issues.length > 0 || first === undefined) return dedupe(issues);
   try {
-    await warehouse.estimate(dryRun(first[0], first[1]));
+    // The statement as a run would build it, with a stand-in for the subject's value.
+    const [table, info] = first;
+    const match = dryRunMatch(config);
+    const filter = partitionFilter(info, config.partitionLookbackDays, now);
+    const sql = statement(table, match, info, filter);
+    await warehouse.estimate({ sql, params: { ...match.params, ...filter?.params } });
   } catch (error) {
     if (!(error instanceof PermanentError)) throw error;
     return [

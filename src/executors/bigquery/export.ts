@@ -33,13 +33,7 @@ import {
   SUFFIXES_PARAM,
   type PartitionFilter,
 } from './sql';
-import {
-  dryRunMatch,
-  resolveTargets,
-  subjectMatch,
-  type SubjectMatch,
-  type Targets,
-} from './targets';
+import { resolveTargets, subjectMatch, type SubjectMatch, type Targets } from './targets';
 
 /** Rows fetched per page when an export collects its result. */
 const EXPORT_PAGE_SIZE = 5000;
@@ -140,15 +134,10 @@ export function exportExecutor(s: Settings): Executor {
         warehouse,
         config,
         s.defaultProjectId,
+        s.now(),
         (info) => selectIssues(config, info),
-        (table, info) => {
-          const match = dryRunMatch(config);
-          const filter = partitionFilter(info, config.partitionLookbackDays, s.now());
-          return {
-            sql: selectStatement(table, match.rule, config.selectColumns, filter),
-            params: { ...match.params, ...filter?.params },
-          };
-        },
+        (table, match, _info, filter) =>
+          selectStatement(table, match.rule, config.selectColumns, filter),
       ),
     async run(ctx) {
       if (ctx.dryRun) return audit(ctx);

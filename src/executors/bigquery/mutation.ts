@@ -35,7 +35,6 @@ import {
   type QualifiedTable,
 } from './sql';
 import {
-  dryRunMatch,
   resolveTargets,
   subjectMatch,
   type SubjectMatch,
@@ -337,10 +336,14 @@ export function defineMutationExecutor<C extends TargetConfig>(
     // The cap is per job: the largest statement decides whether a run fits under it.
     let largest = 0;
     const statements: string[] = [];
+    const now = s.now();
+    // The first table's partition filter, for the COUNT below.
+    let firstFilter: PartitionFilter | undefined;
     for (const table of targets.tables) {
       const [projectId = '', datasetId = '', tableId = ''] = table.split('.');
       const info = await warehouse.getTable({ projectId, datasetId, tableId });
-      const filter = partitionFilter(info, ctx.config.partitionLookbackDays, s.now());
+      const filter = partitionFilter(info, ctx.config.partitionLookbackDays, now);
+      if (table === targets.tables[0]) firstFilter = filter;
       const sql = spec.change(ctx.config, table, match, info, filter);
       statements.push(sql);
       // The dry runs are free, and refuse a bad statement before anything is billed.
@@ -359,12 +362,7 @@ export function defineMutationExecutor<C extends TargetConfig>(
     let counted: WarehouseJob | undefined;
     const first = targets.tables[0];
     if (first !== undefined) {
-      const [projectId = '', datasetId = '', tableId = ''] = first.split('.');
-      const filter = partitionFilter(
-        await warehouse.getTable({ projectId, datasetId, tableId }),
-        ctx.config.partitionLookbackDays,
-        s.now(),
-      );
+      const filter = firstFilter;
       const count = countStatement(
         targets.sharded ? targets.source : first,
         match.rule,
@@ -422,14 +420,9 @@ export function defineMutationExecutor<C extends TargetConfig>(
         warehouse,
         config,
         s.defaultProjectId,
+        s.now(),
         (info) => spec.check(config, info),
-        (table, info) => {
-          const filter = partitionFilter(info, config.partitionLookbackDays, s.now());
-          return {
-            sql: spec.change(config, table, dryRunMatch(config), info, filter),
-            params: { ...dryRunMatch(config).params, ...filter?.params },
-          };
-        },
+        (table, match, info, filter) => spec.change(config, table, match, info, filter),
       ),
     async run(ctx) {
       if (ctx.dryRun) return audit(ctx);
