@@ -16,6 +16,7 @@ import {
 import { loadConfig, type Config } from '../src/config';
 import { createFirestoreAccessStore } from '../src/adapters/firestore/policy-store';
 import { createFirestoreTableLeases } from '../src/adapters/firestore/table-leases';
+import { createFirestoreBatchStore } from '../src/adapters/firestore/batch-store';
 import {
   createApiVerifier,
   createServiceVerifier,
@@ -105,7 +106,17 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
   const clock = clockOf(config);
   return {
     config,
-    deps: { store, queue, clock, log, executors, settings },
+    deps: {
+      store,
+      queue,
+      clock,
+      log,
+      executors,
+      settings,
+      batches: createFirestoreBatchStore(db, {
+        operationTimeoutMs: config.storeTimeoutSeconds * 1000,
+      }),
+    },
     records,
     access: createFirestoreAccessStore(db, {
       operationTimeoutMs: config.storeTimeoutSeconds * 1000,

@@ -1,4 +1,5 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
+import { isFlushPayload, runFlush } from '../src/app/batch-flush';
 import { runInstance } from '../src/app/run-instance';
 import { ValidationError } from '../src/domain/errors';
 import { errorResponse } from '../src/http/error-response';
@@ -24,11 +25,14 @@ export const runTask: HttpFunction = async (req, res) => {
     // Only Cloud Tasks' invoker account may start work; its delivery headers count as evidence
     // only once the call is verified.
     await verifiers.runTask(req.headers);
-    const answer = await runInstance({ ...deps, log }, http.body, {
-      taskName: header(http, 'x-cloudtasks-taskname'),
-      retryCount: num('x-cloudtasks-taskretrycount'),
-      executionCount: num('x-cloudtasks-taskexecutioncount'),
-    });
+    // A batch's flush comes as its own Cloud Task to the same target.
+    const answer = isFlushPayload(http.body)
+      ? await runFlush({ ...deps, log }, http.body)
+      : await runInstance({ ...deps, log }, http.body, {
+          taskName: header(http, 'x-cloudtasks-taskname'),
+          retryCount: num('x-cloudtasks-taskretrycount'),
+          executionCount: num('x-cloudtasks-taskexecutioncount'),
+        });
     send(res, {
       status: answer.status,
       ...(answer.retryAfterSeconds === undefined

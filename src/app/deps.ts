@@ -1,4 +1,5 @@
 import type { ExecutorRegistry } from '../executors/registry';
+import type { BatchStore } from '../ports/batch-store';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { RequestStore } from '../ports/request-store';
@@ -34,6 +35,8 @@ export interface AppDeps {
   log: Logger;
   executors: ExecutorRegistry;
   settings: AppSettings;
+  /** Batches of subjects (docs/jobs.md); without it, every task runs one statement per request. */
+  batches?: BatchStore;
 }
 
 export const DEFAULT_SETTINGS: AppSettings = {

@@ -7,6 +7,7 @@ import { ENQUEUE_HORIZON_MS, queueInstances } from './enqueue';
 import { tasksById } from './lookups';
 import { rollupRequest } from './rollup';
 import { expireLease, rearmLate } from './watchdog';
+import { rearmDueBatches } from './batch-flush';
 
 /** The counts of one dispatch run: the `dispatch.finished` line and the HTTP answer. */
 export interface DispatchSummary {
@@ -20,6 +21,8 @@ export interface DispatchSummary {
   expired: number;
   /** Waiting instances whose poll task was lost, scheduled again. */
   polled: number;
+  /** Batches whose flush was overdue (lost, or its lease ran out), armed again. */
+  batchesRearmed: number;
   /** Requests whose stored status, counts or cost changed. */
   rolledUp: number;
   /** Closed requests whose subject and records package were removed (PII minimisation). */
@@ -58,6 +61,7 @@ export async function dispatch(deps: AppDeps): Promise<DispatchSummary> {
       rearmed: 0,
       expired: 0,
       polled: 0,
+      batchesRearmed: 0,
       rolledUp: 0,
       minimised: 0,
       overdue: 0,
@@ -75,6 +79,9 @@ export async function dispatch(deps: AppDeps): Promise<DispatchSummary> {
   await expireLeases(run);
   await drainOutbox(run);
   await rearmLateDeliveries(run);
+  if (run.hasTime(INSTANCE_PHASES_SHARE)) {
+    run.summary.batchesRearmed = await rearmDueBatches(deps, run.now);
+  }
   await reconcileRequests(run);
   await minimiseClosedRequests(run);
   const { summary } = run;

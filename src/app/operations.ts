@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { GoneError, NotFoundError, ValidationError } from '../domain/errors';
-import { cancelInstance, retrySeries } from '../domain/lifecycle';
+import { memberKey } from '../domain/batch';
+import { cancelBatchMember, cancelInstance, retrySeries } from '../domain/lifecycle';
+import { batchOfHandle } from './batch-member';
 import { CANCELLABLE_STATES } from '../domain/states';
 import type { Instance } from '../domain/model';
 import type { Actor } from './actor';
@@ -11,20 +13,24 @@ import { requireRequest } from './lookups';
 import { getRequestView, type RequestView } from './request-views';
 import { rollupRequest } from './rollup';
 
-/** Cancels every instance that has not started; running ones finish and are recorded. */
+/**
+ * Cancels every instance that has not started, and every member of a batch that has not closed
+ * (it leaves the batch); running ones, and members of a closed batch, finish and are recorded.
+ */
 export async function cancelRequest(deps: AppDeps, id: string, actor: Actor): Promise<RequestView> {
   const request = await requireRequest(deps, id);
   const instances = await deps.store.listInstances(id);
   const at = deps.clock.now().toISOString();
   const cancelled = (
     await Promise.all(
-      instances
-        .filter((i) => CANCELLABLE_STATES.includes(i.state))
-        .map((i) =>
-          deps.store.updateInstance(id, i.taskId, (current) =>
+      instances.map((i) => {
+        if (CANCELLABLE_STATES.includes(i.state)) {
+          return deps.store.updateInstance(id, i.taskId, (current) =>
             cancelInstance(current, actor.identity, at),
-          ),
-        ),
+          );
+        }
+        return leaveBatch(deps, i, actor, at);
+      }),
     )
   ).filter((i): i is Instance => i !== null);
   await recordAction(deps, id, 'cancelled', actor, { taskIds: cancelled.map((i) => i.taskId) });
@@ -35,6 +41,28 @@ export async function cancelRequest(deps: AppDeps, id: string, actor: Actor): Pr
   });
   await rollupRequest(deps, id);
   return getRequestView(deps, id);
+}
+
+/** A waiting member of an open batch leaves it, then is cancelled; null if it cannot leave. */
+async function leaveBatch(
+  deps: AppDeps,
+  instance: Instance,
+  actor: Actor,
+  at: string,
+): Promise<Instance | null> {
+  const handle = instance.waitingHandle;
+  const batchId = instance.state === 'waiting' ? batchOfHandle(handle) : undefined;
+  if (batchId === undefined || handle === undefined || deps.batches === undefined) return null;
+  const key = memberKey(instance.requestId, instance.taskId);
+  if (!(await deps.batches.leave(batchId, key, 'cancelled'))) return null;
+  deps.log
+    .child({ labels: { requestId: instance.requestId, taskId: instance.taskId, batchId } })
+    .info('batch.member_left', `left batch ${batchId} before it closed: request cancelled`, {
+      reason: 'cancelled',
+    });
+  return deps.store.updateInstance(instance.requestId, instance.taskId, (current) =>
+    cancelBatchMember(current, handle, actor.identity, at),
+  );
 }
 
 const retryBodySchema = z

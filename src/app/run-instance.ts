@@ -6,6 +6,7 @@ import { zeroCost, type Instance, type Request, type Task } from '../domain/mode
 import { identifierRedactor, redactionSubject } from '../domain/subject';
 import type { Claim } from '../ports/request-store';
 import { judgeAttempt, runExecutor, type AttemptSubject } from './attempt';
+import { batchedAttempt } from './batch-member';
 import type { AppDeps } from './deps';
 import { runTaskInput, type RunTaskPayload } from './enqueue';
 import { buildRun, logRunEnd, newRunId, runSummary } from './run-record';
@@ -154,7 +155,9 @@ async function executeClaimed(
   });
 
   const pollHandle = poll === undefined ? undefined : instance.waitingHandle;
-  const outcome = await runExecutor(deps, task, instance, request, pollHandle, log);
+  const outcome =
+    (await batchedAttempt(deps, task, instance, request, pollHandle, log)) ??
+    (await runExecutor(deps, task, instance, request, pollHandle, log));
   const finishedAt = deps.clock.now();
   // Executors should not quote the subject in what they report; if one does, the run record
   // (which the API shows and lines are logged from) keeps the kind, not the value.
@@ -192,6 +195,7 @@ async function executeClaimed(
       ...(evidence?.touched === undefined ? {} : { touched: evidence.touched.map(redact) }),
       ...(evidence?.remainingRows === undefined ? {} : { remainingRows: evidence.remainingRows }),
       ...(evidence?.verification === undefined ? {} : { verification: evidence.verification }),
+      ...(evidence?.batch === undefined ? {} : { batch: evidence.batch }),
       ...(result?.affectedRows === undefined ? {} : { affectedRows: result.affectedRows }),
       ...(task.jobType === 'deletion' &&
       verdict.status === 'succeeded' &&

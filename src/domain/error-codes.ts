@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   // Runs and their attempts.
   abandoned: 'the attempt stopped answering before its lease expired',
   aborted: 'the attempt was aborted',
+  'batch.left': 'the instance left its batch before the flush (its attempt moved on)',
   no_poll: 'the executor cannot poll a waiting job',
   permanent: 'a failure retrying will not fix',
   retryable: 'a transient failure',

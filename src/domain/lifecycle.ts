@@ -327,6 +327,27 @@ export function cancelInstance(current: Instance, actor: string, at: string): In
 }
 
 /**
+ * Cancels a waiting member of a batch that has not closed: the caller has taken it out of the
+ * batch first (null unless it still waits on that very handle).
+ */
+export function cancelBatchMember(
+  current: Instance,
+  handle: string,
+  actor: string,
+  at: string,
+): InstancePatch | null {
+  if (current.state !== 'waiting' || current.waitingHandle !== handle) return null;
+  return moveTo(current, 'cancelled', {
+    cancelledBy: actor,
+    advice: `cancelled by ${actor} at ${at}, before its batch closed`,
+    waitingHandle: undefined,
+    polls: undefined,
+    nextAttemptAt: undefined,
+    updatedAt: at,
+  });
+}
+
+/**
  * A retry that names no series is refused this long after the last retry started a series: a
  * burst of retries (a double click, a script run twice) starts one series even when that
  * series fails within the burst. Naming the failed series retries it at once.

@@ -340,6 +340,18 @@ export interface RunEvidence {
   /** Every approver of the task version that ran (four-eyes tasks have two). */
   approvedBy?: string[];
   unrecoverableAfter?: string;
+  /**
+   * A batched run: the batch that served it and the batch's totals. The run's own cost is its
+   * share of the batch's jobs; the shares of a batch add up exactly to what its jobs billed.
+   */
+  batch?: {
+    id: string;
+    members?: number;
+    statements?: number;
+    affectedRows?: number;
+    bytesBilled?: number;
+    usd?: number;
+  };
 }
 
 export interface Run {

@@ -18,7 +18,8 @@ const TRANSITIONS: Readonly<Record<InstanceState, readonly InstanceState[]>> = {
     'cancelled',
     'pending_approval',
   ],
-  waiting: ['running', 'succeeded', 'failed', 'retry_scheduled'],
+  // → cancelled: a member of a batch that has not closed leaves it when its request is cancelled.
+  waiting: ['running', 'succeeded', 'failed', 'retry_scheduled', 'cancelled'],
   succeeded: [],
   failed: ['pending_enqueue'],
   skipped: [],

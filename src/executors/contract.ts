@@ -1,6 +1,7 @@
 import { z, type ZodType, type ZodTypeDef } from 'zod';
 import type { ErrorCode } from '../domain/error-codes';
 import type { Cost, RequestType, RunEvidence, Subject } from '../domain/model';
+import type { BatchJob, BatchSettings } from '../domain/batch';
 import type { Logger } from '../ports/logger';
 
 /** What an executor gets for one attempt. */
@@ -47,7 +48,7 @@ export interface ExecutorResult {
 
 export type ExecutorEvidence = Pick<
   RunEvidence,
-  'touched' | 'jobIds' | 'remainingRows' | 'verification'
+  'touched' | 'jobIds' | 'remainingRows' | 'verification' | 'batch'
 >;
 
 /** What a failed attempt had already spent and done, carried on the error it throws. */
@@ -96,7 +97,59 @@ export interface Executor<C = unknown> {
   run(ctx: ExecutorContext<C>): Promise<ExecutorResult>;
   /** For long jobs: check on a `waiting` handle. */
   poll?(ctx: ExecutorContext<C> & { handle: string }): Promise<ExecutorResult>;
+  /** Executors that can serve many subjects with one statement (docs/jobs.md, "Batches"). */
+  batch?: BatchSupport<C>;
 }
+
+/** How an executor batches: which configs do, what makes two runs share one, and the flush. */
+export interface BatchSupport<C> {
+  /** The config's batching, or undefined where it is off (`batch: false`). */
+  settings(config: C): BatchSettings | undefined;
+  /** What the statement depends on (table, match rule, columns): runs of one shape share a batch. */
+  shape(config: C): string;
+  /** Runs the statements for every member of a closed batch. */
+  flush(ctx: BatchFlushContext<C>): Promise<BatchFlushResult>;
+}
+
+/** One subject of a batch, as its request gave it. */
+export interface BatchSubject {
+  key: string;
+  subject: Subject;
+  subjectAsGiven: Subject;
+  requestId: string;
+}
+
+export interface BatchFlushContext<C> {
+  batchId: string;
+  taskId: string;
+  config: C;
+  /** In key order; the members the flush serves. */
+  members: readonly BatchSubject[];
+  signal: AbortSignal;
+  log: Logger;
+  /** What an earlier attempt of this flush saved: the tables already done are skipped. */
+  resume?: string;
+  /** Keeps progress and the jobs that finished, so a retry neither repeats nor forgets them. */
+  save(progress: string, jobs: readonly BatchJob[]): Promise<void>;
+}
+
+export type BatchFlushResult =
+  | {
+      outcome: 'done';
+      message: string;
+      /** Per member key: its rows, what is left of them, and what its run keeps as output. */
+      members: ReadonlyMap<
+        string,
+        { affectedRows: number; remainingRows: number; output?: unknown }
+      >;
+      /** Every job this flush ran (those saved by earlier attempts included). */
+      jobs: readonly BatchJob[];
+      touched: string[];
+      affectedRows: number;
+      statements: number;
+    }
+  /** Another holder has the table: try again after this long (not a failed attempt). */
+  | { outcome: 'blocked'; message: string; retryAfterSeconds: number };
 
 /** One reason the target system refuses a config (a missing column, a failed dry run). */
 export interface ConfigIssue {

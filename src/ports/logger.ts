@@ -5,6 +5,7 @@ export interface LogLabels {
   requestId?: string;
   taskId?: string;
   runId?: string;
+  batchId?: string;
 }
 
 /** Extra structured fields. Never put a raw identifier here: use `subjectHash`. */

@@ -181,6 +181,10 @@ export abstract class ExpressionCompiler extends NameResolver {
         const [left] = this.comparable(operand, element, expr, 'IN');
         const convert = converterFor(array.type.element, operand.type);
         const negated = expr.negated;
+        // A parameter's array is the same object on every row: a batch's `IN UNNEST(@subjects)`
+        // over a million rows looks each value up in a set of its strings, not a scan.
+        let seen: Value[] | undefined;
+        let lookup: { strings: Set<string>; sawNull: boolean; unusable?: true } | undefined;
         return {
           type: BOOL,
           eval: (env) => {
@@ -188,6 +192,22 @@ export abstract class ExpressionCompiler extends NameResolver {
             const items = array.eval(env) as Value[] | null;
             if (v === null) return items === null || items.length === 0 ? negated : null;
             if (items === null) return negated;
+            if (typeof v === 'string' && items.length > 8) {
+              // Built the second time the same array comes by (a per-row array never is).
+              if (items !== seen) {
+                seen = items;
+                lookup = undefined;
+              } else
+                lookup ??= stringLookup(items.map(convert)) ?? {
+                  strings: new Set(),
+                  sawNull: true,
+                  unusable: true,
+                };
+              if (lookup !== undefined && lookup.unusable !== true) {
+                if (lookup.strings.has(v)) return !negated;
+                return lookup.sawNull ? null : negated;
+              }
+            }
             let sawNull = false;
             for (const item of items) {
               const w = convert(item);
@@ -599,4 +619,18 @@ function existsOver(query: CompiledSelect): (env: Env) => Value {
     }
     return false;
   };
+}
+
+/** The array's strings as a set, or undefined when it holds anything else. */
+function stringLookup(
+  items: readonly Value[],
+): { strings: Set<string>; sawNull: boolean } | undefined {
+  const strings = new Set<string>();
+  let sawNull = false;
+  for (const item of items) {
+    if (item === null) sawNull = true;
+    else if (typeof item === 'string') strings.add(item);
+    else return undefined;
+  }
+  return { strings, sawNull };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_BATCH_SUBJECTS, MAX_BATCH_WAIT_SECONDS } from '../../domain/batch';
 import { MIN_BILLED_BYTES_PER_TABLE } from '../../domain/cost';
 import { readStatement } from './statement-text';
 
@@ -114,6 +115,42 @@ const shards = z
     message: 'from must not be after to',
   });
 
+/**
+ * Batching (docs/jobs.md, "Batches"): the subjects of many requests changed by one statement
+ * per table. On by default (1,000 subjects or 15 minutes); `false` runs one statement per request.
+ */
+export const batchSchema = z.union([
+  z.literal(false),
+  z
+    .object({
+      maxSubjects: z
+        .number()
+        .int()
+        .min(1, 'at least 1 subject')
+        .max(MAX_BATCH_SUBJECTS, `at most ${MAX_BATCH_SUBJECTS} subjects in one batch`)
+        .default(1000),
+      maxWaitSeconds: z
+        .number()
+        .int()
+        .min(0, 'at least 0 seconds')
+        .max(MAX_BATCH_WAIT_SECONDS, `at most ${MAX_BATCH_WAIT_SECONDS} seconds (a day)`)
+        .default(900),
+    })
+    .strict(),
+]);
+export type BatchConfig = z.infer<typeof batchSchema>;
+
+/** An executor that cannot batch refuses `batch` by name, rather than as an unknown key. */
+function cannotBatch(executor: string, why: string) {
+  return z
+    .unknown()
+    .optional()
+    .superRefine((value, ctx) => {
+      if (value !== undefined)
+        ctx.addIssue({ code: 'custom', message: `${executor} cannot batch: ${why}` });
+    });
+}
+
 /** What the delete, nullify and export configs share: where, whose, and what it may cost. */
 const common = {
   table,
@@ -159,7 +196,12 @@ function shardsNeedWildcard(
 }
 
 export const deleteConfigSchema = z
-  .object({ ...common, match: matchSchema.optional(), column: column.optional() })
+  .object({
+    ...common,
+    match: matchSchema.optional(),
+    column: column.optional(),
+    batch: batchSchema.optional(),
+  })
   .strict()
   .superRefine(oneMatch('column'))
   .superRefine(shardsNeedWildcard);
@@ -171,6 +213,7 @@ export const nullifyConfigSchema = z
     columns: columnPaths,
     match: matchSchema.optional(),
     whereColumn: column.optional(),
+    batch: batchSchema.optional(),
   })
   .strict()
   .superRefine(oneMatch('whereColumn'))
@@ -184,6 +227,10 @@ export const exportConfigSchema = z
     column: column.optional(),
     selectColumns: columnPaths.optional(),
     maxRows: z.number().int().min(1).max(100_000).default(DEFAULT_MAX_ROWS),
+    batch: cannotBatch(
+      'bigquery.export',
+      'a records request reads its own rows (only delete and nullify batch)',
+    ),
   })
   .strict()
   .superRefine(oneMatch('column'))
@@ -208,6 +255,10 @@ export const statementConfigSchema = z
       .optional(),
     maxBytesBilled: maxBytesBilled.optional(),
     maxRows: z.number().int().min(1).max(100_000).default(DEFAULT_MAX_ROWS),
+    batch: cannotBatch(
+      'bigquery.statement',
+      'a hand-written statement names one subject (@email); use bigquery.delete or bigquery.nullify to batch',
+    ),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -10,7 +10,13 @@ import {
 import { exportExecutor } from './export';
 import { settingsOf, type BigQueryExecutorOptions } from './jobs';
 import { defineMutationExecutor } from './mutation';
-import { countStatement, deleteStatement, nullifyStatement, remainingValuesStatement } from './sql';
+import {
+  countStatement,
+  deleteStatement,
+  heldCondition,
+  nullifyStatement,
+  remainingValuesStatement,
+} from './sql';
 import { statementExecutor } from './statement';
 
 export type { BigQueryExecutorOptions } from './jobs';
@@ -50,6 +56,7 @@ export function createBigQueryExecutors(options: BigQueryExecutorOptions): Execu
           nullifyStatement(table, config.columns, match.rule, info, filter),
         remaining: (config, table, match, info, filter) =>
           remainingValuesStatement(table, config.columns, match.rule, info, filter),
+        held: (config, info) => heldCondition(config.columns, info),
         did: (n, where, config) => `set ${config.columns.join(', ')} to NULL in ${n} of ${where}`,
         wouldDo: (n, table) => `would set columns to NULL in ${n} of ${table}`,
         check: nullifyIssues,

@@ -19,10 +19,14 @@ export interface MatchRule {
   hash?: HashKind;
   /** Read from the older `column`/`whereColumn`: compares the value as intake normalised it. */
   legacy: boolean;
+  /** A batch's rule: compares with any of `@subjects` rather than `@subject`. */
+  many?: boolean;
 }
 
 export const SUBJECT_PARAM = 'subject';
 export const MATCH_KEY_PARAM = 'match_key';
+/** A batch's subjects' values (normalised and hashed as `@subject` would be). */
+export const SUBJECTS_PARAM = 'subjects';
 
 /** The rule a config gives: its `match`, or its older flat column as a scalar match. */
 export function matchRuleOf(config: {
@@ -105,21 +109,55 @@ export function matchParams(rule: MatchRule, value: string): Record<string, stri
  */
 export function matchSql(rule: MatchRule, qualifier?: string): string {
   const column = quotePath(qualifier === undefined ? rule.path : [qualifier, ...rule.path]);
-  const side = (sql: string): string =>
-    rule.hash === undefined ? normaliseSql(sql, rule.normalise) : sql;
+  const side = sideOf(rule);
+  const is = (sql: string) =>
+    rule.many === true ? `${sql} IN UNNEST(@${SUBJECTS_PARAM})` : `${sql} = @${SUBJECT_PARAM}`;
   switch (rule.kind) {
     case 'scalar':
-      return `${side(column)} = @${SUBJECT_PARAM}`;
+      return is(side(column));
     case 'array':
-      return side('v') === 'v'
+      return side('v') === 'v' && rule.many !== true
         ? `@${SUBJECT_PARAM} IN UNNEST(${column})`
-        : `EXISTS (SELECT 1 FROM UNNEST(${column}) AS v WHERE ${side('v')} = @${SUBJECT_PARAM})`;
+        : `EXISTS (SELECT 1 FROM UNNEST(${column}) AS v WHERE ${is(side('v'))})`;
     case 'keyValue':
       return (
-        `EXISTS (SELECT 1 FROM UNNEST(${column}) AS kv WHERE kv.${quotePath([rule.keyField])} = @${MATCH_KEY_PARAM} ` +
-        `AND ${side(`kv.${quotePath(rule.valueField)}`)} = @${SUBJECT_PARAM})`
+        `EXISTS (SELECT 1 FROM UNNEST(${column}) AS kv WHERE ${keyIs(rule)} ` +
+        `AND ${is(side(`kv.${quotePath(rule.valueField)}`))})`
       );
   }
+}
+
+/**
+ * For a batch's grouped counts: the join that reaches the compared value, the value each row
+ * matched (as the subjects' values are given), and the condition on it.
+ */
+export function matchedValueSql(rule: MatchRule): { join: string; value: string; where: string } {
+  const column = quotePath(rule.path);
+  const side = sideOf(rule);
+  const any = (sql: string) => `${sql} IN UNNEST(@${SUBJECTS_PARAM})`;
+  switch (rule.kind) {
+    case 'scalar':
+      return { join: '', value: side(column), where: any(side(column)) };
+    case 'array':
+      return { join: `, UNNEST(${column}) AS v`, value: side('v'), where: any(side('v')) };
+    case 'keyValue': {
+      const value = side(`kv.${quotePath(rule.valueField)}`);
+      return {
+        join: `, UNNEST(${column}) AS kv`,
+        value,
+        where: `${keyIs(rule)} AND ${any(value)}`,
+      };
+    }
+  }
+}
+
+function keyIs(rule: MatchRule): string {
+  return `kv.${quotePath([rule.keyField])} = @${MATCH_KEY_PARAM}`;
+}
+
+/** The column side, normalised as the subject's value was (a hashed column is compared as stored). */
+function sideOf(rule: MatchRule): (sql: string) => string {
+  return (sql) => (rule.hash === undefined ? normaliseSql(sql, rule.normalise) : sql);
 }
 
 function normaliseSql(sql: string, normalise: Normalisation): string {

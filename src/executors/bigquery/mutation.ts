@@ -11,6 +11,7 @@ import {
   type ExecutorContext,
   type ExecutorResult,
 } from '../contract';
+import { mutationBatching, type BatchableConfig } from './batch-flush';
 import { checkTargets } from './checks';
 import {
   costOf,
@@ -70,6 +71,8 @@ export interface MutationSpec<C extends TargetConfig> {
     info: TableInfo | undefined,
     filter?: PartitionFilter,
   ): string;
+  /** For a batch's grouped count of what is left: rows that still hold what was changed. */
+  held?(config: C, info: TableInfo | undefined): string;
   /** What was done, in words: `deleted 3 rows from p.d.t`. */
   did(rowsText: string, where: string, config: C): string;
   /** Audit wording: `would delete 3 rows from p.d.t`. */
@@ -115,7 +118,7 @@ type Progress = z.infer<typeof handleSchema>;
 /** How long one call keeps starting statements before it hands over to a poll. */
 const STEP_BUDGET_MS = 20_000;
 
-export function defineMutationExecutor<C extends TargetConfig>(
+export function defineMutationExecutor<C extends BatchableConfig>(
   spec: MutationSpec<C>,
   s: Settings,
 ): Executor {
@@ -409,8 +412,10 @@ export function defineMutationExecutor<C extends TargetConfig>(
     };
   };
 
+  const batch = mutationBatching(spec, s);
   return defineExecutor<C>({
     name: spec.name,
+    batch,
     description: spec.description,
     configSchema: spec.configSchema,
     jobTypes: () => ['deletion'],

@@ -1,6 +1,6 @@
 import type { TableField, TableInfo } from '../../ports/warehouse';
 import { PROJECTLESS_TABLE, QUALIFIED_TABLE } from './config';
-import { matchSql, quotePath, type MatchRule } from './match';
+import { matchedValueSql, matchSql, quotePath, type MatchRule } from './match';
 
 /**
  * SQL text for the BigQuery executors. Names come from validated config and are checked again
@@ -11,6 +11,9 @@ import { matchSql, quotePath, type MatchRule } from './match';
 export const REMAINING_ALIAS = 'remaining_rows';
 export const PARTITION_PARAM = 'partition_from';
 export const SUFFIXES_PARAM = 'shard_suffixes';
+/** A batch's grouped counts: the value a row matched, and how many rows matched it. */
+export const SUBJECT_VALUE_ALIAS = 'subject_value';
+export const MATCHED_ALIAS = 'matched_rows';
 
 /** A fully qualified table: `project.dataset.table`, or a wildcard `project.dataset.events_*`. */
 export type QualifiedTable = string & { readonly __brand: 'QualifiedTable' };
@@ -130,6 +133,11 @@ export function remainingValuesStatement(
   info: TableInfo | undefined,
   filter?: PartitionFilter,
 ): string {
+  return count(table, where(rule, filter, heldCondition(columns, info)));
+}
+
+/** Rows where any of the columns still holds a value (a REPEATED one: any element). */
+export function heldCondition(columns: readonly string[], info: TableInfo | undefined): string {
   const held = columns
     .map((c) => {
       const path = quotePath(c.split('.'));
@@ -138,7 +146,25 @@ export function remainingValuesStatement(
         : `${path} IS NOT NULL`;
     })
     .join(' OR ');
-  return count(table, where(rule, filter, `(${held})`));
+  return `(${held})`;
+}
+
+/**
+ * A batch's per-subject count: the rows each of `@subjects` matches (before the change: what it
+ * will affect; after: what is left), one row per value that matched anything.
+ */
+export function groupedCountStatement(
+  table: QualifiedTable,
+  rule: MatchRule,
+  filter?: PartitionFilter,
+  extra?: string,
+): string {
+  const m = matchedValueSql(rule);
+  const condition = [m.where, filter?.sql, extra].filter((p) => p !== undefined).join(' AND ');
+  return (
+    `SELECT ${m.value} AS ${SUBJECT_VALUE_ALIAS}, COUNT(*) AS ${MATCHED_ALIAS} ` +
+    `FROM ${quoteTable(table)}${m.join} WHERE ${condition} GROUP BY ${SUBJECT_VALUE_ALIAS}`
+  );
 }
 
 /** The schema field at a dotted path, looked up case-insensitively. */

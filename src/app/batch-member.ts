@@ -1,0 +1,228 @@
+import { z } from 'zod';
+import {
+  memberKey,
+  shapeKeyOf,
+  type Batch,
+  type BatchMember,
+  type BatchSettings,
+} from '../domain/batch';
+import { coerceError, PermanentError, RetryableError } from '../domain/errors';
+import type { Instance, Task } from '../domain/model';
+import { withSpend, type BatchSupport, type ExecutorResult } from '../executors/contract';
+import type { BatchStore } from '../ports/batch-store';
+import type { Logger } from '../ports/logger';
+import type { AttemptSubject, ExecutorOutcome } from './attempt';
+import { armFlush } from './batch-flush';
+import type { AppDeps } from './deps';
+
+/**
+ * A batched task's attempt, for one member: a new attempt joins its shape's open batch and
+ * waits with the batch as its handle; each poll looks at the batch, and once it is flushed
+ * finishes the run with the member's own rows, proof and share of the cost.
+ */
+
+const handleSchema = z.object({ batch: z.string().regex(/^b-[0-9a-f]{20}-\d{1,12}-\d{1,4}$/) });
+
+/** The batch a waiting handle names, if it is a batch handle. */
+export function batchOfHandle(handle: string | undefined): string | undefined {
+  if (handle === undefined) return undefined;
+  try {
+    const parsed = handleSchema.safeParse(JSON.parse(handle));
+    return parsed.success ? parsed.data.batch : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How a task batches, when it does (its executor can, and its config does not turn it off). */
+export function batchingOf(
+  deps: Pick<AppDeps, 'executors' | 'batches'>,
+  task: Task,
+): { support: BatchSupport<unknown>; settings: BatchSettings; config: unknown } | undefined {
+  if (deps.batches === undefined) return undefined;
+  const support = deps.executors.get(task.executor).batch;
+  if (support === undefined) return undefined;
+  const config = deps.executors.parseConfig(task.executor, task.config);
+  const settings = support.settings(config);
+  return settings === undefined ? undefined : { support, settings, config };
+}
+
+/**
+ * The attempt (or poll) of a batched task: undefined where the task does not batch, or for a
+ * dry run (an audit reports what the batch would do, and runs alone), or for a poll of a job
+ * handle an earlier, unbatched attempt left.
+ */
+export async function batchedAttempt(
+  deps: AppDeps,
+  task: Task,
+  instance: Instance,
+  request: AttemptSubject,
+  pollHandle: string | undefined,
+  log: Logger,
+): Promise<ExecutorOutcome | undefined> {
+  if (request.dryRun || deps.batches === undefined) return undefined;
+  try {
+    if (pollHandle !== undefined) {
+      const batchId = batchOfHandle(pollHandle);
+      if (batchId === undefined) return undefined;
+      return { result: await lookAtBatch(deps, deps.batches, batchId, instance) };
+    }
+    const batching = batchingOf(deps, task);
+    if (batching === undefined) return undefined;
+    return { result: await join(deps, deps.batches, task, instance, batching, log) };
+  } catch (thrown) {
+    return { failure: coerceError(thrown) };
+  }
+}
+
+async function join(
+  deps: AppDeps,
+  batches: BatchStore,
+  task: Task,
+  instance: Instance,
+  batching: NonNullable<ReturnType<typeof batchingOf>>,
+  log: Logger,
+): Promise<ExecutorResult> {
+  const now = deps.clock.now();
+  const { settings, support, config } = batching;
+  const joined = await batches.join(
+    {
+      shapeKey: shapeKeyOf(task.id, support.shape(config)),
+      taskId: task.id,
+      executor: task.executor,
+      settings,
+      maxAttempts: task.maxAttempts,
+    },
+    {
+      requestId: instance.requestId,
+      taskId: instance.taskId,
+      series: instance.series,
+      attempt: instance.attempt,
+    },
+    now,
+  );
+  const { batch } = joined;
+  if (joined.opened) await armFlush(deps, batch, task, 'due', new Date(batch.closesAt), log);
+  let full = false;
+  if (joined.members >= settings.maxSubjects && (await batches.close(batch.id, now))) {
+    full = true;
+    await armFlush(deps, batch, task, 'full', now, log);
+  }
+  log.info(
+    'batch.joined',
+    `joined batch ${batch.id} (${joined.members} of ${settings.maxSubjects} subjects)`,
+    {
+      batchId: batch.id,
+      batchMembers: joined.members,
+      batchOpened: joined.opened,
+      batchFull: full,
+    },
+  );
+  const closes = full
+    ? 'it is full and flushes now'
+    : `it closes at ${batch.closesAt} or when full`;
+  return waitingFor(
+    batch,
+    `joined batch ${batch.id}: ${joined.members} of ${settings.maxSubjects} subjects; ${closes}`,
+    full ? deps.settings.pollIntervalSeconds : secondsUntil(batch.closesAt, now) + 2,
+  );
+}
+
+async function lookAtBatch(
+  deps: AppDeps,
+  batches: BatchStore,
+  batchId: string,
+  instance: Instance,
+): Promise<ExecutorResult> {
+  const key = memberKey(instance.requestId, instance.taskId);
+  const [batch, member] = await Promise.all([
+    batches.get(batchId),
+    batches.getMember(batchId, key),
+  ]);
+  if (batch === null) {
+    throw new PermanentError(`batch ${batchId} no longer exists`, 'task_missing');
+  }
+  if (member === null || member.left !== undefined || member.attempt !== instance.attempt) {
+    throw new RetryableError(
+      `this attempt left batch ${batchId} before its flush (${member?.left ?? 'not a member'}); the next attempt joins a new one`,
+      { code: 'batch.left' },
+    );
+  }
+  if (batch.state === 'failed') {
+    const error = batch.error ?? { code: 'permanent' as const, message: 'the flush failed' };
+    throw withSpend(
+      new PermanentError(`batch ${batchId} failed: ${error.message}`, error.code),
+      spendOf(batch, member),
+    );
+  }
+  if (batch.state === 'flushed' && member.result !== undefined) return finished(batch, member);
+  const now = deps.clock.now();
+  const doing =
+    batch.state === 'open'
+      ? `batch ${batchId} is open until ${batch.closesAt}`
+      : batch.state === 'closed' && batch.lastError !== undefined
+        ? `batch ${batchId}'s flush attempt ${batch.attempt} failed (${batch.lastError.message}); it runs again at ${batch.dueAt}`
+        : `batch ${batchId} is ${batch.state === 'flushing' ? 'being flushed' : 'closed and waiting for its flush'}`;
+  return waitingFor(
+    batch,
+    doing,
+    batch.state === 'open'
+      ? secondsUntil(batch.closesAt, now) + 2
+      : deps.settings.pollIntervalSeconds,
+  );
+}
+
+function waitingFor(batch: Batch, message: string, pollAfterSeconds: number): ExecutorResult {
+  return {
+    outcome: 'waiting',
+    message: `${message}; next check in ${pollAfterSeconds} s`,
+    cost: { bytesBilled: 0, usd: 0 },
+    handle: JSON.stringify({ batch: batch.id }),
+    pollAfterSeconds,
+    evidence: { batch: { id: batch.id } },
+  };
+}
+
+function finished(batch: Batch, member: BatchMember): ExecutorResult {
+  const result = member.result as NonNullable<BatchMember['result']>;
+  const total = batch.result;
+  const rows = result.affectedRows;
+  return {
+    outcome: rows === 0 ? 'not_found' : 'succeeded',
+    message:
+      `${rows === 0 ? 'no rows of the subject' : `${rows} ${rows === 1 ? 'row' : 'rows'} of the subject`} ` +
+      `in batch ${batch.id} of ${total?.members ?? 0} subjects: ${total?.message ?? ''}; ` +
+      `this request's share: ${result.share.bytesBilled} bytes billed, $${result.share.usd.toFixed(9).replace(/\.?0+$/, '')}`,
+    cost: result.share,
+    affectedRows: rows,
+    evidence: {
+      touched: total?.touched ?? [],
+      jobIds: batch.jobs.map((j) => j.jobId),
+      remainingRows: result.remainingRows,
+      verification: {
+        jobIds: batch.jobs.filter((j) => j.role === 'verify').map((j) => j.jobId),
+        ...result.verificationShare,
+      },
+      batch: {
+        id: batch.id,
+        members: total?.members ?? 0,
+        statements: total?.statements ?? 0,
+        affectedRows: total?.affectedRows ?? 0,
+        bytesBilled: total?.bytesBilled ?? 0,
+        usd: total?.usd ?? 0,
+      },
+    },
+    ...(result.output === undefined ? {} : { output: result.output }),
+  };
+}
+
+function spendOf(batch: Batch, member: BatchMember) {
+  return {
+    cost: member.result?.share ?? { bytesBilled: 0, usd: 0 },
+    evidence: { jobIds: batch.jobs.map((j) => j.jobId), batch: { id: batch.id } },
+  };
+}
+
+function secondsUntil(iso: string, now: Date): number {
+  return Math.max(0, Math.ceil((Date.parse(iso) - now.getTime()) / 1000));
+}
