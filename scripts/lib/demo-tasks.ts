@@ -13,6 +13,12 @@ const GA4_EMAIL = {
   normalise: 'email',
 } as const;
 /** What the demo warehouse tasks have in common. */
+/**
+ * The demo's deletions batch as deployed ones do, but close after 5 s rather than the default
+ * 15 minutes, so the README's examples finish while you watch (docs/jobs.md, "Batches").
+ */
+const DEMO_BATCH = { maxSubjects: 1000, maxWaitSeconds: 5 } as const;
+
 const WAREHOUSE_TASK = {
   timeoutSeconds: 120,
   maxAttempts: 3,
@@ -96,6 +102,7 @@ export const DEMO_TASKS: RegisterTaskInput[] = [
       column: 'user_id',
       identifier: 'userId',
       maxBytesBilled: GiB,
+      batch: DEMO_BATCH,
     },
     description: "Deletes the subject's rows from warehouse.events.",
   },
@@ -111,6 +118,7 @@ export const DEMO_TASKS: RegisterTaskInput[] = [
       whereColumn: 'owner_id',
       identifier: 'userId',
       maxBytesBilled: GiB,
+      batch: DEMO_BATCH,
     },
     description: 'Sets owner_id and owner_email to NULL in the entries the subject owns.',
   },
@@ -134,6 +142,7 @@ export const DEMO_TASKS: RegisterTaskInput[] = [
       match: EMAIL_AS_TYPED,
       identifier: 'email',
       maxBytesBilled: GiB,
+      batch: DEMO_BATCH,
     },
     description:
       "Deletes the subject's contacts: emails there are as people typed them, so both sides are compared trimmed and lower-cased.",
@@ -149,6 +158,7 @@ export const DEMO_TASKS: RegisterTaskInput[] = [
       match: { path: 'hashed_email', normalise: 'email', hash: 'sha256_hex' },
       identifier: 'email',
       maxBytesBilled: GiB,
+      batch: DEMO_BATCH,
     },
     description:
       'Deletes audience rows keyed by the SHA-256 of the normalised email (hashed in the app).',
@@ -180,6 +190,7 @@ export const DEMO_TASKS: RegisterTaskInput[] = [
       // The table requires a partition filter: the lookback covers its whole retention.
       partitionLookbackDays: SESSIONS_RETENTION_DAYS,
       maxBytesBilled: GiB,
+      batch: DEMO_BATCH,
     },
     description: "Deletes the subject's sessions from the day-partitioned warehouse.sessions.",
   },
@@ -209,6 +220,7 @@ export const DEMO_TASKS: RegisterTaskInput[] = [
       match: GA4_EMAIL,
       identifier: 'email',
       maxBytesBilled: GiB,
+      batch: DEMO_BATCH,
     },
     description:
       "Deletes the subject's events from every daily shard of the GA4 export, found by the email user property.",

@@ -175,7 +175,7 @@ export async function runFlush(deps: AppDeps, body: unknown): Promise<FlushAnswe
     await nudgeMembers(deps, batches, batchId, task, log);
     return answer('failed', 'failed');
   }
-  const batch = { ...stored, ...decision.claim } as Batch;
+  const batch: Batch = { ...stored, ...decision.claim };
   if (task === null) {
     await failBatch(
       deps,

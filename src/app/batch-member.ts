@@ -108,16 +108,17 @@ async function join(
     full = true;
     await armFlush(deps, batch, task, 'full', now, log);
   }
-  log.info(
-    'batch.joined',
-    `joined batch ${batch.id} (${joined.members} of ${settings.maxSubjects} subjects)`,
-    {
-      batchId: batch.id,
-      batchMembers: joined.members,
-      batchOpened: joined.opened,
-      batchFull: full,
-    },
-  );
+  log
+    .child({ labels: { batchId: batch.id } })
+    .info(
+      'batch.joined',
+      `joined batch ${batch.id} (${joined.members} of ${settings.maxSubjects} subjects)`,
+      {
+        batchMembers: joined.members,
+        batchOpened: joined.opened,
+        batchFull: full,
+      },
+    );
   const closes = full
     ? 'it is full and flushes now'
     : `it closes at ${batch.closesAt} or when full`;
@@ -163,12 +164,12 @@ async function lookAtBatch(
       : batch.state === 'closed' && batch.lastError !== undefined
         ? `batch ${batchId}'s flush attempt ${batch.attempt} failed (${batch.lastError.message}); it runs again at ${batch.dueAt}`
         : `batch ${batchId} is ${batch.state === 'flushing' ? 'being flushed' : 'closed and waiting for its flush'}`;
+  // Open, or closed until a retry or its window: look again just after it is due.
+  const due = batch.state === 'open' || batch.state === 'closed' ? batch.dueAt : undefined;
   return waitingFor(
     batch,
     doing,
-    batch.state === 'open'
-      ? secondsUntil(batch.closesAt, now) + 2
-      : deps.settings.pollIntervalSeconds,
+    Math.max(deps.settings.pollIntervalSeconds, due === undefined ? 0 : secondsUntil(due, now) + 2),
   );
 }
 

@@ -46,6 +46,11 @@ export interface DryRunEstimate {
   wouldAffectRows: number;
   estimatedBytesBilled: number;
   estimatedUsd: number;
+  /**
+   * What this request would pay where its tasks batch and their batches fill: each batching
+   * task's share of its flush, the others' own estimate.
+   */
+  estimatedBatchedUsd: number;
 }
 
 export interface RequestView {
@@ -172,11 +177,16 @@ export function requestView(
 
 function addEstimates(estimates: readonly AuditEstimate[]): DryRunEstimate {
   const usd = estimates.reduce((sum, e) => sum + e.estimatedUsd, 0);
+  const batched = estimates.reduce(
+    (sum, e) => sum + (e.batch?.estimatedShareUsd ?? e.estimatedUsd),
+    0,
+  );
   return {
     instancesEstimated: estimates.length,
     wouldAffectRows: estimates.reduce((sum, e) => sum + (e.wouldAffectRows ?? 0), 0),
     estimatedBytesBilled: estimates.reduce((sum, e) => sum + e.estimatedBytesBilled, 0),
     estimatedUsd: Math.round(usd * 1e9) / 1e9,
+    estimatedBatchedUsd: Math.round(batched * 1e9) / 1e9,
   };
 }
 

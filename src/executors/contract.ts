@@ -190,6 +190,21 @@ export const auditEstimateSchema = z.object({
   withinMaxBytesBilled: z.boolean().optional(),
   statement: z.string().optional(),
   touched: z.array(z.string()).optional(),
+  /**
+   * A batching task: what its batch's flush would run and bill for a full batch, and this
+   * subject's share of that (the bill divided among `maxSubjects`, rounded up).
+   */
+  batch: z
+    .object({
+      maxSubjects: z.number(),
+      maxWaitSeconds: z.number(),
+      statement: z.string().optional(),
+      estimatedBytesBilled: z.number(),
+      estimatedUsd: z.number(),
+      estimatedShareBytesBilled: z.number(),
+      estimatedShareUsd: z.number(),
+    })
+    .optional(),
 });
 export type AuditEstimate = z.infer<typeof auditEstimateSchema>;
 

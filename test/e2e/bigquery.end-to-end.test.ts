@@ -71,6 +71,8 @@ const TASKS: RegisterTaskInput[] = [
       column: 'owner_id',
       identifier: 'blobOwnerId',
       maxBytesBilled: 10 * MiB,
+      // One statement per request: the cap's refusal is this request's own.
+      batch: false,
     },
     maxAttempts: 3,
     retryPolicy: retry,
@@ -91,7 +93,13 @@ const TASKS: RegisterTaskInput[] = [
     name: 'Delete freshly streamed events',
     jobType: 'deletion',
     executor: 'bigquery.delete',
-    config: { table: 'warehouse.events', column: 'user_id', identifier: 'streamedUserId' },
+    // One statement per request: the retry over the streaming buffer is this request's own.
+    config: {
+      table: 'warehouse.events',
+      column: 'user_id',
+      identifier: 'streamedUserId',
+      batch: false,
+    },
     maxAttempts: 4,
     retryPolicy: retry,
     timeoutSeconds: 60,

@@ -73,6 +73,14 @@ export const COMPOSITE_INDEXES: readonly CompositeIndex[] = [
     fields: [asc('minimised'), asc('completedAt')],
     usedBy: ['queryRequestsToMinimise'],
   },
+  // Dispatch re-arms overdue flushes: `state in [open, closed, flushing]` and `dueAt < t`,
+  // ordered by dueAt (batch-store.ts).
+  {
+    collectionGroup: 'batches',
+    queryScope: 'COLLECTION',
+    fields: [asc('state'), asc('dueAt')],
+    usedBy: ['BatchStore.listDue'],
+  },
 ];
 
 export const FIELD_OVERRIDES: readonly FieldOverride[] = [

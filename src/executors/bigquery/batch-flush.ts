@@ -77,10 +77,9 @@ type Progress = z.infer<typeof progressSchema>;
 export function mutationBatching<C extends BatchableConfig>(
   spec: Pick<MutationSpec<C>, 'change' | 'held' | 'did'>,
   s: Settings,
-  options: { parameterBytes?: number } = {},
 ): BatchSupport<C> {
   const { warehouse } = s;
-  const budget = options.parameterBytes ?? PARAMETER_BYTES_PER_STATEMENT;
+  const budget = s.batchParameterBytes ?? PARAMETER_BYTES_PER_STATEMENT;
 
   return {
     settings: (config) => (config.batch === false ? undefined : (config.batch ?? DEFAULT_BATCH)),
@@ -159,7 +158,8 @@ export function mutationBatching<C extends BatchableConfig>(
             ...(pageToken === undefined ? {} : { pageToken }),
           });
           for (const row of page.rows) {
-            const index = indexOf.get(String(row[SUBJECT_VALUE_ALIAS]));
+            const value = row[SUBJECT_VALUE_ALIAS];
+            const index = typeof value === 'string' ? indexOf.get(value) : undefined;
             if (index !== undefined)
               counts[index] = (counts[index] ?? 0) + Number(row[MATCHED_ALIAS] ?? 0);
           }

@@ -26,6 +26,8 @@ export interface BigQueryExecutorOptions {
   leases?: TableLeases;
   /** How long a table lease lasts unless extended; a killed run frees its table after it. */
   leaseSeconds?: number;
+  /** A batch's statement carries at most this many bytes of subjects' values (default 8 MiB). */
+  batchParameterBytes?: number;
 }
 
 export interface Settings {
@@ -38,6 +40,7 @@ export interface Settings {
   now: () => Date;
   leases: TableLeases | undefined;
   leaseSeconds: number;
+  batchParameterBytes: number | undefined;
 }
 
 export function settingsOf(options: BigQueryExecutorOptions): Settings {
@@ -51,6 +54,7 @@ export function settingsOf(options: BigQueryExecutorOptions): Settings {
     now: options.now ?? (() => new Date()),
     leases: options.leases,
     leaseSeconds: options.leaseSeconds ?? 600,
+    batchParameterBytes: options.batchParameterBytes,
   };
 }
 

@@ -1,11 +1,9 @@
 import { z, type ZodType, type ZodTypeDef } from 'zod';
-import { estimateBytesBilled } from '../../domain/cost';
 import { RetryableError } from '../../domain/errors';
 import type { TableInfo, WarehouseJob } from '../../ports/warehouse';
 import {
   defineExecutor,
   withSpend,
-  type AuditEstimate,
   type ConfigIssue,
   type Executor,
   type ExecutorContext,
@@ -13,9 +11,9 @@ import {
 } from '../contract';
 import { mutationBatching, type BatchableConfig } from './batch-flush';
 import { checkTargets } from './checks';
+import { auditMutation } from './mutation-audit';
 import {
   costOf,
-  countRows,
   describeCost,
   outcomeFor,
   LEASE_WAIT_SECONDS,
@@ -27,14 +25,7 @@ import {
   waitForJob,
   type Settings,
 } from './jobs';
-import {
-  countStatement,
-  partitionFilter,
-  REMAINING_ALIAS,
-  SUFFIXES_PARAM,
-  type PartitionFilter,
-  type QualifiedTable,
-} from './sql';
+import { partitionFilter, REMAINING_ALIAS, type PartitionFilter, type QualifiedTable } from './sql';
 import {
   resolveTargets,
   subjectMatch,
@@ -330,88 +321,6 @@ export function defineMutationExecutor<C extends BatchableConfig>(
     };
   };
 
-  const audit = async (ctx: ExecutorContext<C>): Promise<ExecutorResult> => {
-    const match = subjectMatch(ctx);
-    const targets = await resolveTargets(warehouse, ctx.config, s.defaultProjectId);
-    let processed = 0;
-    let estimatedBytesBilled = 0;
-    let verifyBytesBilled = 0;
-    // The cap is per job: the largest statement decides whether a run fits under it.
-    let largest = 0;
-    const statements: string[] = [];
-    const now = s.now();
-    // The first table's partition filter, for the COUNT below.
-    let firstFilter: PartitionFilter | undefined;
-    for (const table of targets.tables) {
-      const [projectId = '', datasetId = '', tableId = ''] = table.split('.');
-      const info = await warehouse.getTable({ projectId, datasetId, tableId });
-      const filter = partitionFilter(info, ctx.config.partitionLookbackDays, now);
-      if (table === targets.tables[0]) firstFilter = filter;
-      const sql = spec.change(ctx.config, table, match, info, filter);
-      statements.push(sql);
-      // The dry runs are free, and refuse a bad statement before anything is billed.
-      const params = { ...match.params, ...filter?.params };
-      const { bytesProcessed } = await warehouse.estimate({ sql, params });
-      // And the count that verifies it, run when the change finds rows.
-      const remaining = spec.remaining(ctx.config, table, match, info, filter);
-      const verify = await warehouse.estimate({ sql: remaining, params });
-      processed += bytesProcessed;
-      // Each statement is billed on its own, at least 10 MiB.
-      estimatedBytesBilled += estimateBytesBilled(bytesProcessed);
-      verifyBytesBilled += estimateBytesBilled(verify.bytesProcessed);
-      largest = Math.max(largest, estimateBytesBilled(bytesProcessed));
-    }
-    let wouldAffectRows = 0;
-    let counted: WarehouseJob | undefined;
-    const first = targets.tables[0];
-    if (first !== undefined) {
-      const filter = firstFilter;
-      const count = countStatement(
-        targets.sharded ? targets.source : first,
-        match.rule,
-        filter,
-        targets.sharded,
-      );
-      const result = await countRows(
-        warehouse,
-        queryOf(ctx, count, {
-          ...match.params,
-          ...filter?.params,
-          ...(targets.sharded ? { [SUFFIXES_PARAM]: targets.suffixes } : {}),
-        }),
-        REMAINING_ALIAS,
-        ctx.signal,
-      );
-      wouldAffectRows = result.count;
-      counted = result.job;
-    }
-    if (wouldAffectRows > 0) estimatedBytesBilled += verifyBytesBilled;
-    const estimate = costOf(estimatedBytesBilled, s.price);
-    const cost = costOf(counted?.bytesBilled ?? 0, s.price);
-    const cap = ctx.config.maxBytesBilled;
-    const auditEstimate: AuditEstimate = {
-      wouldAffectRows,
-      estimatedBytesProcessed: processed,
-      estimatedBytesBilled,
-      estimatedUsd: estimate.usd,
-      ...(cap === undefined ? {} : { maxBytesBilled: cap, withinMaxBytesBilled: largest <= cap }),
-      ...(statements[0] === undefined ? {} : { statement: statements[0] }),
-      touched: targets.tables,
-    };
-    const where = targets.sharded
-      ? `${targets.tables.length} shards of ${targets.source}`
-      : targets.source;
-    return {
-      outcome: 'succeeded',
-      message:
-        `audit: ${spec.wouldDo(rows(wouldAffectRows), where)}, ` +
-        `estimated ${describeCost(estimate)}; the COUNT query cost ${describeCost(cost)}`,
-      cost,
-      output: { audit: auditEstimate },
-      evidence: { touched: targets.tables, jobIds: counted === undefined ? [] : [counted.jobId] },
-    };
-  };
-
   const batch = mutationBatching(spec, s);
   return defineExecutor<C>({
     name: spec.name,
@@ -430,7 +339,7 @@ export function defineMutationExecutor<C extends BatchableConfig>(
         (table, match, info, filter) => spec.change(config, table, match, info, filter),
       ),
     async run(ctx) {
-      if (ctx.dryRun) return audit(ctx);
+      if (ctx.dryRun) return auditMutation(spec, s, batch, ctx);
       const resumed = ctx.resume === undefined ? undefined : tryHandle(ctx.resume);
       // A retry keeps the tables already done; the statement that failed runs again.
       return advance(ctx, { v: 2, done: resumed?.done ?? [] }, false);

@@ -16,7 +16,11 @@ import { runInstance } from '../../../src/app/run-instance';
 import { registerTask } from '../../../src/app/tasks';
 import type { Task } from '../../../src/domain/model';
 import { builtInExecutors } from '../../../src/executors';
-import { createBigQueryExecutors } from '../../../src/executors/bigquery';
+import {
+  createBigQueryExecutors,
+  type BigQueryExecutorOptions,
+} from '../../../src/executors/bigquery';
+import { dispatch } from '../../../src/app/dispatch';
 import type { BatchStore } from '../../../src/ports/batch-store';
 import type { TableLeases } from '../../../src/ports/table-lease';
 import type { Warehouse } from '../../../src/ports/warehouse';
@@ -93,12 +97,27 @@ export interface BatchFixture {
   emails(): Promise<string[]>;
 }
 
-export function useBatchFixture(projectId: string, seed: Seed): BatchFixture {
-  const emu = useBigQueryEmulator(projectId, { seed });
+/**
+ * The use cases on the Firestore emulator and the BigQuery emulator (whose clock is the
+ * fixture's), with a simulated Cloud Tasks queue and Cloud Scheduler (dispatch every minute).
+ */
+export function useBatchFixture(
+  projectId: string,
+  seed: Seed,
+  options: { executors?: Partial<BigQueryExecutorOptions>; streamingBufferSeconds?: number } = {},
+): BatchFixture {
+  const emu = useBigQueryEmulator(projectId, {
+    seed,
+    ...(options.streamingBufferSeconds === undefined
+      ? {}
+      : { streamingBufferSeconds: options.streamingBufferSeconds }),
+    clock: { now: () => f.now.getTime() },
+  });
   const store = useStore();
   const records = createMemoryRecordStore();
   const held: Held[] = [];
   let consumed = 0;
+  let nextDispatch = T0.getTime() + 60_000;
   let executors: ReturnType<typeof builtInExecutors>;
   const f: BatchFixture = {
     emu,
@@ -161,6 +180,10 @@ export function useBatchFixture(projectId: string, seed: Seed): BatchFixture {
     async drain(until, maxSteps = 200) {
       for (let step = 0; step < maxSteps; step++) {
         if (until !== undefined && (await until())) return;
+        if (f.now.getTime() >= nextDispatch) {
+          nextDispatch = Math.floor(f.now.getTime() / 60_000) * 60_000 + 60_000;
+          await dispatch(f.deps());
+        }
         for (const t of f.queue.created.slice(consumed)) {
           held.push({
             taskName: t.taskName,
@@ -172,8 +195,9 @@ export function useBatchFixture(projectId: string, seed: Seed): BatchFixture {
         const now = f.now.getTime();
         const due = held.filter((t) => t.at <= now);
         if (due.length === 0) {
-          if (held.length === 0) return;
-          f.now = new Date(Math.min(...held.map((t) => t.at)));
+          if (held.length === 0 && until === undefined) return;
+          // Cloud Scheduler runs dispatch every minute; a quiet queue skips straight to its next task.
+          f.now = new Date(held.length === 0 ? nextDispatch : Math.min(...held.map((t) => t.at)));
           continue;
         }
         for (const t of due) held.splice(held.indexOf(t), 1);
@@ -199,7 +223,7 @@ export function useBatchFixture(projectId: string, seed: Seed): BatchFixture {
   };
   beforeAll(() => {
     const client = createBigQueryClient(projectId, emu.emulator.url.replace(/^http:\/\//, ''));
-    f.warehouse = createBigQueryWarehouse(client);
+    f.warehouse = createBigQueryWarehouse(client, { streamingBufferRetrySeconds: 120 });
     f.batches = createFirestoreBatchStore(store.fs.db);
     f.leases = createFirestoreTableLeases(store.fs.db, { now: () => new Date(f.now) });
     executors = builtInExecutors({
@@ -209,6 +233,8 @@ export function useBatchFixture(projectId: string, seed: Seed): BatchFixture {
         defaultProjectId: projectId,
         records: createRecordSink(records),
         leases: f.leases,
+        now: () => new Date(f.now),
+        ...options.executors,
       }),
     });
   });
@@ -217,6 +243,7 @@ export function useBatchFixture(projectId: string, seed: Seed): BatchFixture {
     f.queue = new RecordingQueue();
     held.splice(0);
     consumed = 0;
+    nextDispatch = T0.getTime() + 60_000;
     f.lines.splice(0);
     f.now = T0;
     f.delivered = { flushes: [], runs: 0 };
