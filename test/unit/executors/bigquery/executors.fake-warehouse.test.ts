@@ -143,7 +143,12 @@ describe('BigQuery executors over a fake warehouse', () => {
     const { warehouse, byName, ctx } = setup();
     for (const dryRun of [false, true]) {
       await byName('bigquery.delete').run(
-        ctx('bigquery.delete', { ...deleteConfig, maxBytesBilled: 20 * MiB }, { dryRun }),
+        // Unbatched: a batching task's audit also dry-runs its batch's statements.
+        ctx(
+          'bigquery.delete',
+          { ...deleteConfig, maxBytesBilled: 20 * MiB, batch: false },
+          { dryRun },
+        ),
       );
     }
     // The real run: its DELETE and the COUNT that verifies it; the audit: two dry runs and a COUNT.
@@ -384,6 +389,17 @@ describe('BigQuery executors over a fake warehouse', () => {
         withinMaxBytesBilled: false,
         statement: 'DELETE FROM `acme-prod.crm.contacts` WHERE `email` = @subject',
         touched: ['acme-prod.crm.contacts'],
+        // A full batch's flush: its grouped count, the DELETE and the grouped verification,
+        // 11 MiB each; this subject's share of it is a thousandth, rounded up.
+        batch: {
+          maxSubjects: 1000,
+          maxWaitSeconds: 900,
+          statement: 'DELETE FROM `acme-prod.crm.contacts` WHERE `email` IN UNNEST(@subjects)',
+          estimatedBytesBilled: 33 * MiB,
+          estimatedUsd: 0.000196695,
+          estimatedShareBytesBilled: Math.ceil((33 * MiB) / 1000),
+          estimatedShareUsd: 1.97e-7,
+        },
       },
     });
     expect(result).toMatchObject({ outcome: 'succeeded', cost: { bytesBilled: 10 * MiB } });
