@@ -1,4 +1,5 @@
-# Firestore (Native mode) holds tasks, requests, instances and runs (the audit trail).
+# Firestore (Native mode) holds tasks, requests, instances and runs (the audit trail), batches
+# (with their members) and table leases.
 # The code uses the (default) database: new Firestore({ projectId }).
 resource "google_firestore_database" "main" {
   name                              = "(default)"
@@ -82,6 +83,11 @@ locals {
       collection  = "requests"
       query_scope = "COLLECTION"
       fields      = [{ field_path = "minimised", order = "ASCENDING" }, { field_path = "completedAt", order = "ASCENDING" }]
+    }
+    batches_state_due_at = {
+      collection  = "batches"
+      query_scope = "COLLECTION"
+      fields      = [{ field_path = "state", order = "ASCENDING" }, { field_path = "dueAt", order = "ASCENDING" }]
     }
   }
 

@@ -23,6 +23,8 @@ locals {
   deadline_lines_filter  = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"request.overdue\""
   abandoned_lines_filter = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"instance.abandoned\""
   rearmed_lines_filter   = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"instance.rearmed\""
+  batch_flushed_filter   = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"batch.flushed\""
+  batch_failed_filter    = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"batch.failed\""
 
   # What each dispatch.finished line counts, one distribution per field.
   dispatch_counts = {
@@ -56,6 +58,12 @@ locals {
       display_name = "DSR dispatch polls re-created"
       description  = "Waiting instances (long BigQuery jobs) whose lost poll task each dispatch run created again (polled)."
     }
+    batches_rearmed = {
+      field        = "batchesRearmed"
+      unit         = "1"
+      display_name = "DSR dispatch batches re-armed"
+      description  = "Batches whose flush was overdue (its Cloud Task lost, a retry not armed, or its lease run out) that each dispatch run armed again (batchesRearmed); each is a batch.rearmed line."
+    }
     items_failed = {
       field        = "itemsFailed"
       unit         = "1"
@@ -85,6 +93,44 @@ locals {
       unit         = "ms"
       display_name = "DSR dispatch duration"
       description  = "How long each dispatch run took (durationMs); near the dispatch timeout means the backlog outgrows a run."
+    }
+  }
+
+  # What each batch.flushed line measures, one distribution per field. The lines carry the
+  # batch's id as a label (labels.batchId) but not its task, and a label per batch would make a
+  # time series per batch: these metrics have no labels.
+  batch_flushes = {
+    size = {
+      field        = "batchMembers"
+      unit         = "1"
+      display_name = "DSR batch size"
+      description  = "Subjects each flushed batch served with one statement per table (batchMembers); members that left before the flush are not counted."
+      # 1 to 32,768 subjects: a batch holds at most 10,000 (batch.maxSubjects).
+      buckets = { num_finite_buckets = 15, growth_factor = 2, scale = 1 }
+    }
+    wait_ms = {
+      field        = "waitMs"
+      unit         = "ms"
+      display_name = "DSR batch wait"
+      description  = "How long each flushed batch gathered subjects, from its opening to its first flush attempt's start (waitMs): up to maxWaitSeconds, longer when the flush waited for its task's execution window or was re-armed by dispatch."
+      # 1 s doubling to ~12 days: a wait of maxWaitSeconds (at most 24 h), or a window's opening.
+      buckets = { num_finite_buckets = 20, growth_factor = 2, scale = 1000 }
+    }
+    flush_ms = {
+      field        = "flushMs"
+      unit         = "ms"
+      display_name = "DSR batch flush duration"
+      description  = "How long the successful flush attempt of each batch took (flushMs): counts, statements and verification for every table. Failed attempts, and waits for a table lease, count in neither this nor the wait."
+      # 50 ms doubling to ~14.5 h, as the run durations.
+      buckets = { num_finite_buckets = 20, growth_factor = 2, scale = 50 }
+    }
+    bytes_saved = {
+      field        = "bytesSaved"
+      unit         = "By"
+      display_name = "DSR batch bytes saved"
+      description  = "Estimated BigQuery bytes that one statement per request would have billed beyond what each flushed batch billed (bytesSaved); its sum is the saving."
+      # 1 MiB to 64 PiB in factors of 4; the sum (what the tiles read) is exact.
+      buckets = { num_finite_buckets = 18, growth_factor = 4, scale = 1048576 }
     }
   }
 
@@ -388,6 +434,47 @@ resource "google_logging_metric" "instances_rearmed" {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Batches (batch.flushed and batch.failed, written by run-task when it delivers a flush)
+# ---------------------------------------------------------------------------------------------
+
+resource "google_logging_metric" "batch_flushes" {
+  for_each = local.batch_flushes
+
+  name        = "dsr_batch_${each.key}"
+  description = each.value.description
+  filter      = local.batch_flushed_filter
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "DISTRIBUTION"
+    unit         = each.value.unit
+    display_name = each.value.display_name
+  }
+
+  value_extractor = "EXTRACT(jsonPayload.${each.value.field})"
+  bucket_options {
+    exponential_buckets {
+      num_finite_buckets = each.value.buckets.num_finite_buckets
+      growth_factor      = each.value.buckets.growth_factor
+      scale              = each.value.buckets.scale
+    }
+  }
+}
+
+resource "google_logging_metric" "batches_failed" {
+  name        = "dsr_batches_failed"
+  description = "Batches that failed for good (batch.failed): a permanent error, the task's maxAttempts used, or a flush that stopped answering on its last attempt. Every member's run fails with the batch's error."
+  filter      = local.batch_failed_filter
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "DSR failed batches"
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
 # Deadlines (request.overdue: WARNING when at_risk, ERROR when overdue; once per dispatch run)
 # ---------------------------------------------------------------------------------------------
 
@@ -654,6 +741,59 @@ resource "google_monitoring_alert_policy" "attempts_abandoned" {
   }
 }
 
+# A failed batch fails every member's run with its error, so "a run failed terminally" fires
+# too, once per task; this one says that the failures share one cause: the batch's flush.
+resource "google_monitoring_alert_policy" "batch_failed" {
+  display_name          = "dsr ${var.environment}: a batch failed"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "batch.failed logged"
+
+    condition_threshold {
+      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_prefix}/${google_logging_metric.batches_failed.name}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    subject   = "dsr-taskrunner: a batch's flush failed for good"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      A batch failed (`batch.failed`): its flush hit a permanent error, used the task's
+      `maxAttempts`, or stopped answering on its last attempt. Every member's run fails with
+      the same error, so "a run failed terminally" fires for the task as well. The line carries
+      the batch (`labels.batchId`) and its last `attempt`; the batch's document
+      (`batches/<BATCH_ID>` in Firestore) has the `error` and lists the members.
+
+      Runbook: [A batch is stuck](${local.runbook}#a-batch-is-stuck)
+    EOT
+
+    links {
+      display_name = "Runbook: a batch is stuck"
+      url          = "${local.runbook}#a-batch-is-stuck"
+    }
+  }
+}
+
 resource "google_monitoring_alert_policy" "queue_backlog" {
   display_name          = "dsr ${var.environment}: queue backlog"
   combiner              = "OR"
@@ -855,6 +995,8 @@ resource "google_monitoring_dashboard" "operations" {
     google_logging_metric.dispatch_counts,
     google_logging_metric.instances_abandoned,
     google_logging_metric.instances_rearmed,
+    google_logging_metric.batch_flushes,
+    google_logging_metric.batches_failed,
     google_logging_metric.requests_overdue,
     google_logging_metric.request_hours_left,
     google_logging_metric.errors,

@@ -27,6 +27,7 @@ const RUNBOOK_ANCHORS = [
   'request-overdue',
   'cost-over-budget',
   'attempts-keep-being-abandoned',
+  'a-batch-is-stuck',
 ];
 /** Google's own metrics the alerts and tiles may read, besides our log-based ones. */
 const BUILT_IN_METRICS = [
@@ -48,6 +49,10 @@ const REQUIRED_TILES = [
   /expired leases, re-armed/i,
   /abandoned attempts by task/i,
   /re-armed instances by reason/i,
+  /batch size p50 \/ p95/i,
+  /batch wait and flush duration/i,
+  /bytes saved by batching/i,
+  /failed batches/i,
 ];
 
 interface MetricRef {
@@ -229,6 +234,8 @@ describe('alerts and the dashboard read declared metrics and link the runbook', 
     expect(
       byMetric(metricName('run_cost_usd'), 'condition_prometheus_query_language'),
     ).toHaveLength(1);
+    // A failed batch: one alert for the batch, beside the run.failed alert of its members.
+    expect(byMetric(metricName('batches_failed'), 'condition_threshold')).toHaveLength(1);
 
     // Watchdog expirations that keep coming: abandoned attempts in every sliding hour.
     const [abandoned] = byMetric(metricName('instances_abandoned'), 'condition_threshold');

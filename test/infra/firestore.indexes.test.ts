@@ -1,4 +1,5 @@
 import { COMPOSITE_INDEXES, FIELD_OVERRIDES } from '../../src/adapters/firestore/indexes';
+import { BATCHES } from '../../src/adapters/firestore/batch-store';
 import { TTL_FIELD } from '../../src/adapters/firestore/codec';
 import { RECORDS_COLLECTION } from '../../src/adapters/firestore/firestore-record-store';
 import { COLLECTIONS } from '../../src/adapters/firestore/firestore-store';
@@ -73,7 +74,7 @@ describe('Firestore in Terraform matches src/adapters/firestore/indexes.ts', () 
   });
 
   it('uses the collections the store writes, and sets a TTL policy on each level of a request', () => {
-    const collections = new Set<string>(Object.values(COLLECTIONS));
+    const collections = new Set<string>([...Object.values(COLLECTIONS), BATCHES]);
     const declared = Object.values(
       evaluate('${local.firestore_indexes}', { mod: root, vars: {} }) as Record<string, TfIndex>,
     );

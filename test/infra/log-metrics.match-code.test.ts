@@ -1,4 +1,5 @@
 import { LOG_EVENTS } from '../../src/ports/log-events';
+import { captureBatchLogLines } from './support/batch-log-lines';
 import { captureCodeLogLines } from './support/code-log-lines';
 import {
   checkLogLinesAgainstMetrics,
@@ -12,13 +13,33 @@ import {
 } from './support/log-metrics';
 import { loadModule } from './support/terraform';
 
+/** The values a metric's label or value would take, over the lines its filter selects. */
+function seenIn(metrics: readonly LogMetric[], lines: readonly string[]) {
+  const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  return (metricName: string, path: string[]) => {
+    const metric = metrics.find((m) => m.name === metricName);
+    if (metric === undefined) throw new Error(`no metric ${metricName}`);
+    const comparisons = parseLogFilter(metric.filter);
+    return new Set(
+      entries
+        .filter((e) => filterMatches(comparisons, e))
+        .map((e) => readField(e, path))
+        .map((f) => ('value' in f ? f.value : undefined)),
+    );
+  };
+}
+
 describe('log-based metrics read what the code logs', () => {
   let metrics: LogMetric[];
+  /** The reconciler's scenario (code-log-lines.ts). */
   let lines: string[];
+  /** Batched deletions (batch-log-lines.ts). */
+  let batchLines: string[];
 
   beforeAll(async () => {
     metrics = logMetricsOf(await loadModule());
     lines = await captureCodeLogLines();
+    batchLines = await captureBatchLogLines();
   });
 
   it('declares metrics', () => {
@@ -71,7 +92,10 @@ describe('log-based metrics read what the code logs', () => {
 
   it('finds every extracted field, with its declared type, in lines the real code path logs', () => {
     expect(lines.length).toBeGreaterThan(0);
-    expect(checkLogLinesAgainstMetrics(metrics, lines, { requireMatch: 'all' })).toEqual([]);
+    expect(batchLines.length).toBeGreaterThan(0);
+    expect(
+      checkLogLinesAgainstMetrics(metrics, [...lines, ...batchLines], { requireMatch: 'all' }),
+    ).toEqual([]);
     // Every field a metric reads, so a reviewer sees the contract in one place.
     const read = new Set(metrics.flatMap((m) => extractedFields(m).map((f) => f.path.join('.'))));
     expect([...read].sort()).toEqual(
@@ -79,24 +103,16 @@ describe('log-based metrics read what the code logs', () => {
         'jsonPayload.durationMs',
         'jsonPayload.costUsd',
         'jsonPayload.bytesBilled',
+        'jsonPayload.batchMembers',
+        'jsonPayload.waitMs',
+        'jsonPayload.flushMs',
+        'jsonPayload.bytesSaved',
       ]),
     );
   });
 
   it("sees the reconciler's watchdog, re-arming and per-item failures through their metrics", () => {
-    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    /** The values a metric's label or value would take, over the lines its filter selects. */
-    const seen = (metricName: string, path: string[]) => {
-      const metric = metrics.find((m) => m.name === metricName);
-      if (metric === undefined) throw new Error(`no metric ${metricName}`);
-      const comparisons = parseLogFilter(metric.filter);
-      return new Set(
-        entries
-          .filter((e) => filterMatches(comparisons, e))
-          .map((e) => readField(e, path))
-          .map((f) => ('value' in f ? f.value : undefined)),
-      );
-    };
+    const seen = seenIn(metrics, lines);
     // Abandoned attempts: by the watchdog's own counter, and as run outcomes (retried or final).
     expect(seen('dsr_instances_abandoned', ['labels', 'taskId'])).toEqual(
       new Set(['slow-export', 'slow-once']),
@@ -123,6 +139,52 @@ describe('log-based metrics read what the code logs', () => {
       expect({ field, max: Math.max(...values) > 0 }).toEqual({ field, max: true });
     }
     expect(seen('dsr_dispatch_runs', ['jsonPayload', 'budgetExhausted'])).toEqual(new Set([false]));
+  });
+
+  it('sees flushed and failed batches through their metrics', () => {
+    const seen = seenIn(metrics, batchLines);
+    const values = (metricName: string, field: string) =>
+      [...seen(metricName, ['jsonPayload', field])] as number[];
+    // A batch that filled (3 subjects, flushed at once), and one that waited out maxWaitSeconds
+    // (600 s) and then for dispatch to re-arm its lost flush.
+    expect(values('dsr_batch_size', 'batchMembers').sort()).toEqual([1, 3]);
+    const waits = values('dsr_batch_wait_ms', 'waitMs');
+    expect([Math.min(...waits), Math.max(...waits) > 600_000]).toEqual([0, true]);
+    expect(values('dsr_dispatch_batches_rearmed', 'batchesRearmed')).toContain(1);
+    expect(Math.min(...values('dsr_batch_flush_ms', 'flushMs'))).toBeGreaterThan(0);
+    // Three subjects in one statement save two whole-table DELETEs; one subject saves nothing.
+    expect(Math.max(...values('dsr_batch_bytes_saved', 'bytesSaved'))).toBeGreaterThan(0);
+    expect(values('dsr_batch_bytes_saved', 'bytesSaved')).toContain(0);
+    // The flush that kept failing: retried once, then the batch failed (an error line too).
+    expect(seen('dsr_batches_failed', ['jsonPayload', 'attempt'])).toEqual(new Set([2]));
+    expect(seen('dsr_batches_failed', ['labels', 'batchId']).size).toBe(1);
+    expect(seen('dsr_errors', ['jsonPayload', 'event'])).toEqual(new Set(['batch.failed']));
+    // Flush lines name their batch, not their task; every batch line names its batch (the
+    // runbook finds a batch's story with labels.batchId).
+    expect(seen('dsr_batch_size', ['labels', 'taskId'])).toEqual(new Set([undefined]));
+    const batchEvents = batchLines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((e) => String(e['event']).startsWith('batch.'));
+    expect(new Set(batchEvents.map((e) => e['event']))).toEqual(
+      new Set([
+        'batch.joined',
+        'batch.flush_started',
+        'batch.flushed',
+        'batch.flush_failed',
+        'batch.failed',
+        'batch.rearmed',
+      ]),
+    );
+    for (const e of batchEvents) {
+      const label = readField(e, ['labels', 'batchId']);
+      expect({
+        event: e['event'],
+        labelled: 'value' in label && typeof label.value === 'string',
+      }).toEqual({
+        event: e['event'],
+        labelled: true,
+      });
+    }
   });
 
   it('reports a field that is missing or has the wrong type', () => {
