@@ -166,11 +166,11 @@ export async function runFlush(deps: AppDeps, body: unknown): Promise<FlushAnswe
     log.error(
       'batch.failed',
       `batch ${batchId} failed: its last flush attempt stopped answering`,
-      undefined,
-      {
-        attempt: stored.attempt,
-        errorCode: 'abandoned',
-      },
+      new PermanentError(
+        `flush attempt ${stored.attempt} of ${stored.maxAttempts} stopped answering`,
+        'abandoned',
+      ),
+      { attempt: stored.attempt },
     );
     await nudgeMembers(deps, batches, batchId, task, log);
     return answer('failed', 'failed');
@@ -300,7 +300,8 @@ async function flushClaimed(
     const own = result.members.get(member.key);
     results.set(member.key, {
       affectedRows: own?.affectedRows ?? 0,
-      remainingRows: own?.remainingRows ?? 0,
+      ...(own?.remainingRows === undefined ? {} : { remainingRows: own.remainingRows }),
+      ...(own?.message === undefined ? {} : { message: own.message }),
       share: shares[i] ?? { bytesBilled: 0, usd: 0 },
       verificationShare: verifyShares[i] ?? { bytesBilled: 0, usd: 0 },
       ...(own?.output === undefined ? {} : { output: own.output }),
@@ -414,7 +415,6 @@ async function failBatch(
   members.forEach((m, i) => {
     results.set(m.key, {
       affectedRows: 0,
-      remainingRows: 0,
       share: shares[i] ?? { bytesBilled: 0, usd: 0 },
       verificationShare: verifyShares[i] ?? { bytesBilled: 0, usd: 0 },
     });
@@ -429,13 +429,9 @@ async function failBatch(
   });
   log.error(
     'batch.failed',
-    `batch ${batch.id} failed after flush attempt ${batch.attempt} of ${batch.maxAttempts}: ${error.message}`,
-    undefined,
-    {
-      attempt: batch.attempt,
-      errorCode: failure.code,
-      batchMembers: members.length,
-    },
+    `batch ${batch.id} failed after flush attempt ${batch.attempt} of ${batch.maxAttempts}`,
+    error,
+    { attempt: batch.attempt, batchMembers: members.length },
   );
   await nudgeMembers(deps, batches, batch.id, task ?? null, log);
 }

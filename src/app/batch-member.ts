@@ -191,19 +191,23 @@ function finished(batch: Batch, member: BatchMember): ExecutorResult {
   return {
     outcome: rows === 0 ? 'not_found' : 'succeeded',
     message:
-      `${rows === 0 ? 'no rows of the subject' : `${rows} ${rows === 1 ? 'row' : 'rows'} of the subject`} ` +
-      `in batch ${batch.id} of ${total?.members ?? 0} subjects: ${total?.message ?? ''}; ` +
+      `${result.message ?? (rows === 0 ? 'no rows of the subject' : `${rows} ${rows === 1 ? 'row' : 'rows'} of the subject`)} ` +
+      `in batch ${batch.id} of ${total?.members ?? 0} subjects (${total?.message ?? ''}); ` +
       `this request's share: ${result.share.bytesBilled} bytes billed, $${result.share.usd.toFixed(9).replace(/\.?0+$/, '')}`,
     cost: result.share,
     affectedRows: rows,
     evidence: {
       touched: total?.touched ?? [],
       jobIds: batch.jobs.map((j) => j.jobId),
-      remainingRows: result.remainingRows,
-      verification: {
-        jobIds: batch.jobs.filter((j) => j.role === 'verify').map((j) => j.jobId),
-        ...result.verificationShare,
-      },
+      ...(result.remainingRows === undefined ? {} : { remainingRows: result.remainingRows }),
+      ...(result.remainingRows === undefined
+        ? {}
+        : {
+            verification: {
+              jobIds: batch.jobs.filter((j) => j.role === 'verify').map((j) => j.jobId),
+              ...result.verificationShare,
+            },
+          }),
       batch: {
         id: batch.id,
         members: total?.members ?? 0,

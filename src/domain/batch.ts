@@ -88,7 +88,9 @@ export interface BatchMember {
 
 export interface MemberResult {
   affectedRows: number;
-  remainingRows: number;
+  /** After a change: what is left of the member's rows (absent for a read). */
+  remainingRows?: number;
+  message?: string;
   /** Its share of every job the flushes ran, and of the verification queries among them. */
   share: Cost;
   verificationShare: Cost;

@@ -111,6 +111,16 @@ export interface BatchSupport<C> {
   flush(ctx: BatchFlushContext<C>): Promise<BatchFlushResult>;
 }
 
+/** What a flush did for one member: its rows, what is left of them, its output and words. */
+export interface BatchMemberOutcome {
+  affectedRows: number;
+  /** After a change: the member's rows still there (absent for a read). */
+  remainingRows?: number;
+  output?: unknown;
+  /** The member's own part, for its run's message (`exported 3 rows from p.d.t`). */
+  message?: string;
+}
+
 /** One subject of a batch, as its request gave it. */
 export interface BatchSubject {
   key: string;
@@ -138,10 +148,7 @@ export type BatchFlushResult =
       outcome: 'done';
       message: string;
       /** Per member key: its rows, what is left of them, and what its run keeps as output. */
-      members: ReadonlyMap<
-        string,
-        { affectedRows: number; remainingRows: number; output?: unknown }
-      >;
+      members: ReadonlyMap<string, BatchMemberOutcome>;
       /** Every job this flush ran (those saved by earlier attempts included). */
       jobs: readonly BatchJob[];
       touched: string[];

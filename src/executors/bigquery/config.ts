@@ -227,10 +227,8 @@ export const exportConfigSchema = z
     column: column.optional(),
     selectColumns: columnPaths.optional(),
     maxRows: z.number().int().min(1).max(100_000).default(DEFAULT_MAX_ROWS),
-    batch: cannotBatch(
-      'bigquery.export',
-      'a records request reads its own rows (only delete and nullify batch)',
-    ),
+    /** Off unless given: a records package is awaited by a person. */
+    batch: batchSchema.optional(),
   })
   .strict()
   .superRefine(oneMatch('column'))

@@ -12,6 +12,7 @@ import {
   type RecordsOutput,
 } from '../contract';
 import { checkTargets, resolveField } from './checks';
+import { exportBatching } from './export-batch';
 import { exportConfigSchema, type ExportConfig } from './config';
 import {
   costOf,
@@ -124,6 +125,7 @@ export function exportExecutor(s: Settings): Executor {
 
   return defineExecutor<ExportConfig>({
     name: 'bigquery.export',
+    batch: exportBatching(s),
     description:
       "Returns the subject's rows of a BigQuery table (or of every shard of a date-sharded set) for a records request, at most maxRows (default 10000).",
     configSchema: exportConfigSchema,

@@ -151,6 +151,23 @@ export function matchedValueSql(rule: MatchRule): { join: string; value: string;
   }
 }
 
+/** For a batched export: an ARRAY of the subjects' values a row matched (usually one). */
+export function matchedValuesSql(rule: MatchRule): string {
+  const column = quotePath(rule.path);
+  const side = sideOf(rule);
+  const any = (sql: string) => `${sql} IN UNNEST(@${SUBJECTS_PARAM})`;
+  switch (rule.kind) {
+    case 'scalar':
+      return `[${side(column)}]`;
+    case 'array':
+      return `ARRAY(SELECT ${side('v')} FROM UNNEST(${column}) AS v WHERE ${any(side('v'))})`;
+    case 'keyValue': {
+      const value = side(`kv.${quotePath(rule.valueField)}`);
+      return `ARRAY(SELECT ${value} FROM UNNEST(${column}) AS kv WHERE ${keyIs(rule)} AND ${any(value)})`;
+    }
+  }
+}
+
 function keyIs(rule: MatchRule): string {
   return `kv.${quotePath([rule.keyField])} = @${MATCH_KEY_PARAM}`;
 }

@@ -22,6 +22,7 @@ import {
 } from '../../../src/executors/bigquery';
 import { dispatch } from '../../../src/app/dispatch';
 import type { BatchStore } from '../../../src/ports/batch-store';
+import type { RecordStore } from '../../../src/ports/record-store';
 import type { TableLeases } from '../../../src/ports/table-lease';
 import type { Warehouse } from '../../../src/ports/warehouse';
 import { createMemoryRecordStore } from '../../helpers/memory-record-store';
@@ -80,6 +81,8 @@ export interface BatchFixture {
   warehouse: Warehouse;
   lines: LoggedLine[];
   now: Date;
+  /** Where exports keep the records packages. */
+  records: RecordStore;
   deps(): AppDeps;
   events(event: string): LoggedLine[];
   /** Registers a bigquery.delete task on crm.events (email, normalised), batching as given. */
@@ -128,6 +131,7 @@ export function useBatchFixture(
     warehouse: undefined as unknown as Warehouse,
     lines: [],
     now: T0,
+    records,
     delivered: { flushes: [], runs: 0 },
     deps: () => ({
       store: store.store,

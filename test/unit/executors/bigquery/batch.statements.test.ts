@@ -97,11 +97,13 @@ describe('batch settings in task configs', () => {
     ).toEqual([['batch.maxSubjects', 'at most 10000 subjects in one batch']]);
   });
 
-  it('refuses batch, by name, on the executors that cannot batch', () => {
-    const exported = exportConfigSchema.safeParse({ ...base, batch: { maxSubjects: 5 } });
-    expect(exported.success ? '' : exported.error.issues[0]?.message).toMatch(
-      /^bigquery\.export cannot batch/,
-    );
+  it('takes batch on an export only when given, and refuses it by name on a hand-written statement', () => {
+    // An export batches only when told to.
+    expect(exportConfigSchema.parse(base).batch).toBeUndefined();
+    expect(exportConfigSchema.parse({ ...base, batch: {} }).batch).toEqual({
+      maxSubjects: 1000,
+      maxWaitSeconds: 900,
+    });
     const statement = statementConfigSchema.safeParse({
       sql: 'DELETE FROM d.t WHERE email = @email',
       batch: false,
