@@ -181,8 +181,12 @@ export function mutationBatching<C extends BatchableConfig>(
               : {}),
             ...filter?.params,
           };
-          const before = await grouped(groupedCountStatement(table, rule, filter), params, 'count');
-          if (Object.keys(before).length === 0) {
+          // One value: the statement's own count of rows is that subject's, so no count first.
+          const single = partValues.length === 1;
+          const before = single
+            ? undefined
+            : await grouped(groupedCountStatement(table, rule, filter), params, 'count');
+          if (before !== undefined && Object.keys(before).length === 0) {
             // None of these subjects has a row here: nothing to change, nothing to verify.
             progress.done.push({ table, part, counts: {}, affectedRows: 0 });
             await ctx.save(JSON.stringify(progress), []);
@@ -206,6 +210,13 @@ export function mutationBatching<C extends BatchableConfig>(
           } finally {
             await s.leases?.release(table, holder);
           }
+          const counts = before ?? singleCount(indexOf.get(partValues[0] ?? ''), changed);
+          if (Object.keys(counts).length === 0) {
+            // It matched nothing: by this very rule none remain, and a count would bill 10 MiB more.
+            progress.done.push({ table, part, counts, affectedRows: 0 });
+            await ctx.save(JSON.stringify(progress), []);
+            continue;
+          }
           const after = await grouped(
             groupedCountStatement(table, rule, filter, spec.held?.(config, info)),
             params,
@@ -221,7 +232,7 @@ export function mutationBatching<C extends BatchableConfig>(
           progress.done.push({
             table,
             part,
-            counts: before,
+            counts,
             affectedRows: changed.affectedRows ?? 0,
           });
           await ctx.save(JSON.stringify(progress), []);
@@ -264,6 +275,12 @@ export function mutationBatching<C extends BatchableConfig>(
     const [projectId = '', datasetId = '', tableId = ''] = table.split('.');
     return warehouse.getTable({ projectId, datasetId, tableId });
   }
+}
+
+/** A one-value part's count: the rows its statement changed. */
+function singleCount(index: number | undefined, job: WarehouseJob): Record<string, number> {
+  const n = job.affectedRows ?? 0;
+  return index === undefined || n === 0 ? {} : { [index]: n };
 }
 
 /** Parts of at most `max` values and `budget` bytes each (every value fits in one part). */
