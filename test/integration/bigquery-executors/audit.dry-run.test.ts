@@ -43,10 +43,21 @@ describe('audit mode (ctx.dryRun)', () => {
         withinMaxBytesBilled: true,
         statement: `DELETE FROM \`${TABLE}\` WHERE \`email\` = @subject`,
         touched: [TABLE],
+        // Batched (the default): a full batch's grouped count, DELETE and grouped verification,
+        // 10 MiB each, shared by up to 1000 subjects.
+        batch: {
+          maxSubjects: 1000,
+          maxWaitSeconds: 900,
+          statement: `DELETE FROM \`${TABLE}\` WHERE \`email\` IN UNNEST(@subjects)`,
+          estimatedBytesBilled: 30 * MiB,
+          estimatedUsd: 0.000178814,
+          estimatedShareBytesBilled: Math.ceil((30 * MiB) / 1000),
+          estimatedShareUsd: 1.79e-7,
+        },
       },
     });
     expect(result.message).toBe(
-      `audit: would delete 2 rows from ${TABLE}, estimated 20 MiB billed, $0.000119209; the COUNT query cost 10 MiB billed, $0.000059605`,
+      `audit: would delete 2 rows from ${TABLE}, estimated 20 MiB billed, $0.000119209; batched (up to 1000 subjects a statement) its share would be 0.03 MiB billed, $0.000000179 when the batch is full; the COUNT query cost 10 MiB billed, $0.000059605`,
     );
     expect(await snapshot()).toEqual(before);
 
