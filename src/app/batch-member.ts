@@ -143,9 +143,15 @@ async function lookAtBatch(
   if (batch === null) {
     throw new PermanentError(`batch ${batchId} no longer exists`, 'task_missing');
   }
-  if (member === null || member.left !== undefined || member.attempt !== instance.attempt) {
+  const unserved = batch.state === 'flushed' && member?.result === undefined;
+  if (
+    member === null ||
+    member.left !== undefined ||
+    member.attempt !== instance.attempt ||
+    unserved
+  ) {
     throw new RetryableError(
-      `this attempt left batch ${batchId} before its flush (${member?.left ?? 'not a member'}); the next attempt joins a new one`,
+      `this attempt left batch ${batchId} before its flush (${member?.left ?? (unserved ? 'the flush did not serve it' : 'not a member')}); the next attempt joins a new one`,
       { code: 'batch.left' },
     );
   }
