@@ -24,6 +24,11 @@ import type { Warehouse } from './warehouse';
 /** BigQuery's per-table limits on mutating DML: running at once, and queued behind them. */
 export const DML_RUNNING_PER_TABLE = 2;
 export const DML_PENDING_PER_TABLE = 20;
+/**
+ * Concurrent mutating statements that change the same partition conflict; BigQuery retries the
+ * one that lost up to 3 times, then fails it with "Could not serialize access to table …".
+ */
+export const DML_CONFLICT_RETRIES = 3;
 
 /** Milliseconds since the epoch; injectable so tests control job timing and buffer age. */
 export interface Clock {
@@ -74,6 +79,10 @@ export interface JobRecord {
   mutates?: string;
   /** Waiting in its table's DML queue (PENDING) until one of the 2 running ones finishes. */
   queued?: boolean;
+  /** When it (last) started running: a commit to its partitions after this is a conflict. */
+  startedAt?: number;
+  /** Times it lost a conflict and was started again. */
+  conflictRetries?: number;
   outcome?: { result: QueryResult } | { error: BigQueryError };
 }
 
@@ -93,12 +102,15 @@ export interface JobEngineOptions {
  */
 export class JobEngine {
   private readonly jobs = new Map<string, JobRecord>();
+  /** Per table (`p:d.t`): when mutating statements committed, and the partitions they changed. */
+  private readonly commits = new Map<string, { at: number; partitions: ReadonlySet<string> }[]>();
   private sequence = 0;
 
   constructor(private readonly options: JobEngineOptions) {}
 
   reset(): void {
     this.jobs.clear();
+    this.commits.clear();
     this.sequence = 0;
   }
 
@@ -156,7 +168,10 @@ export class JobEngine {
       (other) => other.mutates === table && other.outcome === undefined,
     );
     const running = outstanding.filter((other) => other.queued !== true).length;
-    if (running < DML_RUNNING_PER_TABLE) return;
+    if (running < DML_RUNNING_PER_TABLE) {
+      job.startedAt = job.createdAt;
+      return;
+    }
     if (outstanding.length - running < DML_PENDING_PER_TABLE) {
       job.queued = true;
       job.doneAt = Infinity;
@@ -181,7 +196,8 @@ export class JobEngine {
     );
     if (next === undefined) return;
     next.queued = false;
-    next.doneAt = this.options.clock.now() + this.options.minJobMs;
+    next.startedAt = this.options.clock.now();
+    next.doneAt = next.startedAt + this.options.minJobMs;
   }
 
   get(projectId: string, jobId: string): JobRecord {
@@ -227,9 +243,12 @@ export class JobEngine {
     return this.options.clock.now() > job.createdAt ? 'RUNNING' : 'PENDING';
   }
 
-  /** Finishes every job whose time has come, oldest first, so effects land in order. */
+  /** Finishes every job whose time has come, in the order they finish, so effects land in order. */
   settleAll(): void {
-    for (const job of this.jobs.values()) this.settle(job);
+    const due = [...this.jobs.values()].filter((job) => job.outcome === undefined);
+    // A stable sort: jobs due at the same moment finish in the order they were created.
+    due.sort((a, b) => a.doneAt - b.doneAt);
+    for (const job of due) this.settle(job);
   }
 
   /**
@@ -250,8 +269,15 @@ export class JobEngine {
   private settle(job: JobRecord): void {
     if (job.outcome !== undefined || this.options.clock.now() < job.doneAt) return;
     try {
-      job.outcome = { result: this.execute(this.compile(job)) };
+      job.outcome = { result: this.execute(this.compile(job), job) };
     } catch (error) {
+      if (error instanceof LostConflict) {
+        // The service runs the statement again; the emulator first waits half a job's time.
+        job.conflictRetries = (job.conflictRetries ?? 0) + 1;
+        job.startedAt = this.options.clock.now() + this.options.minJobMs / 2;
+        job.doneAt = job.startedAt + this.options.minJobMs;
+        return;
+      }
       job.outcome = { error: toBigQueryError(error) };
     }
     job.endedAt = this.options.clock.now();
@@ -292,7 +318,10 @@ export class JobEngine {
     };
   }
 
-  private execute(compiled: CompiledStatement & { config: QueryConfiguration }): QueryResult {
+  private execute(
+    compiled: CompiledStatement & { config: QueryConfiguration },
+    job?: JobRecord,
+  ): QueryResult {
     const { warehouse, clock } = this.options;
     const result = this.estimate(compiled);
     const limit = parseLimit(compiled.config.maximumBytesBilled);
@@ -312,13 +341,51 @@ export class JobEngine {
       return { ...result, rows };
     }
     const bufferMicros = BigInt(this.options.streamingBufferSeconds) * 1_000_000n;
+    let changed: ReadonlySet<string> = new Set();
     const affected = runDml(
       compiled,
       bufferMicros > 0n ? BigInt(now) * 1000n - bufferMicros : undefined,
       warehouse,
       now,
+      (partitions) => {
+        changed = partitions;
+        if (job?.mutates !== undefined) this.checkConflict(job, job.mutates, partitions);
+      },
     );
+    if (job?.mutates !== undefined && affected > 0) {
+      // Only commits that a statement still running could conflict with are kept.
+      const table = job.mutates;
+      const oldest = Math.min(
+        ...[...this.jobs.values()]
+          .filter(
+            (other) => other !== job && other.mutates === table && other.outcome === undefined,
+          )
+          .map((other) => other.startedAt ?? Infinity),
+      );
+      const log = (this.commits.get(table) ?? []).filter((commit) => commit.at > oldest);
+      log.push({ at: now, partitions: changed });
+      this.commits.set(table, log);
+    }
     return { ...result, affectedRows: BigInt(affected) };
+  }
+
+  /**
+   * A statement conflicts when another committed a change to one of the same partitions (the
+   * whole table, if it is not partitioned) while it ran. It is run again, up to 3 times; then
+   * it fails with the service's error.
+   */
+  private checkConflict(job: JobRecord, table: string, partitions: ReadonlySet<string>): void {
+    const since = job.startedAt ?? job.createdAt;
+    const conflict = (this.commits.get(table) ?? []).some(
+      (commit) => commit.at > since && [...partitions].some((p) => commit.partitions.has(p)),
+    );
+    if (!conflict) return;
+    if ((job.conflictRetries ?? 0) < DML_CONFLICT_RETRIES) throw new LostConflict();
+    throw new BigQueryError(
+      400,
+      'invalidQuery',
+      `Could not serialize access to table ${table} due to concurrent update`,
+    );
   }
 
   private writeDestination(
@@ -366,3 +433,6 @@ function parseLimit(raw: string | number | undefined): bigint | undefined {
 }
 
 const jobKey = (projectId: string, jobId: string): string => `${projectId}:${jobId}`;
+
+/** A mutating statement lost a conflict and is to run again (not an error the caller sees). */
+class LostConflict extends Error {}

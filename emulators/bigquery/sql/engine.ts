@@ -223,6 +223,8 @@ export function runDml(
   bufferSince: bigint | undefined,
   warehouse: Warehouse,
   now: number,
+  /** Sees the partitions the statement would change before it changes them; may refuse. */
+  beforeCommit?: (partitions: ReadonlySet<string>) => void,
 ): number {
   const { target, source, where } = compiled;
   const [scanned] = scannedTables(source);
@@ -244,6 +246,7 @@ export function runDml(
     }
   }
   if (matched.size === 0) return 0;
+  beforeCommit?.(new Set([...matched].map((row) => row.partition)));
   const replaced = new Map<StoredRow, StoredRow | undefined>();
   if (compiled.kind === 'delete') {
     for (const row of matched) replaced.set(row, undefined);

@@ -62,21 +62,59 @@ describe("BigQuery's limits on mutating DML per table", () => {
     expect(await state(other)).toBe('RUNNING');
     expect(await rows()).toBe(30);
 
-    // The first two finish; the next two in line start.
+    // The first two finish together, changing the same (only) partition: the first commits,
+    // the second conflicts and runs again, as the service retries it; the next in line starts.
     clock.time += MIN_JOB_MS;
     expect(await Promise.all(jobs.slice(0, 5).map(state))).toEqual([
-      'DONE',
       'DONE',
       'RUNNING',
       'RUNNING',
       'PENDING',
+      'PENDING',
     ]);
-    // Each wave of two starts when the emulator sees the one before it done.
-    for (let wave = 0; wave < 10; wave++) {
+    // Each wave, one commits and the other runs again.
+    for (let wave = 0; wave < 30; wave++) {
       clock.time += MIN_JOB_MS;
       await Promise.all(jobs.map(state));
     }
     expect(await Promise.all(jobs.map(state))).toEqual(jobs.map(() => 'DONE'));
-    expect(await rows()).toBe(8);
+    // All on one partition: a job that kept losing to its neighbours' commits failed with the
+    // service's error, changing nothing; every other deleted its row.
+    const errors = await Promise.all(
+      jobs.map(async (job) => (await first<JobMetadata>(job.getMetadata())).status?.errorResult),
+    );
+    const failed = errors.filter((e) => e !== undefined);
+    for (const e of failed) expect(e?.message).toMatch(/^Could not serialize access to table/);
+    expect(await rows()).toBe(8 + failed.length);
+  });
+
+  it('runs again a statement that lost to a concurrent change of its partition, and after 3 retries fails it with the service error', async () => {
+    // Ids 22-29 are left. The first job deletes id 23; the victim, started with it, id 22; the
+    // others, queued, ids 24-29: each commits to the table's one partition while the victim runs.
+    const others: Job[] = [];
+    const create = async (id: number) =>
+      (await ctx.bigquery.createQueryJob({ query: `DELETE FROM d.t WHERE id = ${id}` }))[0];
+    others.push(await create(23));
+    const victim = await create(22);
+    for (let id = 24; id <= 29; id++) others.push(await create(id));
+    let victimState = await state(victim);
+    for (let tick = 0; tick < 20 && victimState !== 'DONE'; tick++) {
+      clock.time += MIN_JOB_MS;
+      victimState = await state(victim);
+    }
+    const [meta] = await victim.getMetadata();
+    expect((meta as JobMetadata).status?.errorResult).toEqual({
+      reason: 'invalidQuery',
+      message: 'Could not serialize access to table dml-limits:d.t due to concurrent update',
+    });
+    // The victim changed nothing; the others each deleted their row.
+    for (let tick = 0; tick < 20; tick++) {
+      clock.time += MIN_JOB_MS;
+      if ((await Promise.all(others.map(state))).every((s) => s === 'DONE')) break;
+    }
+    const [left] = await ctx.bigquery.dataset('d').table('t').getRows();
+    const ids = (left as { id: number }[]).map((r) => r.id);
+    expect(ids).toContain(22);
+    expect(ids.filter((id) => id > 22)).toEqual([]);
   });
 });
