@@ -102,8 +102,8 @@ describe("BigQuery's limits on mutating DML per table", () => {
       clock.time += MIN_JOB_MS;
       victimState = await state(victim);
     }
-    const [meta] = await victim.getMetadata();
-    expect((meta as JobMetadata).status?.errorResult).toEqual({
+    const meta = await first<JobMetadata>(victim.getMetadata());
+    expect(meta.status?.errorResult).toEqual({
       reason: 'invalidQuery',
       message: 'Could not serialize access to table dml-limits:d.t due to concurrent update',
     });
