@@ -17,13 +17,7 @@ import {
   waitForJob,
   type Settings,
 } from './jobs';
-import {
-  MATCH_KEY_PARAM,
-  matchRuleOf,
-  SUBJECTS_PARAM,
-  subjectValue,
-  type MatchRule,
-} from './match';
+import { matchManyParams, matchRuleOf, subjectValue, type MatchRule } from './match';
 import type { MutationSpec } from './mutation';
 import {
   groupedCountStatement,
@@ -83,10 +77,7 @@ export function mutationBatching<C extends BatchableConfig>(
 
   return {
     settings: (config) => (config.batch === false ? undefined : (config.batch ?? DEFAULT_BATCH)),
-    shape: (config) => {
-      const { batch: _batch, maxBytesBilled: _cap, ...shape } = config;
-      return JSON.stringify(shape, Object.keys(shape).sort());
-    },
+    shape: (config) => shapeOf(config, ['batch', 'maxBytesBilled']),
     async flush(ctx: BatchFlushContext<C>): Promise<BatchFlushResult> {
       const { config } = ctx;
       const rule: MatchRule = { ...matchRuleOf(config), many: true };
@@ -175,10 +166,7 @@ export function mutationBatching<C extends BatchableConfig>(
         for (const [part, partValues] of parts.entries()) {
           if (progress.done.some((d) => d.table === table && d.part === part)) continue;
           const params = {
-            [SUBJECTS_PARAM]: partValues,
-            ...(rule.kind === 'keyValue' && rule.key !== undefined
-              ? { [MATCH_KEY_PARAM]: rule.key }
-              : {}),
+            ...matchManyParams(rule, partValues),
             ...filter?.params,
           };
           // One value: the statement's own count of rows is that subject's, so no count first.
@@ -275,6 +263,19 @@ export function mutationBatching<C extends BatchableConfig>(
     const [projectId = '', datasetId = '', tableId = ''] = table.split('.');
     return warehouse.getTable({ projectId, datasetId, tableId });
   }
+}
+
+/**
+ * What a config's statement depends on, as stable text: the config without the fields that do
+ * not change the statement (`omit`), keys sorted.
+ */
+export function shapeOf(config: object, omit: readonly string[]): string {
+  const shape = Object.fromEntries(
+    Object.entries(config)
+      .filter(([key]) => !omit.includes(key))
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
+  return JSON.stringify(shape);
 }
 
 /** A one-value part's count: the rows its statement changed. */

@@ -8,13 +8,13 @@ import {
   type BatchSupport,
   type RecordsOutput,
 } from '../contract';
+import { shapeOf } from './batch-flush';
 import type { ExportConfig } from './config';
 import { costOf, describeCost, rows, waitForJob, type Settings } from './jobs';
 import {
   matchedValuesSql,
-  MATCH_KEY_PARAM,
+  matchManyParams,
   matchRuleOf,
-  SUBJECTS_PARAM,
   subjectValue,
   type MatchRule,
 } from './match';
@@ -35,10 +35,7 @@ export function exportBatching(s: Settings): BatchSupport<ExportConfig> {
   return {
     settings: (config) =>
       config.batch === undefined || config.batch === false ? undefined : config.batch,
-    shape: (config) => {
-      const { batch: _batch, maxBytesBilled: _cap, maxRows: _rows, ...shape } = config;
-      return JSON.stringify(shape, Object.keys(shape).sort());
-    },
+    shape: (config) => shapeOf(config, ['batch', 'maxBytesBilled', 'maxRows']),
     async flush(ctx: BatchFlushContext<ExportConfig>): Promise<BatchFlushResult> {
       const { config } = ctx;
       const rule: MatchRule = { ...matchRuleOf(config), many: true };
@@ -65,10 +62,7 @@ export function exportBatching(s: Settings): BatchSupport<ExportConfig> {
         `SELECT ${matchedValuesSql(rule)} AS ${MATCHED_VALUES_ALIAS}, `,
       );
       const params = {
-        [SUBJECTS_PARAM]: values,
-        ...(rule.kind === 'keyValue' && rule.key !== undefined
-          ? { [MATCH_KEY_PARAM]: rule.key }
-          : {}),
+        ...matchManyParams(rule, values),
         ...filter?.params,
         ...(targets.sharded ? { [SUFFIXES_PARAM]: targets.suffixes } : {}),
       };

@@ -103,6 +103,17 @@ export function matchParams(rule: MatchRule, value: string): Record<string, stri
   };
 }
 
+/** A batch's parameters: every subject's value, and the key where the rule has one. */
+export function matchManyParams(
+  rule: MatchRule,
+  values: string[],
+): Record<string, string | string[]> {
+  return {
+    [SUBJECTS_PARAM]: values,
+    ...(rule.kind === 'keyValue' && rule.key !== undefined ? { [MATCH_KEY_PARAM]: rule.key } : {}),
+  };
+}
+
 /**
  * The condition that finds the subject's rows. The column side is normalised as the subject's
  * value was (a hashed column is compared as stored: the hash was taken of the normalised value).
