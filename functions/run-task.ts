@@ -1,5 +1,6 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
-import { isFlushPayload, runFlush } from '../src/app/batch-flush';
+import { isFlushPayload } from '../src/app/batch-arm';
+import { runFlush } from '../src/app/batch-flush';
 import { runInstance } from '../src/app/run-instance';
 import { ValidationError } from '../src/domain/errors';
 import { errorResponse } from '../src/http/error-response';

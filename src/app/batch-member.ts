@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  BATCH_ID_PATTERN,
   memberKey,
   shapeKeyOf,
   type Batch,
@@ -12,7 +13,7 @@ import { withSpend, type BatchSupport, type ExecutorResult } from '../executors/
 import type { BatchStore } from '../ports/batch-store';
 import type { Logger } from '../ports/logger';
 import type { AttemptSubject, ExecutorOutcome } from './attempt';
-import { armFlush } from './batch-flush';
+import { armFlush } from './batch-arm';
 import type { AppDeps } from './deps';
 
 /**
@@ -21,7 +22,7 @@ import type { AppDeps } from './deps';
  * finishes the run with the member's own rows, proof and share of the cost.
  */
 
-const handleSchema = z.object({ batch: z.string().regex(/^b-[0-9a-f]{20}-\d{1,12}-\d{1,4}$/) });
+const handleSchema = z.object({ batch: z.string().regex(BATCH_ID_PATTERN) });
 
 /** The batch a waiting handle names, if it is a batch handle. */
 export function batchOfHandle(handle: string | undefined): string | undefined {

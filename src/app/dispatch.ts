@@ -7,7 +7,7 @@ import { ENQUEUE_HORIZON_MS, queueInstances } from './enqueue';
 import { tasksById } from './lookups';
 import { rollupRequest } from './rollup';
 import { expireLease, rearmLate } from './watchdog';
-import { rearmDueBatches } from './batch-flush';
+import { rearmDueBatches } from './batch-arm';
 
 /** The counts of one dispatch run: the `dispatch.finished` line and the HTTP answer. */
 export interface DispatchSummary {

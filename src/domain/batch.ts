@@ -97,6 +97,9 @@ export interface MemberResult {
   output?: unknown;
 }
 
+/** A batch id: `b-<shape key>-<period start, epoch s>-<n>`. */
+export const BATCH_ID_PATTERN = /^b-[0-9a-f]{20}-\d{1,12}-\d{1,4}$/;
+
 export function memberKey(requestId: string, taskId: string): string {
   return `${requestId}:${taskId}`;
 }

@@ -1,5 +1,6 @@
 import { createStructuredLogger } from '../../../src/adapters/cloud-logging/structured-logger';
-import { isFlushPayload, runFlush } from '../../../src/app/batch-flush';
+import { isFlushPayload } from '../../../src/app/batch-arm';
+import { runFlush } from '../../../src/app/batch-flush';
 import { DEFAULT_SETTINGS, type AppDeps } from '../../../src/app/deps';
 import { dispatch } from '../../../src/app/dispatch';
 import { createRecordSink } from '../../../src/app/record-sets';

@@ -8,7 +8,8 @@ import {
 import { createStructuredLogger } from '../../../src/adapters/cloud-logging/structured-logger';
 import { createFirestoreBatchStore } from '../../../src/adapters/firestore/batch-store';
 import { createFirestoreTableLeases } from '../../../src/adapters/firestore/table-leases';
-import { isFlushPayload, runFlush } from '../../../src/app/batch-flush';
+import { isFlushPayload } from '../../../src/app/batch-arm';
+import { runFlush } from '../../../src/app/batch-flush';
 import { DEFAULT_SETTINGS, type AppDeps } from '../../../src/app/deps';
 import { fileRequest } from '../../../src/app/intake';
 import { createRecordSink } from '../../../src/app/record-sets';
