@@ -7,7 +7,7 @@ import {
   type BatchMember,
   type BatchSettings,
 } from '../domain/batch';
-import { coerceError, PermanentError, RetryableError } from '../domain/errors';
+import { coerceError, isRetryable, PermanentError, RetryableError } from '../domain/errors';
 import type { Instance, Task } from '../domain/model';
 import { withSpend, type BatchSupport, type ExecutorResult } from '../executors/contract';
 import type { BatchStore } from '../ports/batch-store';
@@ -63,18 +63,39 @@ export async function batchedAttempt(
 ): Promise<ExecutorOutcome | undefined> {
   if (request.dryRun || deps.batches === undefined) return undefined;
   try {
-    if (pollHandle !== undefined) {
+    const rejoin = pollHandle === JOIN_AGAIN;
+    if (pollHandle !== undefined && !rejoin) {
       const batchId = batchOfHandle(pollHandle);
       if (batchId === undefined) return undefined;
       return { result: await lookAtBatch(deps, deps.batches, batchId, instance) };
     }
     const batching = batchingOf(deps, task);
     if (batching === undefined) return undefined;
-    return { result: await join(deps, deps.batches, task, instance, batching, log) };
+    try {
+      return { result: await join(deps, deps.batches, task, instance, batching, log) };
+    } catch (thrown) {
+      const error = coerceError(thrown);
+      if (!isRetryable(error)) throw error;
+      // The store did not answer in time (many joining at once): not a failed attempt; the
+      // instance waits a few seconds, spread at random, and tries to join again.
+      const seconds = 3 + Math.floor(Math.random() * 6);
+      return {
+        result: {
+          outcome: 'waiting',
+          message: `could not join a batch yet (${error.message}); trying again in ${seconds} s`,
+          cost: { bytesBilled: 0, usd: 0 },
+          handle: JOIN_AGAIN,
+          pollAfterSeconds: seconds,
+        },
+      };
+    }
   } catch (thrown) {
     return { failure: coerceError(thrown) };
   }
 }
+
+/** The handle of an attempt that could not join yet: its next poll tries again. */
+export const JOIN_AGAIN = JSON.stringify({ join: true });
 
 async function join(
   deps: AppDeps,

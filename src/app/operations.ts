@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { GoneError, NotFoundError, ValidationError } from '../domain/errors';
 import { memberKey } from '../domain/batch';
 import { cancelBatchMember, cancelInstance, retrySeries } from '../domain/lifecycle';
-import { batchOfHandle } from './batch-member';
+import { batchOfHandle, JOIN_AGAIN } from './batch-member';
 import { CANCELLABLE_STATES } from '../domain/states';
 import type { Instance } from '../domain/model';
 import type { Actor } from './actor';
@@ -51,15 +51,20 @@ async function leaveBatch(
   at: string,
 ): Promise<Instance | null> {
   const handle = instance.waitingHandle;
-  const batchId = instance.state === 'waiting' ? batchOfHandle(handle) : undefined;
-  if (batchId === undefined || handle === undefined || deps.batches === undefined) return null;
+  if (instance.state !== 'waiting' || handle === undefined || deps.batches === undefined)
+    return null;
+  const batchId = batchOfHandle(handle);
+  // Waiting to join (the store was busy): there is no batch to leave yet.
+  if (batchId === undefined && handle !== JOIN_AGAIN) return null;
   const key = memberKey(instance.requestId, instance.taskId);
-  if (!(await deps.batches.leave(batchId, key, 'cancelled'))) return null;
-  deps.log
-    .child({ labels: { requestId: instance.requestId, taskId: instance.taskId, batchId } })
-    .info('batch.member_left', `left batch ${batchId} before it closed: request cancelled`, {
-      reason: 'cancelled',
-    });
+  if (batchId !== undefined && !(await deps.batches.leave(batchId, key, 'cancelled'))) return null;
+  if (batchId !== undefined) {
+    deps.log
+      .child({ labels: { requestId: instance.requestId, taskId: instance.taskId, batchId } })
+      .info('batch.member_left', `left batch ${batchId} before it closed: request cancelled`, {
+        reason: 'cancelled',
+      });
+  }
   return deps.store.updateInstance(instance.requestId, instance.taskId, (current) =>
     cancelBatchMember(current, handle, actor.identity, at),
   );

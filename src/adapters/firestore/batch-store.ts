@@ -6,7 +6,7 @@ import {
   type BatchMember,
   type FlushClaim,
 } from '../../domain/batch';
-import type { BatchStore, Joined } from '../../ports/batch-store';
+import type { BatchStore } from '../../ports/batch-store';
 import { boundedMethods } from './availability';
 import { fromStored, stripUndefined, toUpdateData } from './codec';
 
@@ -17,6 +17,30 @@ const MEMBERS = 'members';
 const MAX_SLOTS = 1000;
 /** Firestore's limit of writes in one batch. */
 const WRITES_PER_BATCH = 500;
+
+/** gRPC's ALREADY_EXISTS: a create found the document there. */
+const ALREADY_EXISTS = 6;
+
+function newBatch(
+  slot: { id: string; closesAt: Date },
+  seed: Parameters<BatchStore['join']>[0],
+  now: Date,
+): Batch {
+  return {
+    id: slot.id,
+    shapeKey: seed.shapeKey,
+    taskId: seed.taskId,
+    executor: seed.executor,
+    state: 'open',
+    openedAt: now.toISOString(),
+    closesAt: slot.closesAt.toISOString(),
+    maxSubjects: seed.settings.maxSubjects,
+    dueAt: slot.closesAt.toISOString(),
+    attempt: 0,
+    maxAttempts: seed.maxAttempts,
+    jobs: [],
+  };
+}
 
 /** Batches on Firestore: joins and closes in transactions, results in batched writes. */
 export function createFirestoreBatchStore(
@@ -32,46 +56,35 @@ export function createFirestoreBatchStore(
 
   const store: BatchStore = {
     async join(seed, joiner, now) {
+      const key = memberKey(joiner.requestId, joiner.taskId);
+      const member: BatchMember = { key, ...joiner, joinedAt: now.toISOString() };
       for (let seq = 1; seq <= MAX_SLOTS; seq++) {
         const slot = batchSlot(seed.shapeKey, seed.settings, now, seq);
         const ref = batchRef(slot.id);
-        const key = memberKey(joiner.requestId, joiner.taskId);
-        const joined = await db.runTransaction(
-          async (tx): Promise<Omit<Joined, 'members'> | null> => {
-            const snap = await tx.get(ref);
-            const member: BatchMember = {
-              key,
-              ...joiner,
-              joinedAt: now.toISOString(),
-            };
-            if (!snap.exists) {
-              const batch: Batch = {
-                id: slot.id,
-                shapeKey: seed.shapeKey,
-                taskId: seed.taskId,
-                executor: seed.executor,
-                state: 'open',
-                openedAt: now.toISOString(),
-                closesAt: slot.closesAt.toISOString(),
-                maxSubjects: seed.settings.maxSubjects,
-                dueAt: slot.closesAt.toISOString(),
-                attempt: 0,
-                maxAttempts: seed.maxAttempts,
-                jobs: [],
-              };
-              tx.create(ref, stripUndefined(batch));
-              tx.set(memberRef(slot.id, key), stripUndefined(member));
-              return { batch, opened: true };
-            }
-            const batch = fromStored<Batch>(snap.data());
-            if (batch.state !== 'open') return null;
-            tx.set(memberRef(slot.id, key), stripUndefined(member));
-            return { batch, opened: false };
-          },
-        );
-        if (joined === null) continue;
+        // Plain reads and a create first: joiners only contend where they must (the join below).
+        const seen = await ref.get();
+        let opened = false;
+        if (!seen.exists) {
+          opened = await ref.create(stripUndefined(newBatch(slot, seed, now))).then(
+            () => true,
+            (err: unknown) => {
+              if ((err as { code?: unknown }).code === ALREADY_EXISTS) return false;
+              throw err;
+            },
+          );
+        } else if ((seen.data() as Batch).state !== 'open') continue;
+        // The join reads the batch in a transaction, so it is ordered with the batch's close.
+        const batch = await db.runTransaction(async (tx) => {
+          const snap = await tx.get(ref);
+          if (!snap.exists) return null;
+          const current = fromStored<Batch>(snap.data());
+          if (current.state !== 'open') return null;
+          tx.set(memberRef(slot.id, key), stripUndefined(member));
+          return current;
+        });
+        if (batch === null) continue;
         const counted = await ref.collection(MEMBERS).count().get();
-        return { ...joined, members: counted.data().count };
+        return { batch, opened, members: counted.data().count };
       }
       throw new Error(`no open batch slot for shape ${seed.shapeKey} in this period`);
     },

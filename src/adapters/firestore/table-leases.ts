@@ -23,7 +23,18 @@ export function createFirestoreTableLeases(
       .collection(TABLE_LEASES)
       .doc(`t${createHash('sha256').update(table).digest('hex').slice(0, 40)}`);
   const leases: TableLeases = {
-    acquire(table, holder, ttlSeconds) {
+    async acquire(table, holder, ttlSeconds) {
+      // A plain read first: while another holds the table, the many who wait for it only read,
+      // and never contend in transactions on its one document.
+      const seen = await ref(table).get();
+      const current = seen.exists ? (seen.data() as StoredLease) : undefined;
+      if (
+        current !== undefined &&
+        current.holder !== holder &&
+        Date.parse(current.expiresAt) > opts.now().getTime()
+      ) {
+        return false;
+      }
       return db.runTransaction(async (tx) => {
         const doc = ref(table);
         const snap = await tx.get(doc);

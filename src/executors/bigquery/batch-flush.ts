@@ -11,7 +11,8 @@ import {
 import {
   describeCost,
   costOf,
-  LEASE_WAIT_SECONDS,
+  leaseWaitSeconds,
+  tableLease,
   parseHandle,
   rows,
   waitForJob,
@@ -73,6 +74,7 @@ export function mutationBatching<C extends BatchableConfig>(
   s: Settings,
 ): BatchSupport<C> {
   const { warehouse } = s;
+  const lease = tableLease(s);
   const budget = s.batchParameterBytes ?? PARAMETER_BYTES_PER_STATEMENT;
 
   return {
@@ -129,8 +131,7 @@ export function mutationBatching<C extends BatchableConfig>(
         while (!job.done) {
           if (ctx.signal.aborted) throw abortReason(ctx.signal);
           job = await waitForJob(warehouse, job, ctx.signal, (s.leaseSeconds * 1000) / 3);
-          if (role === 'change' && !job.done)
-            await s.leases?.acquire(currentTable, holder, s.leaseSeconds);
+          if (role === 'change' && !job.done) await lease.take(currentTable, holder);
         }
         await record(job, role);
         return job;
@@ -181,11 +182,11 @@ export function mutationBatching<C extends BatchableConfig>(
             continue;
           }
           currentTable = table;
-          if (s.leases !== undefined && !(await s.leases.acquire(table, holder, s.leaseSeconds))) {
+          if (!(await lease.take(table, holder))) {
             return {
               outcome: 'blocked',
               message: `another statement is changing ${table} (its table lease is held)`,
-              retryAfterSeconds: LEASE_WAIT_SECONDS,
+              retryAfterSeconds: leaseWaitSeconds(),
             };
           }
           let changed: WarehouseJob;
@@ -196,7 +197,7 @@ export function mutationBatching<C extends BatchableConfig>(
               'change',
             );
           } finally {
-            await s.leases?.release(table, holder);
+            await lease.give(table, holder);
           }
           const counts = before ?? singleCount(indexOf.get(partValues[0] ?? ''), changed);
           if (Object.keys(counts).length === 0) {

@@ -24,7 +24,10 @@ export interface BigQueryExecutorOptions {
   now?: () => Date;
   /** One mutating statement per table at a time (src/ports/table-lease.ts); none: no limit. */
   leases?: TableLeases;
-  /** How long a table lease lasts unless extended; a killed run frees its table after it. */
+  /**
+   * How long a table lease lasts unless extended (default 120 s; a running statement extends it
+   * at each poll); a killed run frees its table after it.
+   */
   leaseSeconds?: number;
   /** A batch's statement carries at most this many bytes of subjects' values (default 8 MiB). */
   batchParameterBytes?: number;
@@ -53,28 +56,45 @@ export function settingsOf(options: BigQueryExecutorOptions): Settings {
     records: options.records,
     now: options.now ?? (() => new Date()),
     leases: options.leases,
-    leaseSeconds: options.leaseSeconds ?? 600,
+    leaseSeconds: options.leaseSeconds ?? 120,
     batchParameterBytes: options.batchParameterBytes,
   };
 }
 
-/** When a statement that found its table's lease held looks again. */
-export const LEASE_WAIT_SECONDS = 5;
+/**
+ * When a statement that found its table's lease held looks again: 3 to 8 s, spread at random so
+ * that many waiting on one table do not all ask at once.
+ */
+export function leaseWaitSeconds(): number {
+  return 3 + Math.floor(Math.random() * 6);
+}
 
 /**
- * The table lease as the flow uses it: held by `request/task` while its change runs (and a
- * while longer: it expires, so a killed run frees the table). Without leases configured (unit
+ * The table lease as the flows use it: held by `request/task` (or `batch/<id>`) while its change
+ * runs (and a while longer: it expires, so a killed run frees the table). Taking it never throws:
+ * a store that does not answer counts as the lease being held (the caller waits and asks again),
+ * and what the unanswered call may still write is given back. Without leases configured (unit
  * tests), every statement may run.
  */
 export function tableLease(s: Settings) {
-  const holder = (ctx: ExecutorContext<unknown>) => `${ctx.requestId}/${ctx.taskId}`;
+  const holderOf = (who: string | ExecutorContext<unknown>) =>
+    typeof who === 'string' ? who : `${who.requestId}/${who.taskId}`;
+  const give = async (table: string, who: string | ExecutorContext<unknown>): Promise<void> => {
+    if (s.leases === undefined) return;
+    await s.leases.release(table, holderOf(who));
+  };
   return {
-    take: (table: string, ctx: ExecutorContext<unknown>): Promise<boolean> =>
-      s.leases === undefined
-        ? Promise.resolve(true)
-        : s.leases.acquire(table, holder(ctx), s.leaseSeconds),
-    give: (table: string, ctx: ExecutorContext<unknown>): Promise<void> =>
-      s.leases === undefined ? Promise.resolve() : s.leases.release(table, holder(ctx)),
+    take: async (table: string, who: string | ExecutorContext<unknown>): Promise<boolean> => {
+      if (s.leases === undefined) return true;
+      try {
+        return await s.leases.acquire(table, holderOf(who), s.leaseSeconds);
+      } catch {
+        // The transaction may still commit after the deadline: give back what it might take.
+        setTimeout(() => void give(table, who).catch(() => undefined), 1000).unref();
+        return false;
+      }
+    },
+    give,
   };
 }
 

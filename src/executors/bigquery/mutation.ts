@@ -16,7 +16,7 @@ import {
   costOf,
   describeCost,
   outcomeFor,
-  LEASE_WAIT_SECONDS,
+  leaseWaitSeconds,
   parseHandle,
   queryOf,
   readCount,
@@ -171,7 +171,7 @@ export function defineMutationExecutor<C extends BatchableConfig>(
           return waiting(progress, billed, 1, verification());
         // One mutating statement per table across the pipeline: wait while another holds it.
         if (!(await lease.take(next, ctx))) {
-          return waiting(progress, billed, LEASE_WAIT_SECONDS, verification(), next);
+          return waiting(progress, billed, leaseWaitSeconds(), verification(), next);
         }
         try {
           const info = await tableInfo(next);

@@ -18,7 +18,7 @@ import { collectRows } from './export';
 import {
   costOf,
   describeCost,
-  LEASE_WAIT_SECONDS,
+  leaseWaitSeconds,
   outcomeFor,
   parseHandle,
   queryOf,
@@ -114,7 +114,7 @@ export function statementExecutor(s: Settings): Executor {
         message: `another statement is changing ${table} (its table lease is held); waiting for it`,
         cost: zeroCost(),
         handle: JSON.stringify({ lease: true }),
-        pollAfterSeconds: LEASE_WAIT_SECONDS,
+        pollAfterSeconds: leaseWaitSeconds(),
       };
     }
     return guarded(ctx, async () => {

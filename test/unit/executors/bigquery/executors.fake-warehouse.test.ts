@@ -310,9 +310,12 @@ describe('BigQuery executors over a fake warehouse', () => {
     leases.held.set('acme-prod.crm.contacts', 'req-other/task');
     const executor = byName('bigquery.delete');
     const blocked = await executor.run(ctx('bigquery.delete', deleteConfig));
+    expect(blocked.pollAfterSeconds).toBeGreaterThanOrEqual(3);
+    expect(blocked.pollAfterSeconds).toBeLessThanOrEqual(8);
     expect(blocked).toMatchObject({
       outcome: 'waiting',
-      pollAfterSeconds: 5,
+      // 3 to 8 s, at random, so that those waiting on one table do not ask at once.
+      pollAfterSeconds: expect.any(Number),
       cost: { bytesBilled: 0 },
     });
     expect(blocked.message).toMatch(/^another statement is changing acme-prod.crm.contacts/);
@@ -334,7 +337,8 @@ describe('BigQuery executors over a fake warehouse', () => {
     expect(blocked).toMatchObject({
       outcome: 'waiting',
       handle: '{"lease":true}',
-      pollAfterSeconds: 5,
+      // 3 to 8 s, at random, so that those waiting on one table do not ask at once.
+      pollAfterSeconds: expect.any(Number),
     });
     expect(warehouse.queries).toHaveLength(0);
     leases.held.clear();
