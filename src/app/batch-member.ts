@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   BATCH_ID_PATTERN,
+  batchSlot,
   memberKey,
   shapeKeyOf,
   type Batch,
@@ -63,15 +64,24 @@ export async function batchedAttempt(
 ): Promise<ExecutorOutcome | undefined> {
   if (request.dryRun || deps.batches === undefined) return undefined;
   try {
-    const rejoin = pollHandle === JOIN_AGAIN;
-    if (pollHandle !== undefined && !rejoin) {
+    const rejoin = joinAgainOf(pollHandle);
+    if (pollHandle !== undefined && rejoin === undefined) {
       const batchId = batchOfHandle(pollHandle);
       if (batchId === undefined) return undefined;
       return { result: await lookAtBatch(deps, deps.batches, batchId, instance) };
     }
     const batching = batchingOf(deps, task);
     if (batching === undefined) return undefined;
+    const firstTry = rejoin ?? deps.clock.now();
     try {
+      // A join the store did not answer may still have landed: find it before joining again.
+      const landed =
+        rejoin === undefined
+          ? undefined
+          : await joinedAt(deps.batches, task, instance, batching, rejoin);
+      if (landed !== undefined) {
+        return { result: await lookAtBatch(deps, deps.batches, landed, instance) };
+      }
       return { result: await join(deps, deps.batches, task, instance, batching, log) };
     } catch (thrown) {
       const error = coerceError(thrown);
@@ -84,7 +94,7 @@ export async function batchedAttempt(
           outcome: 'waiting',
           message: `could not join a batch yet (${error.message}); trying again in ${seconds} s`,
           cost: { bytesBilled: 0, usd: 0 },
-          handle: JOIN_AGAIN,
+          handle: JSON.stringify({ join: firstTry.toISOString() }),
           pollAfterSeconds: seconds,
         },
       };
@@ -94,8 +104,38 @@ export async function batchedAttempt(
   }
 }
 
-/** The handle of an attempt that could not join yet: its next poll tries again. */
-export const JOIN_AGAIN = JSON.stringify({ join: true });
+/**
+ * The batch this attempt joined when its join was first tried at `at` (the store answered too
+ * late, but the join landed): the batches of that period, in order, that hold its member.
+ */
+async function joinedAt(
+  batches: BatchStore,
+  task: Task,
+  instance: Instance,
+  batching: NonNullable<ReturnType<typeof batchingOf>>,
+  at: Date,
+): Promise<string | undefined> {
+  const shapeKey = shapeKeyOf(task.id, batching.support.shape(batching.config));
+  const key = memberKey(instance.requestId, instance.taskId);
+  for (let seq = 1; seq <= 1000; seq++) {
+    const { id } = batchSlot(shapeKey, batching.settings, at, seq);
+    const [batch, member] = await Promise.all([batches.get(id), batches.getMember(id, key)]);
+    if (batch === null) return undefined;
+    if (member?.attempt === instance.attempt && member.series === instance.series) return id;
+  }
+  return undefined;
+}
+
+/** When an attempt that could not join yet first tried (its handle says), else undefined. */
+export function joinAgainOf(handle: string | undefined): Date | undefined {
+  if (handle === undefined) return undefined;
+  try {
+    const parsed = z.object({ join: z.string().datetime() }).strict().safeParse(JSON.parse(handle));
+    return parsed.success ? new Date(parsed.data.join) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function join(
   deps: AppDeps,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { GoneError, NotFoundError, ValidationError } from '../domain/errors';
 import { memberKey } from '../domain/batch';
 import { cancelBatchMember, cancelInstance, retrySeries } from '../domain/lifecycle';
-import { batchOfHandle, JOIN_AGAIN } from './batch-member';
+import { batchOfHandle, joinAgainOf } from './batch-member';
 import { CANCELLABLE_STATES } from '../domain/states';
 import type { Instance } from '../domain/model';
 import type { Actor } from './actor';
@@ -55,7 +55,7 @@ async function leaveBatch(
     return null;
   const batchId = batchOfHandle(handle);
   // Waiting to join (the store was busy): there is no batch to leave yet.
-  if (batchId === undefined && handle !== JOIN_AGAIN) return null;
+  if (batchId === undefined && joinAgainOf(handle) === undefined) return null;
   const key = memberKey(instance.requestId, instance.taskId);
   if (batchId !== undefined && !(await deps.batches.leave(batchId, key, 'cancelled'))) return null;
   if (batchId !== undefined) {

@@ -13,7 +13,17 @@ interface StoredLease {
   expiresAt: string;
 }
 
-/** Table leases on Firestore, each taken or given back in a transaction. */
+/** gRPC codes of a create that found the document, and of a write whose precondition failed. */
+const ALREADY_EXISTS = 6;
+const FAILED_PRECONDITION = 9;
+
+/** Another caller wrote the lease between our read and our write. */
+function lostRace(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === ALREADY_EXISTS || code === FAILED_PRECONDITION;
+}
+
+/** Table leases on Firestore, taken and given back with preconditions, never transactions. */
 export function createFirestoreTableLeases(
   db: Firestore,
   opts: { now: () => Date; operationTimeoutMs?: number },
@@ -23,45 +33,43 @@ export function createFirestoreTableLeases(
       .collection(TABLE_LEASES)
       .doc(`t${createHash('sha256').update(table).digest('hex').slice(0, 40)}`);
   const leases: TableLeases = {
+    // No transactions: under load many ask for one table at once, and transactions on its one
+    // document abort each other. A free table is taken by `create` (one wins, the others are
+    // told at once), a lease that expired or is the caller's own by an update that holds only if
+    // the document is as it was read (its update time), and the same for giving it back.
     async acquire(table, holder, ttlSeconds) {
-      // A plain read first: while another holds the table, the many who wait for it only read,
-      // and never contend in transactions on its one document.
-      const seen = await ref(table).get();
-      const current = seen.exists ? (seen.data() as StoredLease) : undefined;
+      const doc = ref(table);
+      const snap = await doc.get();
+      const now = opts.now();
+      const held = snap.exists ? (snap.data() as StoredLease) : undefined;
       if (
-        current !== undefined &&
-        current.holder !== holder &&
-        Date.parse(current.expiresAt) > opts.now().getTime()
+        held !== undefined &&
+        held.holder !== holder &&
+        Date.parse(held.expiresAt) > now.getTime()
       ) {
         return false;
       }
-      return db.runTransaction(async (tx) => {
-        const doc = ref(table);
-        const snap = await tx.get(doc);
-        const now = opts.now();
-        const held = snap.exists ? (snap.data() as StoredLease) : undefined;
-        if (
-          held !== undefined &&
-          held.holder !== holder &&
-          Date.parse(held.expiresAt) > now.getTime()
-        ) {
-          return false;
-        }
-        const lease: StoredLease = {
-          table,
-          holder,
-          takenAt: held?.holder === holder ? held.takenAt : now.toISOString(),
-          expiresAt: new Date(now.getTime() + ttlSeconds * 1000).toISOString(),
-        };
-        tx.set(doc, lease);
+      const lease: StoredLease = {
+        table,
+        holder,
+        takenAt: held?.holder === holder ? held.takenAt : now.toISOString(),
+        expiresAt: new Date(now.getTime() + ttlSeconds * 1000).toISOString(),
+      };
+      try {
+        if (snap.updateTime === undefined) await doc.create(lease);
+        else await doc.update({ ...lease }, { lastUpdateTime: snap.updateTime });
         return true;
-      });
+      } catch (err) {
+        if (lostRace(err)) return false;
+        throw err;
+      }
     },
-    release(table, holder) {
-      return db.runTransaction(async (tx) => {
-        const doc = ref(table);
-        const snap = await tx.get(doc);
-        if (snap.exists && (snap.data() as StoredLease).holder === holder) tx.delete(doc);
+    async release(table, holder) {
+      const doc = ref(table);
+      const snap = await doc.get();
+      if (!snap.exists || (snap.data() as StoredLease).holder !== holder) return;
+      await doc.delete({ lastUpdateTime: snap.updateTime }).catch((err: unknown) => {
+        if (!lostRace(err)) throw err;
       });
     },
   };
