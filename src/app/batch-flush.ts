@@ -377,7 +377,12 @@ async function nudgeMembers(
       poll: instance.polls,
     });
     await deps.queue
-      .enqueue({ ...input, taskName: `${input.taskName}-n` })
+      .enqueue({
+        ...input,
+        taskName: `${input.taskName}-n`,
+        // Claimed at once: the member's scheduled poll may be far off (a batch that filled).
+        body: { ...(input.body as object), early: true },
+      })
       .catch((err: unknown) => {
         log.warn(
           'batch.enqueue_failed',

@@ -16,6 +16,8 @@ export interface RunTaskPayload {
   taskVersion: number;
   /** Set on a delayed task that polls a waiting attempt's long job. */
   poll?: number;
+  /** A poll sent ahead of its time (a batch's flush finished): claimed at once. */
+  early?: true;
 }
 
 const MIN_DEADLINE_S = 15;

@@ -328,6 +328,7 @@ const payloadSchema = z
     attempt: count,
     taskVersion: count.min(1),
     poll: count.min(1).optional(),
+    early: z.literal(true).optional(),
   })
   .strict();
 
@@ -342,7 +343,7 @@ function parsePayload(body: unknown): RunTaskPayload {
     throw new ValidationError('Invalid run-task payload', [
       {
         path: '',
-        message: 'expected { requestId, taskId, series, attempt, taskVersion, poll? }',
+        message: 'expected { requestId, taskId, series, attempt, taskVersion, poll?, early? }',
       },
     ]);
   }

@@ -63,6 +63,8 @@ export interface DeliveryClaim {
   series: number;
   attempt: number;
   poll?: number;
+  /** A poll asked for ahead of its time (a batch's flush finished): claimed at once. */
+  early?: boolean;
 }
 
 export type ClaimRefusal =
@@ -107,7 +109,7 @@ export function decideClaim(
     if (current.attempt !== delivery.attempt || (current.polls ?? 0) !== delivery.poll) {
       return { refuse: 'stale' };
     }
-    due = current.nextAttemptAt;
+    due = delivery.early === true ? undefined : current.nextAttemptAt;
   } else {
     if (current.state === 'running' || current.state === 'waiting') return { refuse: 'leased' };
     if (current.state === 'pending_approval') return { refuse: 'not_approved' };

@@ -547,7 +547,25 @@ describe('fault suite', () => {
       // The emulator's jobs carry real time; runs carry the functions' (shifted by the cases before).
       const filedAt = Date.now();
       const filedAtShifted = f.now().getTime();
-      const filed = await Promise.all(ids.map((id) => f.file({ fbulkUser: id })));
+      // A 503 (the store slow to answer under the burst) wrote nothing: the filer tries again,
+      // with the same externalId so that a repeat can never file twice.
+      const fileOne = (id: string) =>
+        waitFor(
+          () =>
+            f.api('POST', '/requests', {
+              type: 'deletion',
+              subject: { fbulkUser: id },
+              externalId: `bulk-${id}`,
+            }),
+          (res) => res.status !== 503,
+          { timeoutMs: 60_000, intervalMs: 1000, what: `filing ${id}` },
+        ).then((res) => {
+          if (res.status !== 201 && res.status !== 200) {
+            throw new Error(`filing: ${res.status} ${JSON.stringify(res.body)}`);
+          }
+          return res.body;
+        });
+      const filed = await Promise.all(ids.map(fileOne));
       const requestIds = filed.map((r) => r.id);
       // Until every request is settled, or an instance has failed for good (then the case fails
       // at once, naming the errors, rather than after the timeout). Under this load the api may

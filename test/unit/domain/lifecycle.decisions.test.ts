@@ -70,8 +70,11 @@ const summary: RunSummary = {
 };
 
 describe('decideClaim: run-task claims only what the queue would have delivered', () => {
-  const claim = (i: Instance, d: { series: number; attempt: number; poll?: number }, t = task) =>
-    decideClaim(i, d, t, NOW, 10);
+  const claim = (
+    i: Instance,
+    d: { series: number; attempt: number; poll?: number; early?: boolean },
+    t = task,
+  ) => decideClaim(i, d, t, NOW, 10);
 
   it('claims the next attempt of a due, queued instance and pins the task version', () => {
     const decision = claim(instance(), { series: 1, attempt: 1 });
@@ -144,6 +147,20 @@ describe('decideClaim: run-task claims only what the queue would have delivered'
     expect(claim(retrying, { series: 1, attempt: 0 })).toEqual({ refuse: 'stale' });
     const early = { ...retrying, nextAttemptAt: iso(30_000) };
     expect(claim(early, { series: 1, attempt: 1 })).toHaveProperty('refuse', 'not_due');
+    // A waiting attempt's poll is due at its nextAttemptAt, unless it was sent early (a batch's
+    // flush finished and polls its members at once).
+    const waiting = instance({
+      state: 'waiting',
+      attempt: 1,
+      polls: 2,
+      waitingHandle: '{"batch":"b"}',
+      nextAttemptAt: iso(600_000),
+    });
+    expect(claim(waiting, { series: 1, attempt: 1, poll: 2 })).toHaveProperty('refuse', 'not_due');
+    expect(claim(waiting, { series: 1, attempt: 1, poll: 2, early: true })).toHaveProperty(
+      'polling',
+      true,
+    );
   });
 
   it('a poll continues its waiting attempt without counting a new one', () => {
