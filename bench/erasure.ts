@@ -1,6 +1,8 @@
 /**
  * `npm run bench -- erasure [--rows 1000000] [--requests 1000] [--max-subjects 1000]
- * [--wait-seconds 60] [--modes per_request,batched] [--dispatch-ms 5000] [--timeout-minutes 240]`:
+ * [--wait-seconds 60] [--modes per_request,batched] [--concurrency N] [--dispatch-ms 300000]
+ * [--queue-concurrency N] [--queue-rate N] [--stall-minutes 15] [--timeout-minutes 240]
+ * [--log-file FILE]`:
  * erasure at volume (issue 11). The same workload runs twice, each time on a fresh local stack
  * and a fresh table: `--requests` deletion requests for distinct subjects, filed at once, against
  * one `bigquery.delete` task on a GA4-style events table of `--rows` rows (the emulator of
@@ -86,7 +88,14 @@ interface ModeResult {
   dml_statements: number;
   jobs_bytes_billed: number;
   batches: number;
+  /**
+   * Every sign of BigQuery's DML limit: jobs the emulator refused with it, runs that recorded it
+   * (or `bigquery.rate_limited`), and log lines that show it (one refusal may appear in all three).
+   */
   dml_limit_errors: number;
+  dml_limit_jobs: number;
+  dml_limit_runs: number;
+  dml_limit_log_lines: number;
   wall_ms: number;
   intake_ms: number;
   /** Filings answered 503 (or cut off) and sent again with the same externalId. */
@@ -380,6 +389,9 @@ async function runMode(mode: ModeName, options: Options): Promise<ModeResult> {
       jobs_bytes_billed: jobs.reduce((sum, j) => sum + j.bytesBilled, 0),
       batches: batches.size,
       dml_limit_errors: dmlLimitRuns + dmlLimitJobs + logs.dmlLimitLines,
+      dml_limit_jobs: dmlLimitJobs,
+      dml_limit_runs: dmlLimitRuns,
+      dml_limit_log_lines: logs.dmlLimitLines,
       wall_ms: round(wallMs, 0),
       intake_ms: round(intakeMs, 0),
       intake_retries: intakeRetries,
@@ -422,7 +434,10 @@ function report(result: ModeResult, perRequest: ModeResult | undefined): void {
       `${result.bigquery_jobs} (DML ${result.dml_statements}; batches ${result.batches})`,
     ],
     ['jobs bytes billed (emulator)', result.jobs_bytes_billed.toLocaleString('en')],
-    ['DML-limit errors', String(result.dml_limit_errors)],
+    [
+      'DML-limit errors',
+      `${result.dml_limit_errors} (jobs refused ${result.dml_limit_jobs}, runs ${result.dml_limit_runs}, log lines ${result.dml_limit_log_lines})`,
+    ],
     [
       'first filing → last completion',
       `${(result.wall_ms / 1000).toFixed(1)} s (intake ${(result.intake_ms / 1000).toFixed(1)} s)`,
