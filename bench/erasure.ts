@@ -82,6 +82,8 @@ interface ModeResult {
   stalled: boolean;
   requests_completed: number;
   requests_failed: number;
+  /** Requests the API could not be read for afterwards (their cost is missing from the sums). */
+  requests_unread: number;
   bytes_billed: number;
   usd: number;
   bigquery_jobs: number;
@@ -106,7 +108,11 @@ interface ModeResult {
   firestore_writes: number;
   firestore_transaction_conflicts: number;
   firestore_dispatch_ops: number;
+  /** Runs recorded (from run-task's and the watchdog's log lines), and those that answered waiting. */
   runs: number;
+  runs_waiting: number;
+  /** The runs' bytes billed as their log lines give them: a check on `bytes_billed`. */
+  bytes_billed_logged: number;
   rows_deleted: number;
   subject_rows_before: number;
   subject_rows_left: number;
@@ -328,32 +334,28 @@ async function runMode(mode: ModeName, options: Options): Promise<ModeResult> {
     await sleep(600);
     const ops = opsSince(opsBefore, readFirestoreOps(opsDir));
 
-    // The requests' costs and runs, read through the API once the work is over.
-    const views = await mapLimit(ids, 16, async (id) => {
-      const request = (await api(stack, 'GET', `/requests/${id}`)) as RequestView;
-      const { runs } = (await api(stack, 'GET', `/requests/${id}/runs`)) as { runs: RunView[] };
-      return { request, runs };
-    });
-    const runs = views.flatMap((v) => v.runs);
-    const errors = new Map<string, number>();
-    for (const run of runs) {
-      if (run.error === undefined) continue;
-      const key = `${run.error.code ?? ''}: ${(run.error.message ?? '').slice(0, 300)}`;
-      errors.set(key, (errors.get(key) ?? 0) + 1);
-    }
-    for (const [error, n] of errors) console.log(`  runs with error (${n}×) ${error}`);
+    // The requests' status and cost, read through the API once the work is over (the runs are
+    // counted from the log lines: a per-request run records well over 100 000 of them).
+    let unread = 0;
+    const views = (
+      await mapLimit(ids, 8, async (id) => {
+        try {
+          return [(await api(stack, 'GET', `/requests/${id}`, undefined, 600_000)) as RequestView];
+        } catch (error) {
+          unread++;
+          if (unread <= 3) console.log(`  could not read ${id}: ${String(error)}`);
+          return [];
+        }
+      })
+    ).flat();
+    for (const [error, n] of logs.failures) console.log(`  runs failed for good (${n}×): ${error}`);
     const statuses = new Map<string, number>();
-    for (const v of views)
-      statuses.set(v.request.status, (statuses.get(v.request.status) ?? 0) + 1);
+    for (const v of views) statuses.set(v.status, (statuses.get(v.status) ?? 0) + 1);
+    if (unread > 0) statuses.set('unread', unread);
     console.log(`  request statuses: ${JSON.stringify(Object.fromEntries(statuses))}`);
     const jobs = (await listJobs(bq)).filter((j) => !jobsBefore.has(j.id));
     const dmlJobs = jobs.filter((j) => /^\s*(DELETE|UPDATE|MERGE)\b/i.test(j.query));
-    const dmlLimitRuns = runs.filter(
-      (r) =>
-        r.error?.code === RATE_LIMITED ||
-        DML_LIMIT.test(r.error?.message ?? '') ||
-        DML_LIMIT.test(r.message ?? ''),
-    ).length;
+    const dmlLimitRuns = logs.dmlLimitRuns;
     const dmlLimitJobs = jobs.filter((j) => DML_LIMIT.test(j.error ?? '')).length;
 
     const totalAfter = await count(bq, `SELECT COUNT(*) AS n FROM \`${table}\``, {});
@@ -365,11 +367,9 @@ async function runMode(mode: ModeName, options: Options): Promise<ModeResult> {
 
     const work = sumOps(ops, ['api', 'run-task']);
     const dispatch = sumOps(ops, ['dispatch']);
-    const bytes = views.reduce((sum, v) => sum + (v.request.cost?.bytesBilled ?? 0), 0);
-    const usd = views.reduce((sum, v) => sum + (v.request.cost?.usd ?? 0), 0);
-    const batches = new Set(
-      runs.flatMap((r) => (r.evidence?.batch?.id ? [r.evidence.batch.id] : [])),
-    );
+    const bytes = views.reduce((sum, v) => sum + (v.cost?.bytesBilled ?? 0), 0);
+    const usd = views.reduce((sum, v) => sum + (v.cost?.usd ?? 0), 0);
+    const batches = logs.batchIds;
     const rowsDeleted = totalBefore - totalAfter;
     return {
       name: `erasure.${mode}`,
@@ -380,8 +380,9 @@ async function runMode(mode: ModeName, options: Options): Promise<ModeResult> {
       queue,
       completed,
       stalled,
-      requests_completed: views.filter((v) => v.request.status === 'completed').length,
-      requests_failed: views.filter((v) => v.request.status !== 'completed').length,
+      requests_completed: views.filter((v) => v.status === 'completed').length,
+      requests_failed: views.filter((v) => v.status !== 'completed').length,
+      requests_unread: unread,
       bytes_billed: bytes,
       usd: round(usd, 9),
       bigquery_jobs: jobs.length,
@@ -401,7 +402,9 @@ async function runMode(mode: ModeName, options: Options): Promise<ModeResult> {
       firestore_writes: work.writes,
       firestore_transaction_conflicts: work.aborted,
       firestore_dispatch_ops: dispatch.reads + dispatch.writes,
-      runs: runs.length,
+      runs: logs.runs,
+      runs_waiting: logs.waitingRuns,
+      bytes_billed_logged: logs.bytesBilled,
       rows_deleted: rowsDeleted,
       subject_rows_before: subjectRowsBefore,
       subject_rows_left: subjectRowsLeft,
@@ -422,7 +425,7 @@ function report(result: ModeResult, perRequest: ModeResult | undefined): void {
   const rows: Array<[string, string]> = [
     [
       'requests completed',
-      `${result.requests_completed} of ${result.requests} (failed ${result.requests_failed})`,
+      `${result.requests_completed} of ${result.requests} (not completed ${result.requests_failed}, unread ${result.requests_unread})`,
     ],
     [
       'bytes billed',
@@ -448,7 +451,8 @@ function report(result: ModeResult, perRequest: ModeResult | undefined): void {
       `${result.firestore_ops_per_instance} (${result.firestore_reads} reads, ${result.firestore_writes} writes, ${result.firestore_transaction_conflicts} aborted commits)`,
     ],
     ['Firestore ops of dispatch', String(result.firestore_dispatch_ops)],
-    ['runs recorded', String(result.runs)],
+    ['runs recorded', `${result.runs} (${result.runs_waiting} answered waiting)`],
+    ['bytes billed by the runs (logs)', result.bytes_billed_logged.toLocaleString('en')],
     [
       'rows deleted',
       `${result.rows_deleted} (the subjects had ${result.subject_rows_before}; left ${result.subject_rows_left}; other rows lost ${result.other_rows_lost})`,
@@ -570,13 +574,6 @@ interface RequestView {
   cost?: { bytesBilled: number; usd: number };
 }
 
-interface RunView {
-  status: string;
-  message?: string;
-  error?: { code?: string; message?: string };
-  evidence?: { jobIds?: string[]; batch?: { id?: string } };
-}
-
 interface Completion {
   at: number;
   outcome: string;
@@ -594,6 +591,14 @@ class LogWatch {
   /** The last time a request finished or a run billed a statement. */
   lastProgressAt = 0;
   dmlLimitLines = 0;
+  /** Runs whose error is BigQuery's DML limit (`bigquery.rate_limited`, or its message). */
+  dmlLimitRuns = 0;
+  runs = 0;
+  waitingRuns = 0;
+  bytesBilled = 0;
+  readonly batchIds = new Set<string>();
+  /** The messages of runs that failed for good, and how many times. */
+  readonly failures = new Map<string, number>();
   readonly tail: string[] = [];
 
   line(line: string): void {
@@ -604,9 +609,15 @@ class LogWatch {
     if (DML_LIMIT.test(line) || line.includes(`"errorCode":"${RATE_LIMITED}"`))
       this.dmlLimitLines++;
     if (line.includes('"severity":"ERROR"')) this.keep(line.slice(0, 600));
-    if (!line.includes('"event":"run.')) return;
+    if (line.includes('"event":"batch.joined"')) {
+      const batchId = /"batchId":"([^"]+)"/.exec(line)?.[1];
+      if (batchId !== undefined) this.batchIds.add(batchId);
+      return;
+    }
+    if (!line.includes('"event":"run.finished"') && !line.includes('"event":"run.failed"')) return;
     let entry: {
       event?: string;
+      message?: string;
       outcome?: string;
       errorCode?: string;
       bytesBilled?: number;
@@ -618,6 +629,15 @@ class LogWatch {
       entry = JSON.parse(line) as typeof entry;
     } catch {
       return;
+    }
+    this.runs++;
+    if (entry.outcome === 'waiting') this.waitingRuns++;
+    this.bytesBilled += entry.bytesBilled ?? 0;
+    if (entry.errorCode === RATE_LIMITED || DML_LIMIT.test(entry.message ?? ''))
+      this.dmlLimitRuns++;
+    if (entry.event === 'run.failed') {
+      const message = (entry.message ?? '').slice(0, 300);
+      this.failures.set(message, (this.failures.get(message) ?? 0) + 1);
     }
     if (entry.errorCode !== undefined) {
       this.errorCodes.set(entry.errorCode, (this.errorCodes.get(entry.errorCode) ?? 0) + 1);
@@ -689,15 +709,16 @@ const apiRetries = { unavailable: 0, network: 0 };
 /**
  * One API call as the local developer (every role). A 503 (`store.unavailable`) or a network
  * error is tried again after its Retry-After (repeating a filing with its externalId is safe),
- * for up to two minutes; any other error status fails the bench.
+ * for up to `patienceMs`; any other error status fails the call.
  */
 async function api(
   stack: LocalStack,
   method: 'GET' | 'POST',
   path: string,
   body?: unknown,
+  patienceMs = 120_000,
 ): Promise<unknown> {
-  const giveUpAt = Date.now() + 120_000;
+  const giveUpAt = Date.now() + patienceMs;
   for (;;) {
     let wait = 1000;
     try {
