@@ -3,7 +3,9 @@ import type { Regulation } from './model';
 /** Statutory response periods in days: GDPR Art. 12(3) one month (30 days), CCPA 45 days. */
 export const RESPONSE_DAYS: Readonly<Record<Regulation, number>> = {
   gdpr: 30,
+  uk_gdpr: 30,
   ccpa: 45,
+  lgpd: 15,
   other: 30,
 };
 

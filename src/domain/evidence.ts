@@ -35,6 +35,9 @@ export const REQUEST_LEDGER_KINDS = [
   'cancelled',
   'retried',
   'records_read',
+  'acknowledged',
+  'verified',
+  'extended',
 ] as const;
 export type RequestLedgerKind = (typeof REQUEST_LEDGER_KINDS)[number];
 

@@ -6,8 +6,27 @@ import { TASK_ID_PATTERN } from './ids';
 export const REQUEST_TYPES = ['deletion', 'records'] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
-export const REGULATIONS = ['gdpr', 'ccpa', 'other'] as const;
+/**
+ * The laws a request is answered under; each counts its deadline its own way
+ * (src/domain/deadline.ts, docs/compliance.md).
+ */
+export const REGULATIONS = ['gdpr', 'uk_gdpr', 'ccpa', 'lgpd', 'other'] as const;
 export type Regulation = (typeof REGULATIONS)[number];
+
+/** Why a request was refused (`POST /requests/:id/deny`); the CCPA record keeps the basis. */
+export const DENY_REASONS = [
+  'unverifiable_identity',
+  'exempt',
+  'manifestly_unfounded',
+  'excessive',
+  'legal_hold',
+  'other',
+] as const;
+export type DenyReason = (typeof DENY_REASONS)[number];
+
+/** A request filed `pending` runs nothing until `POST /requests/:id/verify` records who verified it. */
+export const VERIFICATION_STATES = ['pending', 'verified'] as const;
+export type VerificationState = (typeof VERIFICATION_STATES)[number];
 
 export const MAX_IDENTIFIER_LENGTH = 256;
 
@@ -66,6 +85,8 @@ export const fileRequestSchema = z
       .refine(isWellFormedText, 'notes must be well-formed Unicode (no lone surrogates)')
       .optional(),
     dryRun: z.boolean().default(false),
+    /** `pending`: the person's identity is still to be verified; nothing runs until it is. */
+    verification: z.enum(['pending', 'none']).default('none'),
   })
   .strict();
 export type FileRequestInput = z.infer<typeof fileRequestSchema>;
@@ -180,6 +201,7 @@ export interface TaskVersion {
 }
 
 export const INSTANCE_STATES = [
+  'pending_verification',
   'pending_approval',
   'pending_enqueue',
   'queued',
@@ -194,11 +216,13 @@ export const INSTANCE_STATES = [
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 
 export const REQUEST_STATUSES = [
+  'awaiting_verification',
   'awaiting_approval',
   'in_progress',
   'completed',
   'completed_with_errors',
   'cancelled',
+  'denied',
 ] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
@@ -243,7 +267,35 @@ export interface Request {
   subjectAsGiven?: Subject;
   regulation: Regulation;
   receivedAt: string;
+  /** The response deadline now in force (moved by an extension, by a paused clock). */
   dueAt: string;
+  /** The deadline as first computed at filing, before any extension. */
+  originalDueAt?: string;
+  /** When the law asks for an acknowledgement (CCPA: 10 business days), by when. */
+  acknowledgeBy?: string;
+  acknowledgement?: { at: string; by: string };
+  /** The one extension the law allows, with who granted it, when and why. */
+  extension?: { at: string; by: string; reason: string; previousDueAt: string };
+  /** Identity verification: `pending` holds every instance; `verified` records who and how. */
+  verification?: {
+    state: VerificationState;
+    /** When verification was asked for (the filing). */
+    since: string;
+    at?: string;
+    by?: string;
+    method?: string;
+  };
+  /** A refused request (status `denied`): the basis, who refused it and when. */
+  denial?: { at: string; by: string; reason: DenyReason; note?: string };
+  /** When the last approval released the request (status left `awaiting_approval`). */
+  approvedAt?: string;
+  /**
+   * The deadline risk as dispatch last recorded it: `request.at_risk` and `request.overdue` fire
+   * once per crossing into a worse one.
+   */
+  deadlineRisk?: 'ok' | 'at_risk' | 'overdue';
+  /** Failed instances already announced (`instance.failed`), as `taskId#series`. */
+  failedInstances?: string[];
   externalId?: string;
   notes?: string;
   dryRun: boolean;

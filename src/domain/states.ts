@@ -3,6 +3,8 @@ import type { Instance, InstanceState, RequestStatus } from './model';
 
 /** Every legal instance transition; anything else is a bug or a race, and is refused. */
 const TRANSITIONS: Readonly<Record<InstanceState, readonly InstanceState[]>> = {
+  // Released by POST /requests/:id/verify; cancelled by a deny or a cancel.
+  pending_verification: ['pending_approval', 'pending_enqueue', 'cancelled'],
   pending_approval: ['pending_enqueue', 'cancelled'],
   // → pending_approval: run-task found the task changed after approval (approval_stale).
   // → failed: dispatch found the task definition gone (task_missing).
