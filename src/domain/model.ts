@@ -24,6 +24,18 @@ export const DENY_REASONS = [
 ] as const;
 export type DenyReason = (typeof DENY_REASONS)[number];
 
+/** How a request reached the business: a web form, email, phone, post, in person, an agent, an API. */
+export const REQUEST_CHANNELS = [
+  'web',
+  'email',
+  'phone',
+  'mail',
+  'in_person',
+  'authorized_agent',
+  'api',
+] as const;
+export type RequestChannel = (typeof REQUEST_CHANNELS)[number];
+
 /** A request filed `pending` runs nothing until `POST /requests/:id/verify` records who verified it. */
 export const VERIFICATION_STATES = ['pending', 'verified'] as const;
 export type VerificationState = (typeof VERIFICATION_STATES)[number];
@@ -85,6 +97,8 @@ export const fileRequestSchema = z
       .refine(isWellFormedText, 'notes must be well-formed Unicode (no lone surrogates)')
       .optional(),
     dryRun: z.boolean().default(false),
+    /** How the person made the request (the CCPA record of 11 CCR §7101 keeps it). */
+    channel: z.enum(REQUEST_CHANNELS).default('api'),
     /** `pending`: the person's identity is still to be verified; nothing runs until it is. */
     verification: z.enum(['pending', 'none']).default('none'),
   })
@@ -266,6 +280,8 @@ export interface Request {
   /** Identifiers whose given form differs from the normalised one (e.g. ` Jane@X.com`), as given. */
   subjectAsGiven?: Subject;
   regulation: Regulation;
+  /** How the request was made (absent on requests filed before it was recorded: `api`). */
+  channel?: RequestChannel;
   receivedAt: string;
   /** The response deadline now in force (moved by an extension, by a paused clock). */
   dueAt: string;
