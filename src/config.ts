@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { memberSchema, type Member } from './domain/access';
 import { ConfigError } from './domain/errors';
+import type { Regulation } from './domain/model';
 import { parseSecretOrigins, type OriginPolicy } from './executors/origin-policy';
 
 /** `scheme://host[:port]`, or with `:*` for any port. */
@@ -50,7 +51,23 @@ const schema = z.object({
   REARM_AFTER_SECONDS: int(1, 86_400).default(900),
   STORE_TIMEOUT_SECONDS: int(1, 120).default(10),
   CLOCK_OFFSET_MS: z.coerce.number().int().default(0),
-  OVERDUE_WARNING_HOURS: int(0, 24 * 60).default(72),
+  BUSINESS_TIME_ZONE: z.string().default('UTC').refine(isTimeZone, {
+    message: 'an IANA time zone, e.g. Europe/Berlin or America/Los_Angeles',
+  }),
+  OTHER_RESPONSE_DAYS: int(1, 3650).default(30),
+  OTHER_EXTENSION_DAYS: int(0, 3650).default(0),
+  VERIFICATION_CLOCK_RUNS: blankAsUnset(
+    list.pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^(gdpr|uk_gdpr|ccpa|lgpd|other)=(true|false)$/,
+            'regulation=true|false pairs, e.g. gdpr=true,lgpd=false',
+          ),
+      ),
+    ),
+  ),
   DUPLICATE_WINDOW_DAYS: int(0, 3650).default(30),
   PII_RETENTION_DAYS: int(1, 3650).default(30),
   RECORD_RETENTION_DAYS: int(0, 36_500).default(1095),
@@ -123,7 +140,13 @@ export type Config = Readonly<{
   storeTimeoutSeconds: number;
   /** Local and test mode only: shifts every function's clock (fault tests of windows and parking). */
   clockOffsetMs: number;
-  overdueWarningHours: number;
+  /** IANA zone in which receipts are dated and deadline days end. */
+  businessTimeZone: string;
+  /** The response period of regulation `other`, and its one extension (0: none), in days. */
+  otherResponseDays: number;
+  otherExtensionDays: number;
+  /** Overrides of whether a regulation's clock runs while verification is pending. */
+  clockRunsWhileVerifying: Partial<Record<Regulation, boolean>>;
   duplicateWindowDays: number;
   /** Days after a request closes before dispatch strips its subject and records package. */
   piiRetentionDays: number;
@@ -194,7 +217,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rearmAfterSeconds: e.REARM_AFTER_SECONDS,
     storeTimeoutSeconds: e.STORE_TIMEOUT_SECONDS,
     clockOffsetMs: e.CLOCK_OFFSET_MS,
-    overdueWarningHours: e.OVERDUE_WARNING_HOURS,
+    businessTimeZone: e.BUSINESS_TIME_ZONE,
+    otherResponseDays: e.OTHER_RESPONSE_DAYS,
+    otherExtensionDays: e.OTHER_EXTENSION_DAYS,
+    clockRunsWhileVerifying: Object.fromEntries(
+      (e.VERIFICATION_CLOCK_RUNS ?? []).map((pair) => {
+        const [regulation, runs] = pair.split('=');
+        return [regulation, runs === 'true'];
+      }),
+    ) as Partial<Record<Regulation, boolean>>,
     duplicateWindowDays: e.DUPLICATE_WINDOW_DAYS,
     piiRetentionDays: e.PII_RETENTION_DAYS,
     recordRetentionDays: e.RECORD_RETENTION_DAYS,
@@ -240,4 +271,13 @@ export function requiredEnvVars(): string[] {
 /** Every variable the config reads, for `.env.example` and the infra tests. */
 export function knownEnvVars(): string[] {
   return Object.keys(schema.shape);
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,3 +1,4 @@
+import type { Regulation } from '../domain/model';
 import type { ExecutorRegistry } from '../executors/registry';
 import type { BatchStore } from '../ports/batch-store';
 import type { Clock } from '../ports/clock';
@@ -16,7 +17,13 @@ export interface AppSettings {
   dispatchBudgetSeconds: number;
   /** A queued, retrying or waiting instance whose delivery is this late gets its Cloud Task again. */
   rearmAfterSeconds: number;
-  overdueWarningHours: number;
+  /** IANA zone in which receipts are dated and deadline days end (BUSINESS_TIME_ZONE). */
+  businessTimeZone: string;
+  /** Regulation `other`: its response period and its one extension (0: none), in days. */
+  otherResponseDays: number;
+  otherExtensionDays: number;
+  /** Overrides of CLOCK_RUNS_WHILE_VERIFYING (src/domain/deadline.ts), per regulation. */
+  clockRunsWhileVerifying?: Partial<Record<Regulation, boolean>>;
   duplicateWindowDays: number;
   /** Days after a request closes before dispatch minimises it (subject and records removed). */
   piiRetentionDays: number;
@@ -47,7 +54,9 @@ export const DEFAULT_SETTINGS: AppSettings = {
   dispatchPageSize: 200,
   dispatchBudgetSeconds: 180,
   rearmAfterSeconds: 900,
-  overdueWarningHours: 72,
+  businessTimeZone: 'UTC',
+  otherResponseDays: 30,
+  otherExtensionDays: 0,
   duplicateWindowDays: 30,
   piiRetentionDays: 30,
   recordRetentionDays: 1095,

@@ -1,4 +1,4 @@
-import { deadlineRisk } from '../domain/deadline';
+import { deadlineStatus, isWorseRisk, type DeadlineRisk } from '../domain/deadline';
 import { isOpenStatus } from '../domain/states';
 import type { Instance, Request } from '../domain/model';
 import type { InstanceQuery, Page } from '../ports/request-store';
@@ -303,29 +303,55 @@ async function reportDeadline(
   updated: Request | null,
 ): Promise<void> {
   const { deps, now, summary } = run;
-  const risk = deadlineRisk(new Date(request.dueAt), now, deps.settings.overdueWarningHours);
+  const current = updated ?? request;
+  if (!isOpenStatus(current.status)) return;
+  const { deadlineRisk: risk } = deadlineStatus(current, now, deps.settings);
+  await recordDeadlineRisk(deps, current, risk);
   if (risk === 'ok') return;
   const log = deps.log.child({ labels: { requestId: request.id } });
-  const hoursLeft = Math.round((Date.parse(request.dueAt) - now.getTime()) / 36e5);
+  const hoursLeft = Math.round((Date.parse(current.dueAt) - now.getTime()) / 36e5);
   const fields = {
-    dueAt: request.dueAt,
+    dueAt: current.dueAt,
     hoursLeft,
     risk,
-    status: updated?.status ?? request.status,
+    status: current.status,
   };
   if (risk === 'overdue') {
     summary.overdue += 1;
-    log.log('ERROR', 'request.overdue', `request is past its due date (${request.dueAt})`, fields);
-    if (!request.overdue)
-      await deps.store.updateRequest(request.id, (c) => (c.overdue ? null : { overdue: true }));
+    log.log('ERROR', 'request.overdue', `request is past its due date (${current.dueAt})`, fields);
     return;
   }
   summary.atRisk += 1;
   log.warn(
     'request.overdue',
-    `request is due within ${deps.settings.overdueWarningHours} h (${request.dueAt})`,
+    `request has under 25 % of its response period left (due ${current.dueAt})`,
     fields,
   );
+}
+
+/**
+ * Records the risk on the request when it crossed into a worse one (`request.at_risk` and
+ * `request.overdue` are derived from that change, once per crossing), or when a moved deadline
+ * (an extension, a verification that restarted the clock) made it better again. A risk only
+ * worsens while dueAt stays put, so a better one is never recorded without a move.
+ */
+async function recordDeadlineRisk(
+  deps: AppDeps,
+  request: Request,
+  risk: DeadlineRisk,
+): Promise<void> {
+  const change = (c: Request): Partial<Request> | null => {
+    const moved = c.extension !== undefined || (c.originalDueAt ?? c.dueAt) !== c.dueAt;
+    const recorded = c.deadlineRisk ?? 'ok';
+    if (recorded === risk || (!isWorseRisk(risk, recorded) && !moved)) return null;
+    if (c.dueAt !== request.dueAt) return null; // moved meanwhile: the next run judges it
+    return {
+      deadlineRisk: risk,
+      ...(risk === 'overdue' && !c.overdue ? { overdue: true } : {}),
+    };
+  };
+  if (change(request) === null) return;
+  await deps.store.updateRequest(request.id, change);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { computeDueAt } from '../domain/deadline';
+import { computeDeadlines } from '../domain/deadline';
 import { ConflictError, ValidationError } from '../domain/errors';
 import {
   fileRequestSchema,
@@ -50,11 +50,9 @@ export async function fileRequest(
   }
   const now = deps.clock.now();
   const receivedAt = input.receivedAt === undefined ? now : new Date(input.receivedAt);
-  const dueAt = computeDueAt(
-    input.regulation,
-    receivedAt,
-    input.dueAt === undefined ? undefined : new Date(input.dueAt),
-  );
+  // The law's deadlines, in the business time zone; an explicit dueAt in the body still wins.
+  const deadlines = computeDeadlines(input.regulation, receivedAt, deps.settings);
+  const dueAt = input.dueAt === undefined ? deadlines.dueAt : new Date(input.dueAt);
   if (dueAt.getTime() <= receivedAt.getTime()) {
     throw new ValidationError('Invalid input: dueAt: must be after receivedAt', [
       { path: 'dueAt', message: 'must be after receivedAt' },
@@ -78,6 +76,10 @@ export async function fileRequest(
     regulation: input.regulation,
     receivedAt: receivedAt.toISOString(),
     dueAt: dueAt.toISOString(),
+    originalDueAt: dueAt.toISOString(),
+    ...(deadlines.acknowledgeBy === undefined
+      ? {}
+      : { acknowledgeBy: deadlines.acknowledgeBy.toISOString() }),
     ...(input.externalId === undefined ? {} : { externalId: input.externalId }),
     ...(input.notes === undefined ? {} : { notes: input.notes }),
     ...(duplicateOf === undefined ? {} : { duplicateOf }),
@@ -115,12 +117,7 @@ export async function fileRequest(
   );
   const sentById = new Map(sent.map((i) => [i.taskId, i]));
   const stored = result.instances.map((i) => sentById.get(i.taskId) ?? i);
-  const view = requestView(
-    result.request,
-    stored,
-    deps.clock.now(),
-    deps.settings.overdueWarningHours,
-  );
+  const view = requestView(result.request, stored, deps.clock.now(), deps.settings);
   if (!result.created) {
     log.info('request.deduplicated', 'repeated externalId: returning the existing request', {
       subjectHash: result.request.subjectHash,

@@ -1,4 +1,4 @@
-import { deadlineRisk } from '../domain/deadline';
+import { deadlineStatus, type DeadlineRisk, type DeadlineSettings } from '../domain/deadline';
 import { NotFoundError } from '../domain/errors';
 import type { Instance, InstanceState, Request, Run } from '../domain/model';
 import { isOpenStatus } from '../domain/states';
@@ -58,10 +58,20 @@ export interface RequestView {
   type: Request['type'];
   status: Request['status'];
   overdue: boolean;
-  deadlineRisk: ReturnType<typeof deadlineRisk>;
+  /** `at_risk` under 25 % of the period in force left, `overdue` past dueAt; `ok` once closed. */
+  deadlineRisk: DeadlineRisk;
   regulation: Request['regulation'];
   receivedAt: string;
+  /** The deadline in force (moved by an extension, or by a verification where the clock waited). */
   dueAt: string;
+  /** The deadline as computed at filing. */
+  originalDueAt?: string;
+  /** Open requests: calendar days (business time zone) to dueAt; 0 due today, negative late. */
+  daysLeft?: number;
+  /** Where the law asks for an acknowledgement (CCPA), by when. */
+  acknowledgeBy?: string;
+  acknowledgement?: Request['acknowledgement'];
+  extension?: Request['extension'];
   externalId?: string;
   notes?: string;
   dryRun: boolean;
@@ -113,23 +123,18 @@ export function requestView(
   request: Request,
   instances: readonly Instance[],
   now: Date,
-  warningHours: number,
+  settings: DeadlineSettings,
   estimates: ReadonlyMap<string, AuditEstimate> = new Map(),
 ): RequestView {
   const summary = summarise(instances);
   const zeroMatch = zeroMatchTasks(request, instances);
-  const risk = isOpenStatus(summary.status)
-    ? deadlineRisk(new Date(request.dueAt), now, warningHours)
-    : 'ok';
   return {
     id: request.id,
     type: request.type,
     status: summary.status,
-    overdue: risk === 'overdue' || request.overdue,
-    deadlineRisk: risk,
+    ...deadlineFields(request, summary.status, now, settings),
     regulation: request.regulation,
     receivedAt: request.receivedAt,
-    dueAt: request.dueAt,
     ...(request.externalId === undefined ? {} : { externalId: request.externalId }),
     ...(request.notes === undefined ? {} : { notes: request.notes }),
     dryRun: request.dryRun,
@@ -199,6 +204,41 @@ function pick<T extends object, K extends keyof T>(
   return out;
 }
 
+/**
+ * The deadline part of a view: dueAt and the deadlines the law sets, the extension and the
+ * acknowledgement, and (open requests only) days left and the risk at `now`.
+ */
+function deadlineFields(
+  request: Request,
+  status: Request['status'],
+  now: Date,
+  settings: DeadlineSettings,
+): Pick<
+  RequestView,
+  | 'overdue'
+  | 'deadlineRisk'
+  | 'dueAt'
+  | 'originalDueAt'
+  | 'daysLeft'
+  | 'acknowledgeBy'
+  | 'acknowledgement'
+  | 'extension'
+> {
+  const open = isOpenStatus(status);
+  const at = open ? deadlineStatus(request, now, settings) : undefined;
+  const risk = at?.deadlineRisk ?? 'ok';
+  return {
+    overdue: risk === 'overdue' || request.overdue,
+    deadlineRisk: risk,
+    dueAt: request.dueAt,
+    ...(request.originalDueAt === undefined ? {} : { originalDueAt: request.originalDueAt }),
+    ...(at === undefined ? {} : { daysLeft: at.daysLeft }),
+    ...(request.acknowledgeBy === undefined ? {} : { acknowledgeBy: request.acknowledgeBy }),
+    ...(request.acknowledgement === undefined ? {} : { acknowledgement: request.acknowledgement }),
+    ...(request.extension === undefined ? {} : { extension: request.extension }),
+  };
+}
+
 /** One request as the API shows it. With `ownedBy`, another caller's request is not found. */
 export async function getRequestView(
   deps: AppDeps,
@@ -211,13 +251,7 @@ export async function getRequestView(
   }
   const instances = await deps.store.listInstances(id);
   const estimates = request.dryRun ? await dryRunEstimates(deps, id, instances) : undefined;
-  return requestView(
-    request,
-    instances,
-    deps.clock.now(),
-    deps.settings.overdueWarningHours,
-    estimates,
-  );
+  return requestView(request, instances, deps.clock.now(), deps.settings, estimates);
 }
 
 /** Each instance's estimate, from the output of its last run (read only for dry runs). */
@@ -251,22 +285,13 @@ export async function listRequests(
   const now = deps.clock.now();
   return {
     items: page.items.map((r) => {
-      const risk = isOpenStatus(r.status)
-        ? deadlineRisk(new Date(r.dueAt), now, deps.settings.overdueWarningHours)
-        : 'ok';
-      const { instances: _omit, ...rest } = requestView(
-        r,
-        [],
-        now,
-        deps.settings.overdueWarningHours,
-      );
+      const { instances: _omit, ...rest } = requestView(r, [], now, deps.settings);
       return {
         ...rest,
         status: r.status,
         counts: r.counts,
         cost: r.cost,
-        deadlineRisk: risk,
-        overdue: r.overdue || risk === 'overdue',
+        ...deadlineFields(r, r.status, now, deps.settings),
       };
     }),
     ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
