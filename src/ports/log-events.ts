@@ -7,12 +7,16 @@ export const LOG_EVENTS = [
   'request.deduplicated',
   'request.approved',
   'request.denied',
+  'request.verified',
+  'request.verification_overdue',
   'request.cancelled',
   'request.records_read',
   'request.status_changed',
   'request.overdue',
   'request.minimised',
   'request.evidence_read',
+  'request.extended',
+  'request.acknowledged',
   'ledger.appended',
   'instance.enqueue_failed',
   'instance.retried',
@@ -47,6 +51,7 @@ export const LOG_EVENTS = [
   'http.unavailable',
   'http.internal_error',
   'http.config_error',
+  'http.stream_aborted',
 ] as const;
 
 export type LogEvent = (typeof LOG_EVENTS)[number];
