@@ -6,9 +6,12 @@
  */
 export const ERROR_CODES = {
   // The API's own answers.
+  already_acknowledged: 'the request was acknowledged already',
   already_approved: 'the caller has approved this instance already',
+  already_extended: 'the request was extended already; the law allows one extension',
   approval_stale: 'the task changed after approval; approve it again',
   conflict: 'the call conflicts with the current state',
+  deadline_passed: "the request's deadline has passed; an extension must be granted before it",
   external_id_conflict: 'the externalId names another request (a different subject or type)',
   forbidden: 'the caller lacks the role the route needs',
   gone: 'what was asked for was removed for good',
@@ -19,6 +22,7 @@ export const ERROR_CODES = {
   invalid_utf8: 'the body is not valid UTF-8',
   method_not_allowed: 'the route exists but not for that method',
   not_failed: 'only a failed instance can be retried',
+  no_extension: "the request's regulation allows no extension",
   not_found: 'no such resource, or not visible to the caller',
   orphan_instances: 'instances exist without their request document',
   nothing_to_approve: 'none of the named instances is awaiting approval',
@@ -26,6 +30,9 @@ export const ERROR_CODES = {
   payload_too_large: 'the body is over the limit',
   records_deleted: 'the records package was deleted at minimisation',
   policy_conflict: 'the access policy changed since it was read (etag)',
+  request_cancelled: 'the request was cancelled',
+  request_closed: 'the request is closed (completed, cancelled or denied)',
+  request_denied: 'the request was denied',
   request_minimised: 'the request was minimised; its identifiers are gone',
   retry_in_progress: 'another retry of this instance started its series',
   self_approval: 'the filer of a request cannot approve or deny it',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { getPolicy, setPolicy } from '../app/access';
 import { auditTask } from '../app/audit';
+import { acknowledgeRequest, extendRequest } from '../app/deadlines';
 import type { AppDeps } from '../app/deps';
 import { getEvidence } from '../app/evidence';
 import { getRecordsPackage } from '../app/records';
@@ -162,6 +163,16 @@ route('POST', '/requests/:requestId/approve', ['approver'], async ({ deps }, req
 );
 route('POST', '/requests/:requestId/deny', ['approver'], async ({ deps }, req, p, caller) =>
   ok(await denyRequest(deps, p.requestId, req.body, caller)),
+);
+route('POST', '/requests/:requestId/extend', ['approver'], async ({ deps }, req, p, caller) =>
+  ok(await extendRequest(deps, p.requestId, req.body, caller)),
+);
+route(
+  'POST',
+  '/requests/:requestId/acknowledge',
+  ['requester', 'operator'],
+  async ({ deps }, req, p, caller) =>
+    ok(await acknowledgeRequest(deps, p.requestId, req.body, caller, ownedBy(caller))),
 );
 route('POST', '/requests/:requestId/cancel', ['operator'], async ({ deps }, _req, p, caller) =>
   ok(await cancelRequest(deps, p.requestId, caller)),

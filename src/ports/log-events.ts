@@ -17,6 +17,8 @@ export const LOG_EVENTS = [
   'request.evidence_read',
   'request.extended',
   'request.acknowledged',
+  'request.extended',
+  'request.acknowledged',
   'ledger.appended',
   'instance.enqueue_failed',
   'instance.retried',
