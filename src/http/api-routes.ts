@@ -5,6 +5,7 @@ import { acknowledgeRequest, extendRequest } from '../app/deadlines';
 import type { AppDeps } from '../app/deps';
 import { getEvidence } from '../app/evidence';
 import { getRecordsPackage } from '../app/records';
+import { metricsCsv, reportMetrics, requestsCsv } from '../app/reports';
 import {
   approveRequest,
   cancelRequest,
@@ -36,7 +37,7 @@ import { REQUEST_STATUSES } from '../domain/model';
 import type { AccessStore } from '../ports/access-store';
 import type { RecordStore } from '../ports/record-store';
 import { parseJsonBody } from './json-body';
-import { header, type HttpRequest, type HttpResponse } from './types';
+import { header, streamed, type HttpRequest, type HttpResponse } from './types';
 
 /** The largest body any function accepts (functions/framework-guards.ts caps the parsers). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -247,6 +248,30 @@ route('GET', '/iam/policy', ['admin', 'auditor'], async ({ access }) =>
 route('PUT', '/iam/policy', ['admin'], async ({ deps, access }, req, _p, caller) =>
   ok(await setPolicy({ ...deps, access }, req.body, caller)),
 );
+
+/** The regulator reports (docs/compliance.md): no identifiers in them, so not records_reader. */
+const REPORT_READERS: readonly Role[] = ['auditor', 'admin'];
+const CSV = 'text/csv; charset=utf-8';
+const attachment = (name: string) => `attachment; filename="${name}"`;
+
+route('GET', '/reports/requests.csv', REPORT_READERS, async ({ deps }, req, _p, caller) => {
+  const { chunks } = requestsCsv(deps, req.query, caller);
+  return streamed(
+    { 'content-type': CSV, 'content-disposition': attachment('requests.csv') },
+    chunks,
+  );
+});
+route('GET', '/reports/metrics', REPORT_READERS, async ({ deps }, req, _p, caller) => {
+  const { format, metrics } = await reportMetrics(deps, req.query, header(req, 'accept'), caller);
+  if (format === 'json') return ok(metrics);
+  const name = `metrics-${metrics.year}-${metrics.regulation}.csv`;
+  return streamed(
+    { 'content-type': CSV, 'content-disposition': attachment(name) },
+    (async function* () {
+      yield metricsCsv(metrics);
+    })(),
+  );
+});
 
 /**
  * Routes one API call: the route, then who is calling (verified, or 401) and whether they may

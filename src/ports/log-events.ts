@@ -15,6 +15,7 @@ export const LOG_EVENTS = [
   'request.overdue',
   'request.minimised',
   'request.evidence_read',
+  'report.read',
   'request.extended',
   'request.acknowledged',
   'request.extended',

@@ -169,6 +169,17 @@ export interface RequestStore {
 
   queryOpenRequests(limit: number, cursor?: string): Promise<Page<Request>>;
 
+  /**
+   * Requests received in [`from`, `to`) (ISO instants), oldest first, then by id: the regulator
+   * reports page through them. Minimised requests are included (reports read no identifiers).
+   */
+  queryRequestsReceived(
+    from: string,
+    to: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<Request>>;
+
   /** Requests not yet minimised that closed at or before `closedBefore` (ISO), oldest first. */
   queryRequestsToMinimise(
     closedBefore: string,

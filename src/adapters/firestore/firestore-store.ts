@@ -714,6 +714,19 @@ export function createFirestoreStore(
         limit,
         cursor,
       ),
+
+    // A range on one field ordered by it (then the id, ascending): the automatic single-field
+    // index serves it, so no composite index is declared (indexes.ts).
+    queryRequestsReceived: (from, to, limit, cursor) =>
+      page<Request>(
+        requests.where('receivedAt', '>=', from).where('receivedAt', '<', to),
+        [
+          { field: 'receivedAt', direction: 'asc' },
+          { field: ID, direction: 'asc' },
+        ],
+        limit,
+        cursor,
+      ),
   };
   return boundedMethods(store, opts.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS, [
     'stats',

@@ -275,6 +275,14 @@ export function createMemoryStore(): RequestStore {
         limit,
       );
     },
+    async queryRequestsReceived(from, to, limit) {
+      return page(
+        [...requests.values()]
+          .filter((r) => r.receivedAt >= from && r.receivedAt < to)
+          .sort((a, b) => a.receivedAt.localeCompare(b.receivedAt) || a.id.localeCompare(b.id)),
+        limit,
+      );
+    },
     async queryRequestsToMinimise(closedBefore, limit) {
       return page(
         [...requests.values()].filter(
