@@ -24,7 +24,8 @@ locals {
     BIGQUERY_LOCATION         = var.bigquery_location
     BIGQUERY_PRICE_PER_TIB    = var.bigquery_price_per_tib
     BIGQUERY_TIME_TRAVEL_DAYS = var.bigquery_time_travel_days
-    OVERDUE_WARNING_HOURS     = var.overdue_warning_hours
+    BUSINESS_TIME_ZONE        = var.business_time_zone
+    OTHER_RESPONSE_DAYS       = var.other_response_days
     # Who may call: identities only from verified tokens (docs/security.md).
     API_AUDIENCES        = join(",", concat([local.api_url], var.api_audiences))
     IAP_AUDIENCE         = var.iap_audience

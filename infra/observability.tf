@@ -86,7 +86,7 @@ locals {
       field        = "atRisk"
       unit         = "1"
       display_name = "DSR open requests at risk"
-      description  = "Open requests within OVERDUE_WARNING_HOURS of dueAt, as counted by each dispatch run (atRisk)."
+      description  = "Open requests with under 25 % of their response period left, as counted by each dispatch run (atRisk)."
     }
     duration_ms = {
       field        = "durationMs"
@@ -139,8 +139,8 @@ locals {
     at_risk = {
       display_name = "a request is at risk of missing its due date"
       severity     = "WARNING"
-      subject      = "dsr-taskrunner: a data-subject request is due within ${var.overdue_warning_hours} hours"
-      content      = "At least one open request is due within ${var.overdue_warning_hours} hours and is not complete. Find it, and what holds it up (approval, a failing task, a late window)."
+      subject      = "dsr-taskrunner: a data-subject request has under 25 % of its response period left"
+      content      = "At least one open request has under 25 % of its response period left and is not complete. Find it, and what holds it up (approval, a failing task, a late window)."
     }
     overdue = {
       display_name = "a request is past its due date"
@@ -492,7 +492,7 @@ resource "google_logging_metric" "requests_overdue" {
     labels {
       key         = "risk"
       value_type  = "STRING"
-      description = "at_risk (due within OVERDUE_WARNING_HOURS) or overdue (past dueAt)."
+      description = "at_risk (under 25 % of the period left) or overdue (past dueAt)."
     }
   }
 
@@ -885,7 +885,7 @@ resource "google_monitoring_alert_policy" "api_errors" {
 }
 
 # A request past dueAt, and the early warning that fires while there is still time
-# (OVERDUE_WARNING_HOURS before dueAt). Dispatch logs request.overdue for such a request on every
+# (under 25 % of the response period left). Dispatch logs request.overdue for such a request on every
 # run, so the incident stays open until the request is done.
 resource "google_monitoring_alert_policy" "deadline" {
   for_each = local.deadline_alerts

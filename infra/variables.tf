@@ -207,14 +207,20 @@ variable "bigquery_time_travel_days" {
   }
 }
 
-variable "overdue_warning_hours" {
-  description = "OVERDUE_WARNING_HOURS: a request this close to dueAt is logged (and alerted) as at risk."
+variable "business_time_zone" {
+  description = "BUSINESS_TIME_ZONE: the IANA zone in which a request's receipt is dated and its deadline days end (docs/compliance.md#deadlines)."
+  type        = string
+  default     = "UTC"
+}
+
+variable "other_response_days" {
+  description = "OTHER_RESPONSE_DAYS: the response period, in calendar days, of requests filed under regulation `other`."
   type        = number
-  default     = 72
+  default     = 30
 
   validation {
-    condition     = var.overdue_warning_hours >= 0 && var.overdue_warning_hours <= 1440
-    error_message = "overdue_warning_hours must be between 0 and 1440."
+    condition     = var.other_response_days >= 1 && var.other_response_days <= 3650
+    error_message = "other_response_days must be between 1 and 3650."
   }
 }
 

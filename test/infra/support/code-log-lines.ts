@@ -146,6 +146,8 @@ export async function captureCodeLogLines(): Promise<string[]> {
     {
       type: 'deletion',
       subject: { email: 'at-risk@example.com' },
+      // 10 hours left of a 30-day period: under 25 % of it, so at risk.
+      receivedAt: new Date(now.getTime() - 30 * DAY_MS).toISOString(),
       dueAt: new Date(now.getTime() + 10 * HOUR_MS).toISOString(),
     },
     actor,
