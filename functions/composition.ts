@@ -99,6 +99,7 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
     otherResponseDays: config.otherResponseDays,
     otherExtensionDays: config.otherExtensionDays,
     clockRunsWhileVerifying: config.clockRunsWhileVerifying,
+    verificationAlertHours: config.verificationAlertHours,
     duplicateWindowDays: config.duplicateWindowDays,
     piiRetentionDays: config.piiRetentionDays,
     recordRetentionDays: config.recordRetentionDays,

@@ -68,6 +68,7 @@ const schema = z.object({
       ),
     ),
   ),
+  VERIFICATION_ALERT_HOURS: int(1, 8760).default(72),
   DUPLICATE_WINDOW_DAYS: int(0, 3650).default(30),
   PII_RETENTION_DAYS: int(1, 3650).default(30),
   RECORD_RETENTION_DAYS: int(0, 36_500).default(1095),
@@ -147,6 +148,8 @@ export type Config = Readonly<{
   otherExtensionDays: number;
   /** Overrides of whether a regulation's clock runs while verification is pending. */
   clockRunsWhileVerifying: Partial<Record<Regulation, boolean>>;
+  /** A request still waiting for identity verification this long is logged as a warning. */
+  verificationAlertHours: number;
   duplicateWindowDays: number;
   /** Days after a request closes before dispatch strips its subject and records package. */
   piiRetentionDays: number;
@@ -226,6 +229,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         return [regulation, runs === 'true'];
       }),
     ) as Partial<Record<Regulation, boolean>>,
+    verificationAlertHours: e.VERIFICATION_ALERT_HOURS,
     duplicateWindowDays: e.DUPLICATE_WINDOW_DAYS,
     piiRetentionDays: e.PII_RETENTION_DAYS,
     recordRetentionDays: e.RECORD_RETENTION_DAYS,

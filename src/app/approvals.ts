@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, ValidationError } from '../domain/errors';
 import { parseTaskId } from '../domain/ids';
-import { approveInstance, denyInstance } from '../domain/lifecycle';
+import { approveInstance } from '../domain/lifecycle';
 import type { Instance, Request } from '../domain/model';
 import type { Actor } from './actor';
 import type { AppDeps } from './deps';
@@ -13,13 +13,6 @@ import { rollupRequest } from './rollup';
 
 const approveBodySchema = z
   .object({ taskIds: z.array(z.string()).min(1).max(100).optional() })
-  .strict();
-
-const denyBodySchema = z
-  .object({
-    reason: z.string().trim().min(1, 'say why the request is denied').max(1000),
-    taskIds: z.array(z.string()).min(1).max(100).optional(),
-  })
   .strict();
 
 /**
@@ -36,6 +29,12 @@ export async function approveRequest(
 ): Promise<RequestView> {
   const { taskIds } = parseBody(approveBodySchema, body);
   const { request, targets } = await decisionTargets(deps, id, taskIds, actor, 'approve');
+  if (request.verification?.state === 'pending') {
+    throw new ConflictError(
+      `request ${id} waits for identity verification: verify it first (POST /requests/${id}/verify)`,
+      'verification_pending',
+    );
+  }
   const tasks = await tasksById(deps, targets);
   const at = deps.clock.now().toISOString();
   const approved = await Promise.all(
@@ -81,50 +80,35 @@ export async function approveRequest(
       subjectHash: request.subjectHash,
     });
   await queueInstances(deps, released, tasks);
+  if (released.length > 0) await markApproved(deps, id, at);
   await rollupRequest(deps, id);
   return getRequestView(deps, id);
 }
 
 /**
- * An approver refuses all, or the named, instances awaiting approval, with a reason: they are
- * cancelled and the denial recorded. As with approval, never the identity that filed it.
+ * `approvedAt`, set once: when an approval leaves no instance of the request awaiting approval
+ * (`request.approved` is derived from it).
  */
-export async function denyRequest(
-  deps: AppDeps,
-  id: string,
-  body: unknown,
-  actor: Actor,
-): Promise<RequestView> {
-  const { reason, taskIds } = parseBody(denyBodySchema, body);
-  const { request, targets } = await decisionTargets(deps, id, taskIds, actor, 'deny');
-  if (targets.length === 0) {
-    throw new ConflictError('no instance of this request is awaiting approval', 'nothing_to_deny');
+async function markApproved(deps: AppDeps, id: string, at: string): Promise<void> {
+  const instances = await deps.store.listInstances(id);
+  if (instances.some((i) => i.state === 'pending_approval')) return;
+  await deps.store.updateRequest(id, (current) =>
+    current.approvedAt === undefined ? { approvedAt: at, updatedAt: at } : null,
+  );
+}
+
+/** The identity that filed a request may not approve or deny it (four-eyes). */
+export function assertNotFiler(request: Request, actor: Actor, verb: 'approve' | 'deny'): void {
+  if (request.createdBy === actor.identity) {
+    throw new ForbiddenError(
+      `${actor.identity} filed request ${request.id} and so cannot ${verb} it: four-eyes approval needs another approver`,
+      'self_approval',
+    );
   }
-  const at = deps.clock.now().toISOString();
-  const denied = (
-    await Promise.all(
-      targets.map((t) =>
-        deps.store.updateInstance(id, t.taskId, (current) =>
-          denyInstance(current, { actor: actor.identity, at, reason }),
-        ),
-      ),
-    )
-  ).filter((i): i is Instance => i !== null);
-  await recordAction(deps, id, 'denied', actor, {
-    taskIds: denied.map((i) => i.taskId),
-    reason,
-  });
-  deps.log.child({ labels: { requestId: id } }).info('request.denied', 'request denied', {
-    deniedBy: actor.identity,
-    taskIds: denied.map((i) => i.taskId),
-    subjectHash: request.subjectHash,
-  });
-  await rollupRequest(deps, id);
-  return getRequestView(deps, id);
 }
 
 /** The instances an approve or deny acts on; refuses the filer and unknown task ids. */
-async function decisionTargets(
+export async function decisionTargets(
   deps: AppDeps,
   id: string,
   taskIds: readonly string[] | undefined,
@@ -132,12 +116,7 @@ async function decisionTargets(
   verb: 'approve' | 'deny',
 ): Promise<{ request: Request; targets: Instance[] }> {
   const request = await requireRequest(deps, id);
-  if (request.createdBy === actor.identity) {
-    throw new ForbiddenError(
-      `${actor.identity} filed request ${id} and so cannot ${verb} it: four-eyes approval needs another approver`,
-      'self_approval',
-    );
-  }
+  assertNotFiler(request, actor, verb);
   const instances = await deps.store.listInstances(id);
   if (taskIds !== undefined) {
     const known = new Set(instances.map((i) => i.taskId));
@@ -165,7 +144,7 @@ async function decisionTargets(
 }
 
 /** A decision body; task ids are parsed as the router parses path parameters. */
-function parseBody<T extends { taskIds?: string[] | undefined }>(
+export function parseBody<T extends { taskIds?: string[] | undefined }>(
   schema: z.ZodType<T, z.ZodTypeDef, unknown>,
   body: unknown,
 ): T {

@@ -1,6 +1,7 @@
 import type { Regulation } from '../domain/model';
 import type { ExecutorRegistry } from '../executors/registry';
 import type { BatchStore } from '../ports/batch-store';
+import type { LifecycleEventsDeps } from './event-outbox';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { RequestStore } from '../ports/request-store';
@@ -24,6 +25,8 @@ export interface AppSettings {
   otherExtensionDays: number;
   /** Overrides of CLOCK_RUNS_WHILE_VERIFYING (src/domain/deadline.ts), per regulation. */
   clockRunsWhileVerifying?: Partial<Record<Regulation, boolean>>;
+  /** Dispatch warns (`request.verification_overdue`) of a request pending verification this long. */
+  verificationAlertHours: number;
   duplicateWindowDays: number;
   /** Days after a request closes before dispatch minimises it (subject and records removed). */
   piiRetentionDays: number;
@@ -44,6 +47,8 @@ export interface AppDeps {
   settings: AppSettings;
   /** Batches of subjects (docs/jobs.md); without it, every task runs one statement per request. */
   batches?: BatchStore;
+  /** Lifecycle events (docs/compliance.md); without it, nothing is published. */
+  events?: LifecycleEventsDeps;
 }
 
 export const DEFAULT_SETTINGS: AppSettings = {
@@ -57,6 +62,7 @@ export const DEFAULT_SETTINGS: AppSettings = {
   businessTimeZone: 'UTC',
   otherResponseDays: 30,
   otherExtensionDays: 0,
+  verificationAlertHours: 72,
   duplicateWindowDays: 30,
   piiRetentionDays: 30,
   recordRetentionDays: 1095,

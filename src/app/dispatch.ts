@@ -8,6 +8,7 @@ import { tasksById } from './lookups';
 import { rollupRequest } from './rollup';
 import { expireLease, rearmLate } from './watchdog';
 import { rearmDueBatches } from './batch-arm';
+import { publishPending, type PublishSummary } from './event-outbox';
 
 /** The counts of one dispatch run: the `dispatch.finished` line and the HTTP answer. */
 export interface DispatchSummary {
@@ -29,10 +30,14 @@ export interface DispatchSummary {
   minimised: number;
   overdue: number;
   atRisk: number;
+  /** Open requests still waiting for identity verification after VERIFICATION_ALERT_HOURS. */
+  verificationOverdue: number;
   /** Instances or requests whose handling threw; each is logged, and the next run tries again. */
   itemsFailed: number;
   /** The time budget ran out before every phase was done; the next run carries on. */
   budgetExhausted: boolean;
+  /** Lifecycle events published from the outbox (when events are on), and what is pending. */
+  events?: PublishSummary;
   durationMs: number;
 }
 
@@ -66,6 +71,7 @@ export async function dispatch(deps: AppDeps): Promise<DispatchSummary> {
       minimised: 0,
       overdue: 0,
       atRisk: 0,
+      verificationOverdue: 0,
       itemsFailed: 0,
       budgetExhausted: false,
       durationMs: 0,
@@ -84,6 +90,14 @@ export async function dispatch(deps: AppDeps): Promise<DispatchSummary> {
   }
   await reconcileRequests(run);
   await minimiseClosedRequests(run);
+  // Last, so the events of this run's own changes go out too; an outage leaves them pending.
+  if (deps.events !== undefined) {
+    const budget = Math.max(1000, budgetMs - elapsed());
+    run.summary.events = await publishPending(
+      { events: deps.events, clock: deps.clock, log: deps.log },
+      { budgetMs: budget },
+    );
+  }
   const { summary } = run;
   summary.durationMs = elapsed();
   deps.log.log(
@@ -229,6 +243,7 @@ async function reconcileRequests(run: DispatchRun): Promise<void> {
           const updated = await rollupRequest(deps, request.id);
           if (updated !== null && updated.updatedAt !== request.updatedAt) summary.rolledUp += 1;
           await reportDeadline(run, request, updated);
+          reportVerificationWait(run, updated ?? request);
         }),
       );
     },
@@ -327,6 +342,33 @@ async function reportDeadline(
     `request has under 25 % of its response period left (due ${current.dueAt})`,
     fields,
   );
+}
+
+/**
+ * A request still waiting for identity verification VERIFICATION_ALERT_HOURS after it was asked
+ * for: a WARNING line each run until it is verified, denied or cancelled (an alert counts them).
+ * The line names the request, never the person.
+ */
+function reportVerificationWait(run: DispatchRun, request: Request): void {
+  const { deps, now, summary } = run;
+  const since = request.verification?.state === 'pending' ? request.verification.since : undefined;
+  if (since === undefined || !isOpenStatus(request.status) || request.denial !== undefined) return;
+  const waitedHours = (now.getTime() - Date.parse(since)) / 36e5;
+  if (waitedHours < deps.settings.verificationAlertHours) return;
+  summary.verificationOverdue += 1;
+  deps.log
+    .child({ labels: { requestId: request.id } })
+    .warn(
+      'request.verification_overdue',
+      `request has waited ${Math.floor(waitedHours)} h for identity verification (alert after ${deps.settings.verificationAlertHours} h)`,
+      {
+        since,
+        waitedHours: Math.floor(waitedHours),
+        alertAfterHours: deps.settings.verificationAlertHours,
+        dueAt: request.dueAt,
+        regulation: request.regulation,
+      },
+    );
 }
 
 /**

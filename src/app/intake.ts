@@ -66,7 +66,9 @@ export async function fileRequest(
     findDuplicate(deps, hash, input.type, now),
   ]);
   const iso = now.toISOString();
-  const instances = tasks.map((task) => newInstance(id, task, subject, now));
+  // Filed pending verification: every instance waits, and nothing is enqueued, until verified.
+  const held = input.verification === 'pending';
+  const instances = tasks.map((task) => newInstance(id, task, subject, now, held));
   const request: Request = {
     id,
     type: input.type,
@@ -83,6 +85,7 @@ export async function fileRequest(
     ...(input.externalId === undefined ? {} : { externalId: input.externalId }),
     ...(input.notes === undefined ? {} : { notes: input.notes }),
     ...(duplicateOf === undefined ? {} : { duplicateOf }),
+    ...(held ? { verification: { state: 'pending' as const, since: iso } } : {}),
     dryRun: input.dryRun,
     ...summarise(instances),
     overdue: false,
@@ -99,6 +102,7 @@ export async function fileRequest(
       type: request.type,
       regulation: request.regulation,
       dryRun: request.dryRun,
+      ...(held ? { verification: 'pending' } : {}),
       subjectHash: hash,
       instances: instances.map((i) => ({ taskId: i.taskId, state: i.state })),
     },
@@ -164,6 +168,9 @@ function assertSameFiling(existing: Request, filed: Request, input: FileRequestI
     existing.subjectHash !== filed.subjectHash ? 'subject' : undefined,
     existing.regulation !== filed.regulation ? 'regulation' : undefined,
     existing.dryRun !== filed.dryRun ? 'dryRun' : undefined,
+    (existing.verification === undefined) !== (filed.verification === undefined)
+      ? 'verification'
+      : undefined,
   ].filter((f): f is string => f !== undefined);
   if (differs.length === 0) return;
   const key = input.externalId === undefined ? 'Idempotency-Key' : 'externalId';
@@ -193,15 +200,28 @@ export function normaliseSubject(given: Subject): { subject: Subject; asGiven?: 
 }
 
 /**
- * A new instance. One that needs neither approval nor skipping is born `queued` with its Cloud
- * Task name, in the same batch as the request, so intake writes each instance once; the
- * enqueue follows, and a failure sends it back to `pending_enqueue` for dispatch.
+ * A new instance. One that needs neither verification, approval nor skipping is born `queued`
+ * with its Cloud Task name, in the same batch as the request, so intake writes each instance
+ * once; the enqueue follows, and a failure sends it back to `pending_enqueue` for dispatch.
+ * `held`: the request waits for identity verification, so the instance does too.
  */
-function newInstance(requestId: string, task: Task, subject: Subject, now: Date): Instance {
+function newInstance(
+  requestId: string,
+  task: Task,
+  subject: Subject,
+  now: Date,
+  held: boolean,
+): Instance {
   const missing = task.requiredIdentifiers.filter((k) => !Object.hasOwn(subject, k));
   const needsApproval = (task.approvalsRequired ?? 0) > 0;
   const state: InstanceState =
-    missing.length > 0 ? 'skipped' : needsApproval ? 'pending_approval' : 'pending_enqueue';
+    missing.length > 0
+      ? 'skipped'
+      : held
+        ? 'pending_verification'
+        : needsApproval
+          ? 'pending_approval'
+          : 'pending_enqueue';
   const base: Instance = {
     requestId,
     taskId: task.id,

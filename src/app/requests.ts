@@ -1,6 +1,7 @@
 /**
  * The request use cases, split by verb: intake (file), views (show, list, runs), approvals
- * (approve, deny) and operations (cancel, retry). This module gathers them for callers.
+ * (approve), denials (deny), verification (verify) and operations (cancel, retry). This module
+ * gathers them for callers.
  */
 export type { Actor } from './actor';
 export { fileRequest, normaliseSubject, type FileRequestResult } from './intake';
@@ -13,6 +14,8 @@ export {
   type InstanceView,
   type RequestView,
 } from './request-views';
-export { approveRequest, denyRequest } from './approvals';
+export { approveRequest } from './approvals';
+export { denyRequest } from './denials';
+export { verifyRequest } from './verification';
 export { cancelRequest, retryInstance } from './operations';
 export { requireRequest, tasksById } from './lookups';

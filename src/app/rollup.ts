@@ -27,16 +27,18 @@ export async function rollupRequest(
   const now = deps.clock.now().toISOString();
   let changedTo: Request['status'] | undefined;
   const updated = await deps.store.updateRequest(requestId, (current) => {
+    // A denied request stays `denied` while the work it had started finishes.
+    const status = current.denial === undefined ? summary.status : 'denied';
     if (
-      current.status === summary.status &&
+      current.status === status &&
       current.cost.usd === summary.cost.usd &&
       JSON.stringify(current.counts) === JSON.stringify(summary.counts)
     ) {
       return null;
     }
-    if (current.status !== summary.status) changedTo = summary.status;
-    const closing = isOpenStatus(current.status) && !isOpenStatus(summary.status);
-    return { ...summary, updatedAt: now, ...(closing ? { completedAt: now } : {}) };
+    if (current.status !== status) changedTo = status;
+    const closing = isOpenStatus(current.status) && !isOpenStatus(status);
+    return { ...summary, status, updatedAt: now, ...(closing ? { completedAt: now } : {}) };
   });
   if (changedTo !== undefined && updated !== null) {
     deps.log

@@ -1,7 +1,7 @@
 import { ConflictError } from './errors';
 import type { ErrorCode } from './error-codes';
 import { nextTaskOpening } from './execution-window';
-import type { Approval, Instance, InstanceState, RunSummary, Task } from './model';
+import type { Approval, Denial, Instance, InstanceState, RunSummary, Task } from './model';
 import { assertTransition, CANCELLABLE_STATES, isTerminal } from './states';
 
 /**
@@ -68,7 +68,7 @@ export interface DeliveryClaim {
 }
 
 export type ClaimRefusal =
-  'finished' | 'leased' | 'not_due' | 'stale' | 'not_approved' | 'approval_stale';
+  'finished' | 'leased' | 'not_due' | 'stale' | 'not_verified' | 'not_approved' | 'approval_stale';
 
 export type ClaimDecision =
   | { claim: InstancePatch; polling: boolean }
@@ -112,6 +112,8 @@ export function decideClaim(
     due = delivery.early === true ? undefined : current.nextAttemptAt;
   } else {
     if (current.state === 'running' || current.state === 'waiting') return { refuse: 'leased' };
+    // Held for identity verification: nothing starts, whatever the delivery says.
+    if (current.state === 'pending_verification') return { refuse: 'not_verified' };
     if (current.state === 'pending_approval') return { refuse: 'not_approved' };
     const redelivery = current.state === 'retry_scheduled';
     // A new attempt's Cloud Task names exactly the next attempt. A retry is Cloud Tasks
@@ -304,12 +306,48 @@ export function approveInstance(
   });
 }
 
-/** A denial: the instance is cancelled with who denied it and why (null unless awaiting approval). */
-export function denyInstance(
+/**
+ * The release of an instance held for identity verification (null unless it is held): to
+ * approval where its task needs approvers, else to the outbox, due now and pinned to the task
+ * version it will run. `task` is null when the task is gone: the outbox then fails it
+ * (`task_missing`) as it does any instance whose task went.
+ */
+export function releaseVerified(
   current: Instance,
-  denial: { actor: string; at: string; reason: string },
+  task: Pick<Task, 'approvalsRequired' | 'version' | 'versionHash'> | null,
+  at: string,
 ): InstancePatch | null {
+  if (current.state !== 'pending_verification') return null;
+  if (task !== null && (task.approvalsRequired ?? 0) > 0) {
+    return moveTo(current, 'pending_approval', { updatedAt: at });
+  }
+  return moveTo(current, 'pending_enqueue', {
+    // Due now: the outbox is read by scheduleTime, so an enqueue that never happens is found.
+    scheduleTime: at,
+    ...(task === null ? {} : { taskVersion: { version: task.version, hash: task.versionHash } }),
+    updatedAt: at,
+  });
+}
+
+/**
+ * A denial of one instance awaiting approval (`taskIds` named): it is cancelled with who denied
+ * it and why (null unless awaiting approval).
+ */
+export function denyInstance(current: Instance, denial: Denial): InstancePatch | null {
   if (current.state !== 'pending_approval') return null;
+  return deniedPatch(current, denial);
+}
+
+/**
+ * The denial of the whole request reaching one instance: cancelled if it has not started (null
+ * once it has: running and waiting work finishes and is recorded).
+ */
+export function denyUnstarted(current: Instance, denial: Denial): InstancePatch | null {
+  if (!CANCELLABLE_STATES.includes(current.state)) return null;
+  return deniedPatch(current, denial);
+}
+
+function deniedPatch(current: Instance, denial: Denial): InstancePatch {
   return moveTo(current, 'cancelled', {
     denial,
     cancelledBy: denial.actor,

@@ -40,6 +40,21 @@ export type RequestChannel = (typeof REQUEST_CHANNELS)[number];
 export const VERIFICATION_STATES = ['pending', 'verified'] as const;
 export type VerificationState = (typeof VERIFICATION_STATES)[number];
 
+/**
+ * How the person's identity was verified (`POST /requests/:id/verify`): documents checked,
+ * questions only they could answer, a login to their account, a link sent to their address,
+ * proof of an authorised agent's mandate, or another way (say which in the note).
+ */
+export const VERIFICATION_METHODS = [
+  'document_check',
+  'knowledge_based',
+  'account_login',
+  'email_link',
+  'authorized_agent_proof',
+  'other',
+] as const;
+export type VerificationMethod = (typeof VERIFICATION_METHODS)[number];
+
 export const MAX_IDENTIFIER_LENGTH = 256;
 
 const identifierValue = z
@@ -269,7 +284,9 @@ export interface Approval {
 export interface Denial {
   actor: string;
   at: string;
+  /** A DenyReason (free text on instances denied before the reasons were fixed). */
   reason: string;
+  note?: string;
 }
 
 export interface Request {

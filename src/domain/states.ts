@@ -42,8 +42,9 @@ export const CLAIMABLE_STATES: readonly InstanceState[] = [
   'retry_scheduled',
 ];
 
-/** States that have not started and so can still be cancelled. */
+/** States that have not started and so can still be cancelled (or denied with their request). */
 export const CANCELLABLE_STATES: readonly InstanceState[] = [
+  'pending_verification',
   'pending_approval',
   'pending_enqueue',
   'queued',
@@ -74,7 +75,9 @@ export function countStates(
 }
 
 /**
- * A request's status is derived from its instances, never edited by hand:
+ * A request's status is derived from its instances, never edited by hand (a denied request is
+ * `denied` whatever its instances: src/app/rollup.ts):
+ * - anything awaiting identity verification → awaiting_verification;
  * - anything awaiting approval (and nothing else open) → awaiting_approval;
  * - anything still open → in_progress;
  * - all closed: every one that applied (was not skipped) cancelled → cancelled; any failed →
@@ -85,6 +88,7 @@ export function rollupStatus(states: readonly InstanceState[]): RequestStatus {
   if (states.length === 0) return 'completed';
   const open = states.filter((s) => !isTerminal(s));
   if (open.length > 0) {
+    if (open.includes('pending_verification')) return 'awaiting_verification';
     return open.every((s) => s === 'pending_approval') ? 'awaiting_approval' : 'in_progress';
   }
   const applied = states.filter((s) => s !== 'skipped');
@@ -94,5 +98,7 @@ export function rollupStatus(states: readonly InstanceState[]): RequestStatus {
 }
 
 export function isOpenStatus(status: RequestStatus): boolean {
-  return status === 'awaiting_approval' || status === 'in_progress';
+  return (
+    status === 'awaiting_verification' || status === 'awaiting_approval' || status === 'in_progress'
+  );
 }

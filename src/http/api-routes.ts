@@ -15,6 +15,7 @@ import {
   listRequests,
   listRuns,
   retryInstance,
+  verifyRequest,
 } from '../app/requests';
 import {
   getTaskView,
@@ -164,6 +165,13 @@ route('POST', '/requests/:requestId/approve', ['approver'], async ({ deps }, req
 );
 route('POST', '/requests/:requestId/deny', ['approver'], async ({ deps }, req, p, caller) =>
   ok(await denyRequest(deps, p.requestId, req.body, caller)),
+);
+route(
+  'POST',
+  '/requests/:requestId/verify',
+  ['approver', 'requester'],
+  async ({ deps }, req, p, caller) =>
+    ok(await verifyRequest(deps, p.requestId, req.body, caller, ownedBy(caller))),
 );
 route('POST', '/requests/:requestId/extend', ['approver'], async ({ deps }, req, p, caller) =>
   ok(await extendRequest(deps, p.requestId, req.body, caller)),

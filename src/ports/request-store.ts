@@ -42,7 +42,14 @@ export interface Claim {
 
 /** Why a delivery did not start an attempt. */
 export type ClaimRefusalReason =
-  'not_found' | 'finished' | 'leased' | 'not_due' | 'stale' | 'not_approved' | 'approval_stale';
+  | 'not_found'
+  | 'finished'
+  | 'leased'
+  | 'not_due'
+  | 'stale'
+  | 'not_verified'
+  | 'not_approved'
+  | 'approval_stale';
 
 export type ClaimOutcome =
   | { claimed: true; claim: Claim }

@@ -29,6 +29,7 @@ import {
   type TaskVersion,
 } from '../../domain/model';
 import { assertLegalPatch } from '../../domain/lifecycle';
+import { lifecycleEvents } from '../../domain/lifecycle-events';
 import { isTerminal } from '../../domain/states';
 import type {
   ClaimOutcome,
@@ -52,6 +53,7 @@ import {
   TTL_FIELD,
 } from './codec';
 import { boundedMethods } from './availability';
+import { writeOutbox } from './event-outbox';
 import { guardedWrite, isAlreadyExists, isGuardFailure, type GuardedStep } from './guarded-write';
 import { OpCounter, type FirestoreOpStats } from './op-counter';
 
@@ -71,7 +73,11 @@ export const COLLECTIONS = {
 
 /** Instance states that keep a request open. */
 const OPEN_INSTANCE_STATES = INSTANCE_STATES.filter((s) => !isTerminal(s));
-const OPEN_REQUEST_STATUSES: readonly RequestStatus[] = ['awaiting_approval', 'in_progress'];
+const OPEN_REQUEST_STATUSES: readonly RequestStatus[] = [
+  'awaiting_verification',
+  'awaiting_approval',
+  'in_progress',
+];
 
 /** A batch holds at most 500 writes. */
 export const MAX_BATCH_WRITES = 500;
@@ -110,6 +116,12 @@ export interface FirestoreStoreOptions {
    * (`store.unavailable`); an unreachable Firestore otherwise keeps a caller waiting for minutes.
    */
   operationTimeoutMs?: number;
+  /**
+   * `ce-source` of lifecycle events. When set, every write of a request also writes the events
+   * its change announces into `outbox/{ceId}`, in the same commit (event-outbox.ts); unset, no
+   * events are kept.
+   */
+  eventSource?: string;
 }
 
 const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
@@ -307,6 +319,22 @@ export function createFirestoreStore(
     return { update: patch, result: () => applyPatch(current, patch) };
   }
 
+  /**
+   * A guarded update of a request: the patch, plus the lifecycle events its change announces,
+   * written to the outbox in the same commit, so no transition escapes it.
+   */
+  function requestStep(
+    current: Request | null,
+    mutate: (current: Request) => Partial<Request> | null,
+  ): GuardedStep<Request, Request | null> {
+    const step = patchStep(current, mutate);
+    const source = opts.eventSource;
+    if (!('update' in step) || current === null || source === undefined) return step;
+    const events = lifecycleEvents(current, applyPatch(current, step.update), source);
+    if (events.length === 0) return step;
+    return { ...step, alsoWrite: (b) => writeOutbox(db, b, events) };
+  }
+
   /** Creates a document, or answers false when it exists already. */
   async function createIfAbsent(ref: DocumentReference, data: object): Promise<boolean> {
     try {
@@ -411,8 +439,8 @@ export function createFirestoreStore(
     listTaskVersions: (id) => all<TaskVersion>(versionsOf(id).orderBy('version', 'asc')),
 
     async createRequest(request, instances, filed) {
-      if (instances.length + 2 > MAX_BATCH_WRITES) {
-        throw new Error(`a request may have at most ${MAX_BATCH_WRITES - 2} instances`);
+      if (instances.length + 4 > MAX_BATCH_WRITES) {
+        throw new Error(`a request may have at most ${MAX_BATCH_WRITES - 4} instances`);
       }
       const stranger = instances.find((i) => i.requestId !== request.id);
       if (stranger !== undefined) {
@@ -429,6 +457,11 @@ export function createFirestoreStore(
         entry === undefined ? request : { ...request, ledgerHead: headOf(entry) },
       );
       batch.create(requestRef(request.id), stored);
+      // request.filed (and whatever else the new request announces), with the request.
+      const events =
+        opts.eventSource === undefined
+          ? 0
+          : writeOutbox(db, batch, lifecycleEvents(null, stored, opts.eventSource));
       for (const instance of instances) {
         batch.create(instanceRef(request.id, instance.taskId), stripUndefined(instance));
       }
@@ -437,7 +470,7 @@ export function createFirestoreStore(
       }
       try {
         await batch.commit();
-        ops.committed(1 + instances.length + (entry === undefined ? 0 : 1));
+        ops.committed(1 + instances.length + (entry === undefined ? 0 : 1) + events);
         return { created: true, request: stored, instances: instances.map(stripUndefined) };
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
@@ -482,7 +515,7 @@ export function createFirestoreStore(
 
     updateRequest: (id, mutate) =>
       guardedWrite<Request, Request | null>(guard, requestRef(id), (current) =>
-        patchStep(current, mutate),
+        requestStep(current, mutate),
       ),
 
     getInstance: (requestId, taskId) => lookup<Instance>(instanceRef(requestId, taskId)),
@@ -700,7 +733,7 @@ export function createFirestoreStore(
       }
       await commitInBatches(db, ops, writes);
       return guardedWrite<Request, Request | null>(guard, ref, (latest) =>
-        patchStep(latest, (r) => {
+        requestStep(latest, (r) => {
           const patch = mutate(r);
           return patch === null ? null : { ...patch, ...ttl };
         }),

@@ -1,4 +1,5 @@
-import { approveRequest, denyRequest } from '../../../src/app/approvals';
+import { approveRequest } from '../../../src/app/approvals';
+import { denyRequest } from '../../../src/app/denials';
 import { fileRequest } from '../../../src/app/intake';
 import { retryInstance } from '../../../src/app/operations';
 import { runInstance } from '../../../src/app/run-instance';
@@ -110,7 +111,7 @@ describe('four-eyes approval', () => {
   it('needs two distinct approvers, never the filer', async () => {
     const id = await fileFor(registered('crm', { approvalsRequired: 2, requiresApproval: true }));
     await expect(approveRequest(f.deps(), id, {}, FILER)).rejects.toBeInstanceOf(ForbiddenError);
-    await expect(denyRequest(f.deps(), id, { reason: 'no' }, FILER)).rejects.toMatchObject({
+    await expect(denyRequest(f.deps(), id, { reason: 'excessive' }, FILER)).rejects.toMatchObject({
       code: 'self_approval',
     });
 
@@ -148,14 +149,26 @@ describe('four-eyes approval', () => {
     expect(f.events('instance.approval_stale')).toHaveLength(1);
   });
 
-  it('a denial cancels with the reason and the approver', async () => {
+  it('a denial of named instances cancels them with the reason and the approver', async () => {
     const id = await fileFor(registered('crm', { approvalsRequired: 1, requiresApproval: true }));
-    const view = await denyRequest(f.deps(), id, { reason: 'identity not verified' }, ALICE);
+    const body = { reason: 'exempt', note: 'held under a litigation hold', taskIds: ['crm'] };
+    const view = await denyRequest(f.deps(), id, body, ALICE);
+    // Only instances were refused: the request is not denied.
     expect(view.status).toBe('cancelled');
     expect(view.instances[0]?.denial).toMatchObject({
       actor: ALICE.identity,
-      reason: 'identity not verified',
+      reason: 'exempt',
+      note: 'held under a litigation hold',
     });
+    expect((await f.store.store.getRequest(id))?.denial).toBeUndefined();
+  });
+
+  it('sets approvedAt once, when the last instance awaiting approval is released', async () => {
+    const id = await fileFor(registered('crm', { approvalsRequired: 2, requiresApproval: true }));
+    await approveRequest(f.deps(), id, {}, ALICE);
+    expect((await f.store.store.getRequest(id))?.approvedAt).toBeUndefined();
+    await approveRequest(f.deps(), id, {}, BOB);
+    expect((await f.store.store.getRequest(id))?.approvedAt).toBe(f.now.toISOString());
   });
 });
 

@@ -9,6 +9,7 @@ const EXPECTED: Record<string, 'public' | 'any_role' | string[]> = {
   'GET /requests/:requestId': ['requester', 'approver', 'operator', 'auditor', 'admin'],
   'POST /requests/:requestId/approve': ['approver'],
   'POST /requests/:requestId/deny': ['approver'],
+  'POST /requests/:requestId/verify': ['approver', 'requester'],
   'POST /requests/:requestId/cancel': ['operator'],
   'POST /requests/:requestId/instances/:taskId/retry': ['operator'],
   'GET /requests/:requestId/runs': ['operator', 'auditor', 'admin'],
