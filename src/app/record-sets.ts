@@ -141,3 +141,30 @@ export async function readRecordRows(
   }
   return position < total ? { rows, nextOffset: position } : { rows };
 }
+
+/**
+ * Every row of a set, a segment at a time as its NDJSON lines (each one `JSON.stringify(row)`),
+ * reading the chunks of the next segment only when the caller asks for it: however large the
+ * set, one segment's text is held at a time.
+ */
+export async function* readRecordSegments(
+  store: RecordStore,
+  set: RecordSetKey,
+  index: Pick<RecordSetIndex, 'segments'>,
+): AsyncGenerator<string[]> {
+  let firstRow = 0;
+  let firstChunk = 0;
+  for (const segment of index.segments) {
+    const chunkIndexes = Array.from({ length: segment.chunks }, (_, i) => firstChunk + i);
+    const text = Buffer.concat(await store.getChunks(set, chunkIndexes)).toString('utf8');
+    const lines = text.split('\n').slice(0, segment.rows);
+    if (lines.length !== segment.rows) {
+      throw new Error(
+        `record set ${set.setId}: segment at row ${firstRow} holds ${lines.length} rows, not ${segment.rows}`,
+      );
+    }
+    yield lines;
+    firstRow += segment.rows;
+    firstChunk += segment.chunks;
+  }
+}

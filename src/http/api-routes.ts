@@ -5,6 +5,7 @@ import { acknowledgeRequest, extendRequest } from '../app/deadlines';
 import type { AppDeps } from '../app/deps';
 import { getEvidence } from '../app/evidence';
 import { getRecordsPackage } from '../app/records';
+import { openRecordsPackage } from '../app/records-package';
 import { metricsCsv, reportMetrics, requestsCsv } from '../app/reports';
 import {
   approveRequest,
@@ -39,6 +40,7 @@ import type { AccessStore } from '../ports/access-store';
 import type { RecordStore } from '../ports/record-store';
 import { parseJsonBody } from './json-body';
 import { header, streamed, type HttpRequest, type HttpResponse } from './types';
+import { zipStream } from './zip-stream';
 
 /** The largest body any function accepts (functions/framework-guards.ts caps the parsers). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -228,6 +230,27 @@ route(
         { pageSize, ...(pageToken === undefined ? {} : { pageToken }) },
         caller,
       ),
+    );
+  },
+);
+
+route(
+  'GET',
+  '/requests/:requestId/records/package',
+  ['records_reader'],
+  async ({ deps, records }, req, p, caller) => {
+    const parsed = z.object({}).strict().safeParse(req.query);
+    if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues, ['query']);
+    // Every refusal is thrown here, before a byte of the zip (or the ledger entry) is written.
+    const download = await openRecordsPackage({ ...deps, records }, p.requestId, caller);
+    return streamed(
+      {
+        'Content-Type': 'application/zip',
+        'Content-Disposition': `attachment; filename="${download.fileName}"`,
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+      },
+      zipStream(download.files, { modifiedAt: download.generatedAt }),
     );
   },
 );

@@ -15,6 +15,7 @@ const EXPECTED: Record<string, 'public' | 'any_role' | string[]> = {
   'GET /requests/:requestId/runs': ['operator', 'auditor', 'admin'],
   'GET /requests/:requestId/evidence': ['auditor', 'operator', 'admin'],
   'GET /requests/:requestId/records': ['records_reader'],
+  'GET /requests/:requestId/records/package': ['records_reader'],
   'GET /tasks': 'any_role',
   'GET /tasks/:taskId': 'any_role',
   'GET /tasks/:taskId/versions': 'any_role',
