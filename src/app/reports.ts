@@ -51,6 +51,7 @@ const reportInstant = (zone: string) =>
       }
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
+        fatal: true,
         message: 'an ISO date (2026-01-01) or date-time with an offset (2026-01-01T00:00:00Z)',
       });
       return z.NEVER;
@@ -61,6 +62,8 @@ const rangeQuery = (zone: string) =>
     .object({ from: reportInstant(zone), to: reportInstant(zone) })
     .strict()
     .superRefine(({ from, to }, ctx) => {
+      // Only when both parsed (an unparsable one is already an issue).
+      if (!(from instanceof Date) || !(to instanceof Date)) return;
       if (to.getTime() <= from.getTime()) {
         ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
       } else if (to.getTime() > latestReportEnd(from).getTime()) {
