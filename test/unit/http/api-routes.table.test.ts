@@ -24,6 +24,8 @@ const EXPECTED: Record<string, 'public' | 'any_role' | string[]> = {
   'POST /tasks/:taskId/audit': ['task_tester'],
   'GET /iam/policy': ['admin', 'auditor'],
   'PUT /iam/policy': ['admin'],
+  'GET /reports/requests.csv': ['auditor', 'admin'],
+  'GET /reports/metrics': ['auditor', 'admin'],
 };
 
 describe('the route table', () => {
