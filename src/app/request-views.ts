@@ -72,6 +72,12 @@ export interface RequestView {
   acknowledgeBy?: string;
   acknowledgement?: Request['acknowledgement'];
   extension?: Request['extension'];
+  /** Identity verification: `pending` (nothing runs), or who verified it, when and how. */
+  verification?: Request['verification'];
+  /** A denied request: the basis, who denied it and when. */
+  denial?: Request['denial'];
+  /** When the last approval released the request. */
+  approvedAt?: string;
   externalId?: string;
   notes?: string;
   dryRun: boolean;
@@ -126,7 +132,7 @@ export function requestView(
   settings: DeadlineSettings,
   estimates: ReadonlyMap<string, AuditEstimate> = new Map(),
 ): RequestView {
-  const summary = summarise(instances);
+  const summary = summarise(instances, request.denial);
   const zeroMatch = zeroMatchTasks(request, instances);
   return {
     id: request.id,
@@ -135,6 +141,9 @@ export function requestView(
     ...deadlineFields(request, summary.status, now, settings),
     regulation: request.regulation,
     receivedAt: request.receivedAt,
+    ...(request.verification === undefined ? {} : { verification: request.verification }),
+    ...(request.denial === undefined ? {} : { denial: request.denial }),
+    ...(request.approvedAt === undefined ? {} : { approvedAt: request.approvedAt }),
     ...(request.externalId === undefined ? {} : { externalId: request.externalId }),
     ...(request.notes === undefined ? {} : { notes: request.notes }),
     dryRun: request.dryRun,

@@ -3,12 +3,16 @@ import type { Instance, Request } from '../domain/model';
 import { countStates, isOpenStatus, rollupStatus } from '../domain/states';
 import type { AppDeps } from './deps';
 
-/** The request's derived summary: status, counts and cost, from its instances. */
+/**
+ * The request's derived summary: status, counts and cost, from its instances; a denied request
+ * (`denial` given) is `denied` whatever they are.
+ */
 export function summarise(
   instances: readonly Instance[],
+  denial?: Request['denial'],
 ): Pick<Request, 'status' | 'counts' | 'cost'> {
   return {
-    status: rollupStatus(instances.map((i) => i.state)),
+    status: denial === undefined ? rollupStatus(instances.map((i) => i.state)) : 'denied',
     counts: countStates(instances),
     cost: addCosts(...instances.map((i) => i.cost)),
   };
