@@ -932,6 +932,78 @@ resource "google_monitoring_alert_policy" "deadline" {
   }
 }
 
+# ---------------------------------------------------------------------------------------------
+# Identity verification (request.verification_overdue: WARNING, once per dispatch run while a
+# request filed `verification: "pending"` has waited past VERIFICATION_ALERT_HOURS)
+# ---------------------------------------------------------------------------------------------
+
+resource "google_logging_metric" "requests_awaiting_verification" {
+  name        = "dsr_requests_awaiting_verification"
+  description = "request.verification_overdue lines: one per open request per dispatch run while it has waited for identity verification longer than VERIFICATION_ALERT_HOURS."
+  filter      = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"request.verification_overdue\""
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "DSR requests waiting too long for identity verification"
+  }
+}
+
+# Nothing of such a request runs until someone verifies the person (or denies the request); under
+# GDPR and UK GDPR its deadline waits too, under CCPA and LGPD it does not. The alert stays open
+# while dispatch keeps logging the line, and closes an hour after the last.
+resource "google_monitoring_alert_policy" "verification_overdue" {
+  display_name          = "dsr ${var.environment}: a request waits for identity verification"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "request.verification_overdue logged"
+
+    condition_threshold {
+      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_prefix}/${google_logging_metric.requests_awaiting_verification.name}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = "${var.dispatch_interval_minutes * 60}s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "3600s"
+  }
+
+  documentation {
+    subject   = "dsr-taskrunner: a request waits for identity verification"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      A request filed `verification: "pending"` has waited longer than
+      `VERIFICATION_ALERT_HOURS` for `POST /requests/<ID>/verify`: nothing of it runs until the
+      person's identity is verified, or the request is denied (`unverifiable_identity`). The
+      line (`request.verification_overdue`) names the request (`labels.requestId`), since when
+      it waits and its `dueAt`; never the person.
+
+      Runbook: [A request waits for identity verification](${local.runbook}#a-request-waits-for-identity-verification)
+    EOT
+
+    links {
+      display_name = "Runbook: a request waits for identity verification"
+      url          = "${local.runbook}#a-request-waits-for-identity-verification"
+    }
+  }
+}
+
 resource "google_monitoring_alert_policy" "cost_over_budget" {
   display_name          = "dsr ${var.environment}: run cost over the daily budget"
   combiner              = "OR"
@@ -999,6 +1071,7 @@ resource "google_monitoring_dashboard" "operations" {
     google_logging_metric.batches_failed,
     google_logging_metric.requests_overdue,
     google_logging_metric.request_hours_left,
+    google_logging_metric.requests_awaiting_verification,
     google_logging_metric.errors,
   ]
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConflictError } from '../domain/errors';
 import { denyInstance, denyUnstarted } from '../domain/lifecycle';
 import { DENY_REASONS, type Denial, type Instance, type Request } from '../domain/model';
-import { CANCELLABLE_STATES, isOpenStatus } from '../domain/states';
+import { CANCELLABLE_STATES } from '../domain/states';
 import type { Actor } from './actor';
 import { assertNotFiler, decisionTargets, parseBody } from './approvals';
 import type { AppDeps } from './deps';
@@ -10,7 +10,7 @@ import { recordAction } from './evidence';
 import { requireRequest } from './lookups';
 import { getRequestView, type RequestView } from './request-views';
 import { rollupRequest } from './rollup';
-import { actionNoteSchema } from './verification';
+import { actionNoteSchema, refuseClosed } from './verification';
 
 const denyBodySchema = z
   .object({
@@ -104,18 +104,7 @@ export async function denyRequest(
 
 /** A request can be denied while it is open and not denied already; otherwise 409. */
 function assertDeniable(request: Request): void {
-  if (request.denial !== undefined) {
-    throw new ConflictError(
-      `request ${request.id} was denied already, by ${request.denial.by} at ${request.denial.at} (${request.denial.reason})`,
-      'request_closed',
-    );
-  }
-  if (!isOpenStatus(request.status)) {
-    throw new ConflictError(
-      `request ${request.id} is ${request.status}: a closed request cannot be denied`,
-      'request_closed',
-    );
-  }
+  refuseClosed(request, 'denied');
 }
 
 /** The named instances awaiting approval are refused (cancelled); the request is not denied. */

@@ -28,6 +28,7 @@ const RUNBOOK_ANCHORS = [
   'cost-over-budget',
   'attempts-keep-being-abandoned',
   'a-batch-is-stuck',
+  'a-request-waits-for-identity-verification',
 ];
 /** Google's own metrics the alerts and tiles may read, besides our log-based ones. */
 const BUILT_IN_METRICS = [
@@ -236,6 +237,10 @@ describe('alerts and the dashboard read declared metrics and link the runbook', 
     ).toHaveLength(1);
     // A failed batch: one alert for the batch, beside the run.failed alert of its members.
     expect(byMetric(metricName('batches_failed'), 'condition_threshold')).toHaveLength(1);
+    // A request held for identity verification past VERIFICATION_ALERT_HOURS.
+    expect(
+      byMetric(metricName('requests_awaiting_verification'), 'condition_threshold'),
+    ).toHaveLength(1);
 
     // Watchdog expirations that keep coming: abandoned attempts in every sliding hour.
     const [abandoned] = byMetric(metricName('instances_abandoned'), 'condition_threshold');

@@ -18,7 +18,8 @@ const DAY_MS = 24 * HOUR_MS;
  * Drives the real use cases with the real structured logger (only the store, queue, clock and
  * the executors' fetch are stand-ins) and returns every line written, as Cloud Run would ship
  * them:
- * - api: five tasks registered, three requests filed (one due within hours, one long overdue).
+ * - api: five tasks registered, four requests filed (one due within hours, one long overdue,
+ *   one held for identity verification).
  *   `archive-deletion` has a `notBefore` 40 days out, so its instances are parked;
  * - dispatch, run 1: reports the at-risk and the overdue request;
  * - run-task: each enqueued attempt, one succeeding (noop), one failing for good (http.request
@@ -29,8 +30,9 @@ const DAY_MS = 24 * HOUR_MS;
  *   request's roll-up throws (dispatch.item_failed);
  * - run-task: the hung handlers answer late, and their runs are kept as superseded;
  * - dispatch, run 3, twelve days later: the parked instances come within the Cloud Tasks
- *   horizon (instance.rearmed, reason parked), and the retries whose Cloud Task never ran are
- *   created again (reason lost_task);
+ *   horizon (instance.rearmed, reason parked), the retries whose Cloud Task never ran are
+ *   created again (reason lost_task), and the request filed pending identity verification has
+ *   waited past VERIFICATION_ALERT_HOURS (request.verification_overdue);
  * - api: an unhandled error mapped to 500.
  */
 export async function captureCodeLogLines(): Promise<string[]> {
@@ -150,6 +152,12 @@ export async function captureCodeLogLines(): Promise<string[]> {
       receivedAt: new Date(now.getTime() - 30 * DAY_MS).toISOString(),
       dueAt: new Date(now.getTime() + 10 * HOUR_MS).toISOString(),
     },
+    actor,
+  );
+  // Held for identity verification, and never verified: run 3 warns of it.
+  await fileRequest(
+    api,
+    { type: 'deletion', subject: { email: 'unverified@example.com' }, verification: 'pending' },
     actor,
   );
   await fileRequest(

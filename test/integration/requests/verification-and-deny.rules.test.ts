@@ -166,7 +166,7 @@ describe('a request filed pending identity verification', () => {
     const cases: [string, unknown, string, new (...a: never[]) => Error][] = [
       [plain, { method: 'document_check' }, 'verification_not_required', ConflictError],
       [verifiedTwice, { method: 'document_check' }, 'already_verified', ConflictError],
-      [cancelled, { method: 'document_check' }, 'request_closed', ConflictError],
+      [cancelled, { method: 'document_check' }, 'request_cancelled', ConflictError],
       [pending, { method: 'selfie' }, 'validation_failed', ValidationError],
       [pending, {}, 'validation_failed', ValidationError],
       [pending, { method: 'other', note: 'x'.repeat(2001) }, 'validation_failed', ValidationError],
@@ -200,7 +200,10 @@ describe('a request filed pending identity verification', () => {
     expect(view.instances.map((i) => i.state)).toEqual(['cancelled', 'cancelled']);
     await expect(
       verifyRequest(f.deps(), id, { method: 'document_check' }, ALICE),
-    ).rejects.toMatchObject({ code: 'request_closed' });
+    ).rejects.toMatchObject({ code: 'request_cancelled' });
+    await expect(denyRequest(f.deps(), id, { reason: 'exempt' }, ALICE)).rejects.toMatchObject({
+      code: 'request_cancelled',
+    });
   });
 
   it('dispatch warns once per run after VERIFICATION_ALERT_HOURS, naming no one', async () => {
@@ -296,7 +299,7 @@ describe('deny', () => {
     // Denied is closed: a second deny, a verify, are refused and write nothing.
     const before = await snapshot(f, id);
     await expect(denyRequest(f.deps(), id, { reason: 'other' }, BOB)).rejects.toMatchObject({
-      code: 'request_closed',
+      code: 'request_denied',
     });
     expect(await snapshot(f, id)).toBe(before);
   });
@@ -309,7 +312,7 @@ describe('deny', () => {
     expect(view.verification?.state).toBe('pending');
     await expect(
       verifyRequest(f.deps(), id, { method: 'document_check' }, BOB),
-    ).rejects.toMatchObject({ code: 'request_closed' });
+    ).rejects.toMatchObject({ code: 'request_denied' });
     expect(f.queue.created).toHaveLength(0);
   });
 
