@@ -6,24 +6,23 @@ import { requestLogger, respond, send, toHttpRequest } from './http-adapter';
 
 /** The `api` function: the HTTP contract in docs (design note), over the use cases. */
 export const api: HttpFunction = async (req, res) => {
-  const { deps, config, records, access, verifiers } = getRuntime();
+  const { deps, config, records, access, verifiers, publishEvents } = getRuntime();
   const log = requestLogger(deps.log, req);
   try {
-    await respond(
-      res,
-      await handleApi(
-        {
-          deps: { ...deps, log },
-          records,
-          access,
-          verifyCaller: verifiers.api,
-          bootstrapAdmins: config.auth.bootstrapAdmins,
-        },
-        toHttpRequest(req),
-      ),
-      log,
-      (err) => errorResponse(err, log),
+    const answer = await handleApi(
+      {
+        deps: { ...deps, log },
+        records,
+        access,
+        verifyCaller: verifiers.api,
+        bootstrapAdmins: config.auth.bootstrapAdmins,
+      },
+      toHttpRequest(req),
     );
+    // A write's lifecycle events go out before the answer (bounded; Cloud Run throttles the
+    // CPU after it), so a subscriber hears of the change about when the caller does.
+    if (req.method !== 'GET' && answer.status < 400) await publishEvents?.();
+    await respond(res, answer, log, (err) => errorResponse(err, log));
   } catch (err) {
     send(res, errorResponse(err, log));
   }

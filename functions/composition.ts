@@ -17,6 +17,9 @@ import { loadConfig, type Config } from '../src/config';
 import { createFirestoreAccessStore } from '../src/adapters/firestore/policy-store';
 import { createFirestoreTableLeases } from '../src/adapters/firestore/table-leases';
 import { createFirestoreBatchStore } from '../src/adapters/firestore/batch-store';
+import { createFirestoreEventOutbox } from '../src/adapters/firestore/event-outbox';
+import { createEventKicker, type LifecycleEventsDeps } from '../src/app/event-outbox';
+import type { EventPublisher } from '../src/ports/event-publisher';
 import {
   createApiVerifier,
   createServiceVerifier,
@@ -42,6 +45,11 @@ export interface Runtime {
   access: AccessStore;
   /** Who is calling each function: verified credentials only. */
   verifiers: { api: CallerVerifier; runTask: CallerVerifier; dispatch: CallerVerifier };
+  /**
+   * Publishes pending lifecycle events, best effort and bounded (about 1 s), after an api
+   * write; absent when events are off. Dispatch publishes whatever this leaves.
+   */
+  publishEvents?: () => Promise<void>;
 }
 
 let runtime: Runtime | undefined;
@@ -57,6 +65,7 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
   const db = new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
   const store = createFirestoreStore(db, {
     operationTimeoutMs: config.storeTimeoutSeconds * 1000,
+    ...(config.events === undefined ? {} : { eventSource: config.events.source }),
   });
   const records = createFirestoreRecordStore(db);
   const queue = createCloudTasksQueue(
@@ -108,6 +117,7 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
     timeTravelDays: config.bigQuery.timeTravelDays,
   };
   const clock = clockOf(config);
+  const events = config.events === undefined ? undefined : eventsOf(config, db);
   return {
     config,
     deps: {
@@ -120,12 +130,39 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
       batches: createFirestoreBatchStore(db, {
         operationTimeoutMs: config.storeTimeoutSeconds * 1000,
       }),
+      ...(events === undefined ? {} : { events }),
     },
     records,
     access: createFirestoreAccessStore(db, {
       operationTimeoutMs: config.storeTimeoutSeconds * 1000,
     }),
     verifiers: verifiersOf(config, clock),
+    ...(events === undefined ? {} : { publishEvents: createEventKicker({ events, clock, log }) }),
+  };
+}
+
+/**
+ * Lifecycle events: the outbox on Firestore and a Pub/Sub publisher whose client (and its
+ * module) is loaded on the first publish, once: run-task never publishes, so never loads it.
+ */
+function eventsOf(config: Config, db: Firestore): LifecycleEventsDeps {
+  const events = config.events!;
+  let publisher: Promise<EventPublisher> | undefined;
+  const load = async (): Promise<EventPublisher> => {
+    const { createPubSubClient, createPubSubPublisher } =
+      await import('../src/adapters/pubsub/pubsub-publisher');
+    return createPubSubPublisher(
+      createPubSubClient(config.projectId, events.emulatorHost),
+      events.topic,
+    );
+  };
+  return {
+    outbox: createFirestoreEventOutbox(db, {
+      operationTimeoutMs: config.storeTimeoutSeconds * 1000,
+    }),
+    publisher: {
+      publish: async (event) => (await (publisher ??= load())).publish(event),
+    },
   };
 }
 

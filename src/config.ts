@@ -73,6 +73,12 @@ const schema = z.object({
   PII_RETENTION_DAYS: int(1, 3650).default(30),
   RECORD_RETENTION_DAYS: int(0, 36_500).default(1095),
   CLOUD_TASKS_EMULATOR_HOST: z.string().optional(),
+  // Lifecycle events (docs/compliance.md): off when PUBSUB_TOPIC is unset.
+  PUBSUB_TOPIC: blankAsUnset(
+    z.string().regex(/^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$/, 'a Pub/Sub topic id, e.g. dsr-events'),
+  ),
+  PUBSUB_EMULATOR_HOST: blankAsUnset(z.string()),
+  EVENT_SOURCE: blankAsUnset(z.string().min(1).max(500)),
   BIGQUERY_EMULATOR_HOST: z.string().optional(),
   LOCAL_MODE: bool.default('false'),
   // Who may call. Deployed, identities come only from verified tokens (see docs/security.md).
@@ -156,6 +162,15 @@ export type Config = Readonly<{
   /** Days the minimised proof (request, instances, runs) is kept before Firestore's TTL deletes it; 0 keeps it. */
   recordRetentionDays: number;
   cloudTasksEmulatorHost: string | undefined;
+  /** Lifecycle events on Pub/Sub; undefined when PUBSUB_TOPIC is unset (none are kept). */
+  events:
+    | {
+        topic: string;
+        /** `ce-source`: EVENT_SOURCE, else `//dsr-taskrunner/<project>`. */
+        source: string;
+        emulatorHost: string | undefined;
+      }
+    | undefined;
   localMode: boolean;
   /** Where http.request may send identifiers and secrets. */
   httpOrigins: OriginPolicy;
@@ -234,6 +249,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     piiRetentionDays: e.PII_RETENTION_DAYS,
     recordRetentionDays: e.RECORD_RETENTION_DAYS,
     cloudTasksEmulatorHost: e.CLOUD_TASKS_EMULATOR_HOST,
+    events:
+      e.PUBSUB_TOPIC === undefined
+        ? undefined
+        : {
+            topic: e.PUBSUB_TOPIC,
+            source: e.EVENT_SOURCE ?? `//dsr-taskrunner/${e.GOOGLE_CLOUD_PROJECT}`,
+            emulatorHost: e.PUBSUB_EMULATOR_HOST,
+          },
     localMode: e.LOCAL_MODE,
     httpOrigins: { allowedOrigins: e.HTTP_ALLOWED_ORIGINS, secretOrigins: e.HTTP_SECRET_ORIGINS },
     auth: {
