@@ -33,8 +33,10 @@ export async function rollupRequest(
   const updated = await deps.store.updateRequest(requestId, (current) => {
     // A denied request stays `denied` while the work it had started finishes.
     const status = current.denial === undefined ? summary.status : 'denied';
+    const failedInstances = announcedFailures(current, instances);
     if (
       current.status === status &&
+      failedInstances === current.failedInstances &&
       current.cost.usd === summary.cost.usd &&
       JSON.stringify(current.counts) === JSON.stringify(summary.counts)
     ) {
@@ -42,7 +44,13 @@ export async function rollupRequest(
     }
     if (current.status !== status) changedTo = status;
     const closing = isOpenStatus(current.status) && !isOpenStatus(status);
-    return { ...summary, status, updatedAt: now, ...(closing ? { completedAt: now } : {}) };
+    return {
+      ...summary,
+      status,
+      updatedAt: now,
+      ...(closing ? { completedAt: now } : {}),
+      ...(failedInstances === current.failedInstances ? {} : { failedInstances }),
+    };
   });
   if (changedTo !== undefined && updated !== null) {
     deps.log
@@ -55,4 +63,20 @@ export async function rollupRequest(
       });
   }
   return updated;
+}
+
+/**
+ * The failed instances to announce (`instance.failed`, once each) as `taskId#series`: those
+ * announced before plus any failed now; `current.failedInstances` itself when nothing is new.
+ */
+function announcedFailures(
+  current: Request,
+  instances: readonly Instance[],
+): Request['failedInstances'] {
+  const known = current.failedInstances ?? [];
+  const fresh = instances
+    .filter((i) => i.state === 'failed')
+    .map((i) => `${i.taskId}#${i.series}`)
+    .filter((key) => !known.includes(key));
+  return fresh.length === 0 ? current.failedInstances : [...known, ...fresh.sort()];
 }

@@ -11,6 +11,7 @@ import {
   createPubSubClient,
   createPubSubPublisher,
 } from '../../../src/adapters/pubsub/pubsub-publisher';
+import { rollupRequest } from '../../../src/app/rollup';
 import { publishPending, type LifecycleEventsDeps } from '../../../src/app/event-outbox';
 import { ConflictError } from '../../../src/domain/errors';
 import type { Request } from '../../../src/domain/model';
@@ -127,6 +128,27 @@ describe('lifecycle events: the outbox and Pub/Sub (emulators)', () => {
     // A minimisation is a request write too, and goes through the same step (no event here).
     await store.minimiseRequest('r-upd', () => ({ minimised: true, subject: {} }));
     expect(await pendingTypes()).toHaveLength(4);
+  });
+
+  it('rollup announces each failed instance once, then the request closing with errors', async () => {
+    const instances = [
+      anInstance('r-roll', 'crm', { state: 'failed', series: 2 }),
+      anInstance('r-roll', 'web', { state: 'running' }),
+    ];
+    await store.createRequest(request('r-roll'), instances);
+    await rollupRequest({ store, clock, log }, 'r-roll');
+    await rollupRequest({ store, clock, log }, 'r-roll');
+    await store.updateInstance('r-roll', 'web', () => ({ state: 'succeeded' }));
+    await rollupRequest({ store, clock, log }, 'r-roll');
+
+    const pending = await outbox.listPending(10);
+    expect(pending.map((p) => p.event.type)).toEqual([
+      'request.filed',
+      'instance.failed',
+      'request.completed_with_errors',
+    ]);
+    expect(pending[1]?.event.data).toMatchObject({ taskId: 'crm', series: 2 });
+    expect((await store.getRequest('r-roll'))?.failedInstances).toEqual(['crm#2']);
   });
 
   it('publishes in binary content mode: data JSON, ce-* attributes, ordering key the request id', async () => {
