@@ -199,6 +199,13 @@ const REQUEST_ROUTES: {
     body: json({ reason: 'other', note: 'not this one' }),
     every: false,
   },
+  {
+    verb: 'verify',
+    method: 'POST',
+    suffix: '/verify',
+    body: json({ method: 'document_check' }),
+    every: false,
+  },
   { verb: 'cancel', method: 'POST', suffix: '/cancel', every: true },
   { verb: 'runs', method: 'GET', suffix: '/runs', every: true },
   { verb: 'records', method: 'GET', suffix: '/records', every: true },
