@@ -10,6 +10,7 @@ async function main(): Promise<void> {
     apiPort,
     dispatchIntervalMs: Number(process.env['DISPATCH_INTERVAL_MS'] ?? 5000),
     onLogLine: (line) => process.stdout.write(`${line}\n`),
+    events: true,
   });
   const stop = () => {
     process.stdout.write('\nstopping the local stack...\n');
@@ -38,6 +39,8 @@ async function main(): Promise<void> {
       `  curl -s -X POST ${stack.apiUrl}/tasks/warehouse-events-delete/audit -H 'content-type: application/json' -d '{"subject":{"userId":"u-4f1c9a2e"}}'`,
       '',
       `Firestore emulator ${stack.firestoreHost}; Cloud Tasks emulator grpc 127.0.0.1:${stack.tasksEmulator.grpcPort} http 127.0.0.1:${stack.tasksEmulator.httpPort}`,
+      `Lifecycle events (CloudEvents on the Pub/Sub emulator ${stack.events?.host}, topic ${stack.events?.topic}); in another terminal:`,
+      `  PUBSUB_EMULATOR_HOST=${stack.events?.host} npm run events   # follows subscription ${stack.events?.subscription}`,
       `BigQuery emulator ${stack.bigQueryEmulator.url} (project ${stack.projectId}; warehouse: events, entries, contacts, ad_audiences, sessions; analytics_demo: events_YYYYMMDD)`,
       'Ctrl-C stops everything.',
       '',

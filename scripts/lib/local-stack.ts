@@ -11,6 +11,11 @@ import {
 } from '../../emulators/bigquery';
 import { demoWarehouseSeed } from './demo-warehouse';
 import { startFirestoreEmulator } from '../../test/helpers/firestore-emulator';
+import {
+  pubSubAdmin,
+  startPubSubEmulator,
+  type PubSubAdmin,
+} from '../../test/helpers/pubsub-emulator';
 import { freePort } from '../../test/helpers/free-port';
 import { DEMO_TASKS } from './demo-tasks';
 import { ROLES } from '../../src/domain/access';
@@ -35,6 +40,12 @@ export interface LocalStackOptions {
   bigQuery?: Pick<BigQueryEmulatorOptions, 'minJobMs' | 'streamingBufferSeconds' | 'clock'> & {
     extraDatasets?: NonNullable<Seed['datasets']>;
   };
+  /**
+   * Lifecycle events on Pub/Sub (PUBSUB_TOPIC `dsr-events`): `true` starts the Pub/Sub emulator
+   * with the topic and a demo subscription (`npm start`); `{ emulatorHost }` uses an emulator
+   * the caller runs (and whose topic it created); absent, events are off.
+   */
+  events?: true | { emulatorHost: string };
 }
 
 export type FunctionName = 'api' | 'runTask' | 'dispatch';
@@ -49,6 +60,8 @@ export interface LocalStack {
   tasksEmulator: Awaited<ReturnType<typeof startCloudTasksEmulator>>;
   /** Its `url` is the functions' BIGQUERY_EMULATOR_HOST. */
   bigQueryEmulator: BigQueryEmulator;
+  /** Lifecycle events, when on: the emulator's host, the topic and the demo subscription. */
+  events?: { host: string; topic: string; subscription: string; admin: PubSubAdmin };
   /** Stops and restarts one function process (fault tests). */
   restart(fn: FunctionName, signal?: NodeJS.Signals): Promise<void>;
   kill(fn: FunctionName, signal?: NodeJS.Signals): Promise<void>;
@@ -62,6 +75,9 @@ export interface LocalStack {
 const ROOT = join(__dirname, '..', '..');
 const LOCATION = 'us-central1';
 const QUEUE = 'dsr-tasks';
+/** The lifecycle events' topic and the local demo subscription (message ordering on). */
+export const EVENTS_TOPIC = 'dsr-events';
+export const EVENTS_SUBSCRIPTION = 'dsr-events-demo';
 /** Cloud Tasks signs every task's OIDC token as this account; run-task accepts no other. */
 export const INVOKER = 'tasks-invoker@local-project.iam.gserviceaccount.com';
 /** Cloud Scheduler's stand-in calls dispatch as this account, with a token the emulator signs. */
@@ -119,6 +135,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...bigQueryOptions,
     });
     cleanups.push(() => bigQueryEmulator.stop());
+    let events: LocalStack['events'];
+    if (options.events === true) {
+      const pubsub = await startPubSubEmulator();
+      cleanups.push(() => pubsub.stop());
+      await pubsub.createTopic(projectId, EVENTS_TOPIC);
+      await pubsub.createSubscription(projectId, EVENTS_TOPIC, EVENTS_SUBSCRIPTION, {
+        ordering: true,
+      });
+      events = {
+        host: pubsub.host,
+        topic: EVENTS_TOPIC,
+        subscription: EVENTS_SUBSCRIPTION,
+        admin: pubsub,
+      };
+    } else if (options.events !== undefined) {
+      const host = options.events.emulatorHost;
+      events = { host, topic: EVENTS_TOPIC, subscription: '', admin: pubSubAdmin(host) };
+    }
 
     const ports: Record<FunctionName, number> = {
       api: options.apiPort === 0 ? await freePort() : (options.apiPort ?? 8080),
@@ -148,6 +182,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       HTTP_ALLOWED_ORIGINS: 'http://127.0.0.1:*,http://localhost:*',
       LEASE_GRACE_SECONDS: '10',
       METADATA_SERVER_DETECTION: 'none',
+      ...(events === undefined
+        ? {}
+        : { PUBSUB_TOPIC: events.topic, PUBSUB_EMULATOR_HOST: events.host }),
       ...options.env,
     };
     const procs = new Map<FunctionName, ChildProcess>();
@@ -220,6 +257,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       firestoreHost,
       tasksEmulator,
       bigQueryEmulator,
+      ...(events === undefined ? {} : { events }),
       kill: killFn,
       start: startFn,
       setEnv: (vars) => void Object.assign(env, vars),

@@ -10,10 +10,15 @@ import { waitFor } from './wait-for';
  * process group of its own (gcloud starts a script that starts Java) and is stopped by
  * signalling the group. Its admin calls (topics, subscriptions, pull) go over its REST API.
  */
-export interface PubSubEmulator {
+export interface PubSubEmulator extends PubSubAdmin {
   /** `127.0.0.1:PORT`, the value for PUBSUB_EMULATOR_HOST. */
   host: string;
   pid: number;
+  stop(): Promise<void>;
+}
+
+/** The emulator's admin and subscriber calls, over its REST API. */
+export interface PubSubAdmin {
   createTopic(projectId: string, topic: string): Promise<void>;
   /** A pull subscription; `ordering` enables message ordering (per ordering key). */
   createSubscription(
@@ -24,7 +29,6 @@ export interface PubSubEmulator {
   ): Promise<void>;
   /** Pulls what is available (up to `max`) and acknowledges it. */
   pull(projectId: string, subscription: string, max?: number): Promise<PulledMessage[]>;
-  stop(): Promise<void>;
 }
 
 export interface PulledMessage {
@@ -83,61 +87,10 @@ async function startOnce(port: number, readyTimeoutMs: number): Promise<PubSubEm
   };
   process.once('exit', killOnExit);
 
-  const base = `http://${host}/v1/projects`;
-  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    const res = await fetch(`${base}/${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`Pub/Sub emulator ${method} ${path}: ${res.status} ${text}`);
-    return text === '' ? {} : (JSON.parse(text) as unknown);
-  };
-
   const emulator: PubSubEmulator = {
+    ...pubSubAdmin(host),
     host,
     pid,
-    async createTopic(projectId, topic) {
-      await call('PUT', `${projectId}/topics/${topic}`);
-    },
-    async createSubscription(projectId, topic, subscription, opts = {}) {
-      await call('PUT', `${projectId}/subscriptions/${subscription}`, {
-        topic: `projects/${projectId}/topics/${topic}`,
-        enableMessageOrdering: opts.ordering ?? false,
-        ackDeadlineSeconds: 60,
-      });
-    },
-    async pull(projectId, subscription, max = 100) {
-      const answer = (await call('POST', `${projectId}/subscriptions/${subscription}:pull`, {
-        maxMessages: max,
-        returnImmediately: true,
-      })) as {
-        receivedMessages?: {
-          ackId: string;
-          message: {
-            messageId: string;
-            data?: string;
-            attributes?: Record<string, string>;
-            orderingKey?: string;
-          };
-        }[];
-      };
-      const received = answer.receivedMessages ?? [];
-      if (received.length > 0) {
-        await call('POST', `${projectId}/subscriptions/${subscription}:acknowledge`, {
-          ackIds: received.map((r) => r.ackId),
-        });
-      }
-      return received.map(({ message }) => ({
-        messageId: message.messageId,
-        data: Buffer.from(message.data ?? '', 'base64').toString('utf8'),
-        attributes: message.attributes ?? {},
-        ...(message.orderingKey === undefined || message.orderingKey === ''
-          ? {}
-          : { orderingKey: message.orderingKey }),
-      }));
-    },
     async stop() {
       running.delete(emulator);
       process.removeListener('exit', killOnExit);
@@ -188,7 +141,7 @@ export function guardPubSubLeaks(): void {
 
 /** Pulls until `done(all so far)` holds (or the wait times out), acknowledging as it goes. */
 export async function pullUntil(
-  emulator: PubSubEmulator,
+  emulator: PubSubAdmin,
   projectId: string,
   subscription: string,
   done: (messages: readonly PulledMessage[]) => boolean,
@@ -204,4 +157,62 @@ export async function pullUntil(
     { timeoutMs: opts.timeoutMs ?? 20_000, intervalMs: 100, what: opts.what ?? 'messages' },
   );
   return all;
+}
+
+/** The REST calls of an emulator at `host` (also the local stack's and `npm run events`'). */
+export function pubSubAdmin(host: string): PubSubAdmin {
+  const base = `http://${host}/v1/projects`;
+  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const res = await fetch(`${base}/${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`Pub/Sub emulator ${method} ${path}: ${res.status} ${text}`);
+    return text === '' ? {} : (JSON.parse(text) as unknown);
+  };
+
+  return {
+    async createTopic(projectId, topic) {
+      await call('PUT', `${projectId}/topics/${topic}`);
+    },
+    async createSubscription(projectId, topic, subscription, opts = {}) {
+      await call('PUT', `${projectId}/subscriptions/${subscription}`, {
+        topic: `projects/${projectId}/topics/${topic}`,
+        enableMessageOrdering: opts.ordering ?? false,
+        ackDeadlineSeconds: 60,
+      });
+    },
+    async pull(projectId, subscription, max = 100) {
+      const answer = (await call('POST', `${projectId}/subscriptions/${subscription}:pull`, {
+        maxMessages: max,
+        returnImmediately: true,
+      })) as {
+        receivedMessages?: {
+          ackId: string;
+          message: {
+            messageId: string;
+            data?: string;
+            attributes?: Record<string, string>;
+            orderingKey?: string;
+          };
+        }[];
+      };
+      const received = answer.receivedMessages ?? [];
+      if (received.length > 0) {
+        await call('POST', `${projectId}/subscriptions/${subscription}:acknowledge`, {
+          ackIds: received.map((r) => r.ackId),
+        });
+      }
+      return received.map(({ message }) => ({
+        messageId: message.messageId,
+        data: Buffer.from(message.data ?? '', 'base64').toString('utf8'),
+        attributes: message.attributes ?? {},
+        ...(message.orderingKey === undefined || message.orderingKey === ''
+          ? {}
+          : { orderingKey: message.orderingKey }),
+      }));
+    },
+  };
 }
