@@ -82,11 +82,12 @@ export function refuseClosed(request: Request, action: string): void {
 }
 
 /**
- * `POST /requests/:id/verify` (approver, or the requester who filed it): records who verified the person's identity and how, moves the
- * deadline where the law's clock waited for the verification, and releases the instances held
- * for it (to approval where the task needs approvers, else to the queue). The request's
- * `verification` is the decision, written first under a guard; the releases follow it, and a
- * repeat after an interrupted verify releases what is still held instead of answering 409.
+ * `POST /requests/:id/verify` (approver, or the requester who filed it): records who verified
+ * the person's identity and how, moves the deadline where the law's clock waited for the
+ * verification, and releases the instances held for it (to approval where the task needs
+ * approvers, else to the queue). The request's `verification` is the decision, written first
+ * under a guard; the releases follow it, and a repeat after an interrupted verify releases what
+ * is still held (of a request still open) instead of answering 409.
  */
 export async function verifyRequest(
   deps: AppDeps,
@@ -105,7 +106,11 @@ export async function verifyRequest(
   }
   const instances = await deps.store.listInstances(id);
   const held = instances.filter((i) => i.state === 'pending_verification');
-  const interrupted = request.verification?.state === 'verified' && held.length > 0;
+  const interrupted =
+    request.verification?.state === 'verified' &&
+    held.length > 0 &&
+    request.denial === undefined &&
+    isOpenStatus(request.status);
   if (!interrupted) assertVerifiable(request);
   const at = deps.clock.now().toISOString();
   const log = deps.log.child({ labels: { requestId: id } });

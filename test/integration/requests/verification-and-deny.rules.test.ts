@@ -206,6 +206,29 @@ describe('a request filed pending identity verification', () => {
     });
   });
 
+  it('a verify interrupted after its decision is finished by calling it again', async () => {
+    const id = await filePending(f, [registered('crm')]);
+    // The process stopped after writing the decision, before releasing anything.
+    await f.store.store.updateRequest(id, (r) => ({
+      verification: {
+        ...r.verification,
+        state: 'verified',
+        since: T0.toISOString(),
+        at: T0.toISOString(),
+        by: ALICE.identity,
+        method: 'document_check',
+      },
+    }));
+    const view = await verifyRequest(f.deps(), id, { method: 'document_check' }, ALICE);
+    expect(view.instances[0]).toMatchObject({ state: 'queued' });
+    expect(view.verification).toMatchObject({ state: 'verified', by: ALICE.identity });
+    expect(f.queue.created).toHaveLength(1);
+    // Nothing more to release: now it is a plain repeat.
+    await expect(
+      verifyRequest(f.deps(), id, { method: 'document_check' }, ALICE),
+    ).rejects.toMatchObject({ code: 'already_verified' });
+  });
+
   it('dispatch warns once per run after VERIFICATION_ALERT_HOURS, naming no one', async () => {
     const id = await filePending(f, [registered('crm')]);
     f.now = new Date(T0.getTime() + 71 * HOUR);
@@ -314,6 +337,22 @@ describe('deny', () => {
       verifyRequest(f.deps(), id, { method: 'document_check' }, BOB),
     ).rejects.toMatchObject({ code: 'request_denied' });
     expect(f.queue.created).toHaveLength(0);
+  });
+
+  it('a deny interrupted after its decision is finished by calling it again', async () => {
+    const id = await filePending(f, [registered('crm')]);
+    const denial = { at: T0.toISOString(), by: ALICE.identity, reason: 'excessive' as const };
+    await f.store.store.updateRequest(id, () => ({ denial, status: 'denied' }));
+    const view = await denyRequest(f.deps(), id, { reason: 'other' }, BOB);
+    // The first decision stands; what it left is cancelled with it.
+    expect(view.denial).toEqual(denial);
+    expect(view.instances[0]).toMatchObject({
+      state: 'cancelled',
+      denial: { actor: ALICE.identity, reason: 'excessive' },
+    });
+    await expect(denyRequest(f.deps(), id, { reason: 'other' }, BOB)).rejects.toMatchObject({
+      code: 'request_denied',
+    });
   });
 
   it.each(DENY_REASONS)('takes the reason %s', async (reason) => {
