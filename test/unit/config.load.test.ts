@@ -20,6 +20,8 @@ describe('loadConfig', () => {
     expect(c.rearmAfterSeconds).toBe(900);
     expect(c.storeTimeoutSeconds).toBe(10);
     expect(c.clockOffsetMs).toBe(0);
+    expect(c.verificationAlertHours).toBe(72);
+    expect(loadConfig({ ...base, VERIFICATION_ALERT_HOURS: '24' }).verificationAlertHours).toBe(24);
   });
 
   it('honours a clock offset in local mode only', () => {
@@ -39,6 +41,7 @@ describe('loadConfig', () => {
     ['a dispatch budget under 5 s', { DISPATCH_BUDGET_SECONDS: '4' }, /DISPATCH_BUDGET_SECONDS/],
     ['a zero store timeout', { STORE_TIMEOUT_SECONDS: '0' }, /STORE_TIMEOUT_SECONDS/],
     ['a zero re-arm delay', { REARM_AFTER_SECONDS: '0' }, /REARM_AFTER_SECONDS/],
+    ['a zero verification alert', { VERIFICATION_ALERT_HOURS: '0' }, /VERIFICATION_ALERT_HOURS/],
     [
       'a bootstrap admin that is not a member',
       { BOOTSTRAP_ADMINS: 'alice@example.com' },
