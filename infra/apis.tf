@@ -10,7 +10,8 @@ locals {
     "iam.googleapis.com",
     "logging.googleapis.com",
     "monitoring.googleapis.com",
-    "run.googleapis.com", # gen2 functions are Cloud Run services
+    "pubsub.googleapis.com", # lifecycle events
+    "run.googleapis.com",    # gen2 functions are Cloud Run services
     "secretmanager.googleapis.com",
     "storage.googleapis.com",
   ])

@@ -114,7 +114,8 @@ locals {
   # without the field are kept. TTL does not cascade, hence one policy per level:
   #   requests/{r}, requests/{r}/instances/{t}, .../instances/{t}/runs/{run},
   #   .../instances/{t}/records/{chunk} (a records package, src/adapters/firestore/firestore-record-store.ts).
-  ttl_collections = ["requests", "instances", "runs", "records", "ledger"]
+  # outbox/{ceId}: a lifecycle event, given its TTL once published (src/adapters/firestore/event-outbox.ts).
+  ttl_collections = ["requests", "instances", "runs", "records", "ledger", "outbox"]
 
   # Fields never queried whose values are large: exempt from Firestore's automatic single-field
   # indexes (an empty index_config), so a write does not index up to 512 KiB of bytes.

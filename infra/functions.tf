@@ -26,6 +26,8 @@ locals {
     BIGQUERY_TIME_TRAVEL_DAYS = var.bigquery_time_travel_days
     BUSINESS_TIME_ZONE        = var.business_time_zone
     OTHER_RESPONSE_DAYS       = var.other_response_days
+    # Lifecycle events: every function writes the outbox; api and dispatch publish (pubsub.tf).
+    PUBSUB_TOPIC = google_pubsub_topic.events.name
     # Who may call: identities only from verified tokens (docs/security.md).
     API_AUDIENCES        = join(",", concat([local.api_url], var.api_audiences))
     IAP_AUDIENCE         = var.iap_audience

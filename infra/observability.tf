@@ -1004,6 +1004,87 @@ resource "google_monitoring_alert_policy" "verification_overdue" {
   }
 }
 
+# ---------------------------------------------------------------------------------------------
+# Lifecycle events (events.outbox_backlog: one line per publishing pass, from dispatch every run
+# and from the api after its writes, with the age of the oldest event still pending)
+# ---------------------------------------------------------------------------------------------
+
+resource "google_logging_metric" "events_oldest_pending_seconds" {
+  name        = "dsr_events_oldest_pending_seconds"
+  description = "Age in seconds of the oldest lifecycle event still pending in the outbox after each publishing pass (oldestPendingSeconds; 0 when none is pending)."
+  filter      = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"events.outbox_backlog\""
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "DISTRIBUTION"
+    unit         = "s"
+    display_name = "DSR lifecycle events: oldest pending"
+  }
+
+  value_extractor = "EXTRACT(jsonPayload.oldestPendingSeconds)"
+
+  # 0, then doubling from 30 s to about 4 days.
+  bucket_options {
+    exponential_buckets {
+      num_finite_buckets = 14
+      growth_factor      = 2
+      scale              = 30
+    }
+  }
+}
+
+# Events wait in the outbox while Pub/Sub refuses them (an outage, a deleted topic, a missing
+# publisher grant); nothing is lost, but subscribers hear nothing until they go out.
+resource "google_monitoring_alert_policy" "events_backlog" {
+  display_name          = "dsr ${var.environment}: lifecycle events are not arriving"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "oldest pending lifecycle event older than ${var.events_backlog_alert_seconds} s"
+
+    condition_threshold {
+      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_prefix}/${google_logging_metric.events_oldest_pending_seconds.name}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.events_backlog_alert_seconds
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = "${var.dispatch_interval_minutes * 60}s"
+        per_series_aligner   = "ALIGN_PERCENTILE_99"
+        cross_series_reducer = "REDUCE_MAX"
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "3600s"
+  }
+
+  documentation {
+    subject   = "dsr-taskrunner: lifecycle events are not arriving"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      A lifecycle event has waited in the Firestore outbox (`outbox/{ceId}`) for longer than
+      ${var.events_backlog_alert_seconds} s: Pub/Sub does not accept what the api and dispatch
+      publish. Nothing is lost; the events go out, in order per request, once publishing works
+      again. The `events.publish_failed` error lines say why.
+
+      Runbook: [Lifecycle events are not arriving](${local.runbook}#lifecycle-events-are-not-arriving)
+    EOT
+
+    links {
+      display_name = "Runbook: lifecycle events are not arriving"
+      url          = "${local.runbook}#lifecycle-events-are-not-arriving"
+    }
+  }
+}
+
 resource "google_monitoring_alert_policy" "cost_over_budget" {
   display_name          = "dsr ${var.environment}: run cost over the daily budget"
   combiner              = "OR"
@@ -1072,6 +1153,7 @@ resource "google_monitoring_dashboard" "operations" {
     google_logging_metric.requests_overdue,
     google_logging_metric.request_hours_left,
     google_logging_metric.requests_awaiting_verification,
+    google_logging_metric.events_oldest_pending_seconds,
     google_logging_metric.errors,
   ]
 }

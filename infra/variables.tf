@@ -447,3 +447,43 @@ variable "api_5xx_threshold" {
     error_message = "api_5xx_threshold must not be negative."
   }
 }
+
+variable "events_topic" {
+  description = "PUBSUB_TOPIC: the Pub/Sub topic lifecycle events are published to (docs/compliance.md#lifecycle-events); its dead-letter topic is <name>-dead-letter."
+  type        = string
+  default     = "dsr-events"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~%+-]{2,200}$", var.events_topic))
+    error_message = "events_topic must be a Pub/Sub topic id (3-200 characters, starting with a letter)."
+  }
+}
+
+variable "events_message_retention" {
+  description = "How long the events topic, its dead-letter topic and their subscriptions keep messages (seek and replay)."
+  type        = string
+  default     = "604800s"
+}
+
+variable "events_example_subscription" {
+  description = "Create the example pull subscription <events_topic>-example (message ordering, dead-letter policy)."
+  type        = bool
+  default     = true
+}
+
+variable "events_max_delivery_attempts" {
+  description = "Deliveries of one event to the example subscription before it goes to the dead-letter topic (5-100)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.events_max_delivery_attempts >= 5 && var.events_max_delivery_attempts <= 100
+    error_message = "events_max_delivery_attempts must be between 5 and 100."
+  }
+}
+
+variable "events_backlog_alert_seconds" {
+  description = "Alert when the oldest lifecycle event still pending in the outbox is older than this (seconds)."
+  type        = number
+  default     = 1800
+}

@@ -29,6 +29,7 @@ const RUNBOOK_ANCHORS = [
   'attempts-keep-being-abandoned',
   'a-batch-is-stuck',
   'a-request-waits-for-identity-verification',
+  'lifecycle-events-are-not-arriving',
 ];
 /** Google's own metrics the alerts and tiles may read, besides our log-based ones. */
 const BUILT_IN_METRICS = [

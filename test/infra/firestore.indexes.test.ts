@@ -1,6 +1,7 @@
 import { COMPOSITE_INDEXES, FIELD_OVERRIDES } from '../../src/adapters/firestore/indexes';
 import { BATCHES } from '../../src/adapters/firestore/batch-store';
 import { TTL_FIELD } from '../../src/adapters/firestore/codec';
+import { OUTBOX_COLLECTION } from '../../src/adapters/firestore/event-outbox';
 import { RECORDS_COLLECTION } from '../../src/adapters/firestore/firestore-record-store';
 import { COLLECTIONS } from '../../src/adapters/firestore/firestore-store';
 import { evaluate, loadModule, resource, resourcesOf, type TfModule } from './support/terraform';
@@ -90,6 +91,8 @@ describe('Firestore in Terraform matches src/adapters/firestore/indexes.ts', () 
       RECORDS_COLLECTION,
       // A minimised request's ledger entries carry the TTL field too.
       COLLECTIONS.ledger,
+      // A published lifecycle event is kept PUBLISHED_RETENTION_DAYS.
+      OUTBOX_COLLECTION,
     ]);
     // The field the policies watch is the one the store writes.
     expect(ttl?.['field']).toBe('${var.firestore_ttl_field}');

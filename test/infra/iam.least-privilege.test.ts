@@ -169,6 +169,39 @@ describe('IAM is least privilege, and the invokers use OIDC', () => {
     ).toEqual([sa('api'), sa('dispatch')].sort());
   });
 
+  it('lets only the api and dispatch publish lifecycle events, on the events topic alone', () => {
+    const sa = (name: string) =>
+      `serviceAccount:${String(evaluate(`\${google_service_account.${name}.email}`, ctx))}`;
+    const onEvents = resourcesOf(root, 'google_pubsub_topic_iam_member').filter(
+      ([, b]) => b['topic'] === '${google_pubsub_topic.events.id}',
+    );
+    expect(onEvents.map(([, b]) => b['role'])).toEqual(['roles/pubsub.publisher']);
+    const [[, grant] = ['', {}]] = onEvents;
+    const forEach = evaluate(grant['for_each'], ctx) as Record<string, string>;
+    expect(
+      Object.values(forEach)
+        .map((email) => `serviceAccount:${email}`)
+        .sort(),
+    ).toEqual([sa('api'), sa('dispatch')].sort());
+    // No Pub/Sub role project-wide; the dead-letter grants go to Pub/Sub's own service agent.
+    const projectRoles = resourcesOf(root, 'google_project_iam_member').map(([, b]) =>
+      String(b['role'] ?? b['for_each']),
+    );
+    expect(projectRoles.filter((r) => r.includes('pubsub'))).toEqual([]);
+    for (const type of [
+      'google_pubsub_topic_iam_member',
+      'google_pubsub_subscription_iam_member',
+    ]) {
+      for (const [name, body] of resourcesOf(root, type)) {
+        if (body['topic'] === '${google_pubsub_topic.events.id}') continue;
+        expect({ name, member: body['member'] }).toEqual({
+          name,
+          member: '${local.pubsub_service_agent}',
+        });
+      }
+    }
+  });
+
   it('lets Cloud Scheduler call dispatch with an OIDC token of the scheduler account, which alone may invoke it', () => {
     const jobs = resourcesOf(root, 'google_cloud_scheduler_job');
     expect(jobs.length).toBeGreaterThan(0);

@@ -126,9 +126,10 @@ describe('log-based metrics read what the code logs', () => {
     expect(seen('dsr_instances_rearmed', ['jsonPayload', 'reason'])).toEqual(
       new Set(['parked', 'lost_task']),
     );
-    // One item's failure is an error line of the dispatch service, with its stack.
+    // One item's failure is an error line of the dispatch service, with its stack; so is a
+    // lifecycle event Pub/Sub refused.
     expect(seen('dsr_errors', ['jsonPayload', 'event'])).toEqual(
-      new Set(['dispatch.item_failed', 'http.internal_error']),
+      new Set(['dispatch.item_failed', 'events.publish_failed', 'http.internal_error']),
     );
     expect(seen('dsr_errors', ['jsonPayload', 'serviceContext', 'service'])).toEqual(
       new Set(['dispatch', 'api']),
@@ -139,6 +140,14 @@ describe('log-based metrics read what the code logs', () => {
       expect({ field, max: Math.max(...values) > 0 }).toEqual({ field, max: true });
     }
     expect(seen('dsr_dispatch_runs', ['jsonPayload', 'budgetExhausted'])).toEqual(new Set([false]));
+    // The outbox backlog: an event pending through an outage (an age), then none (0).
+    const ages = [
+      ...seen('dsr_events_oldest_pending_seconds', ['jsonPayload', 'oldestPendingSeconds']),
+    ];
+    expect({ some: ages.some((a) => Number(a) > 0), none: ages.includes(0) }).toEqual({
+      some: true,
+      none: true,
+    });
   });
 
   it('sees flushed and failed batches through their metrics', () => {

@@ -1,6 +1,7 @@
 import { createStructuredLogger } from '../../../src/adapters/cloud-logging/structured-logger';
 import { DEFAULT_SETTINGS, type AppDeps } from '../../../src/app/deps';
 import { dispatch } from '../../../src/app/dispatch';
+import { lifecycleEvents } from '../../../src/domain/lifecycle-events';
 import { fileRequest } from '../../../src/app/requests';
 import { runInstance } from '../../../src/app/run-instance';
 import { registerTask } from '../../../src/app/tasks';
@@ -21,7 +22,9 @@ const DAY_MS = 24 * HOUR_MS;
  * - api: five tasks registered, four requests filed (one due within hours, one long overdue,
  *   one held for identity verification).
  *   `archive-deletion` has a `notBefore` 40 days out, so its instances are parked;
- * - dispatch, run 1: reports the at-risk and the overdue request;
+ * - dispatch, run 1: reports the at-risk and the overdue request, and fails to publish the one
+ *   pending lifecycle event (Pub/Sub down: events.publish_failed, a backlog line with an age);
+ * - dispatch, run 2 publishes it (events.published, a backlog line with none left);
  * - run-task: each enqueued attempt, one succeeding (noop), one failing for good (http.request
  *   answered 400, a permanent error, with maxAttempts 1), and two whose handler hangs
  *   (`slow-export` with an attempt left, `slow-once` without);
@@ -89,7 +92,46 @@ export async function captureCodeLogLines(): Promise<string[]> {
   const api: AppDeps = { ...base, log: logger('api') };
   const ADMIN = { identity: 'admin@example.com' };
   const runTask: AppDeps = { ...base, log: logger('run-task') };
-  const reconciler: AppDeps = { ...base, log: logger('dispatch') };
+  // Lifecycle events: one pending in the outbox, which Pub/Sub refuses in run 1 and accepts in
+  // run 2 (events.publish_failed, then events.outbox_backlog with and without a backlog).
+  let eventPublished = false;
+  let pubsubUp = false;
+  const pendingEvent = lifecycleEvents(
+    null,
+    {
+      id: 'r-events',
+      type: 'deletion',
+      subject: {},
+      subjectHash: '',
+      regulation: 'gdpr',
+      receivedAt: t0.toISOString(),
+      dueAt: t0.toISOString(),
+      dryRun: false,
+      status: 'in_progress',
+      overdue: false,
+      createdAt: t0.toISOString(),
+      updatedAt: t0.toISOString(),
+      createdBy: 'infra-test',
+      counts: {},
+      cost: { bytesBilled: 0, usd: 0 },
+    },
+    '//dsr-taskrunner/infra-test',
+  ).map((event, seq) => ({ event, seq, pendingSince: t0.toISOString() }));
+  const reconciler: AppDeps = {
+    ...base,
+    log: logger('dispatch'),
+    events: {
+      outbox: {
+        listPending: async () => (eventPublished ? [] : pendingEvent),
+        markPublished: async () => void (eventPublished = true),
+      },
+      publisher: {
+        publish: async () => {
+          if (!pubsubUp) throw new Error('simulated Pub/Sub outage');
+        },
+      },
+    },
+  };
 
   await registerTask(
     api,
@@ -194,6 +236,7 @@ export async function captureCodeLogLines(): Promise<string[]> {
 
   // Past the leases (60 s timeout + LEASE_GRACE_SECONDS), short of REARM_AFTER_SECONDS.
   advance(10 * 60_000);
+  pubsubUp = true;
   failRollupOf.add(onTime.view.id);
   await dispatch(reconciler);
   for (const release of hung.splice(0)) release();
