@@ -22,7 +22,7 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { BigQuery } from '@google-cloud/bigquery';
+import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { createBigQueryClient } from '../src/adapters/bigquery/bigquery-warehouse';
 import { createCloudTasksClient } from '../src/adapters/cloud-tasks/cloud-tasks-queue';
 import { LOCAL_IDENTITIES, startLocalStack, type LocalStack } from '../scripts/lib/local-stack';
@@ -673,9 +673,23 @@ interface JobSummary {
   error?: string;
 }
 
-/** Every job of the project, through the official client (jobs.list, every page). */
+/**
+ * Every job of the project, through the official client (jobs.list, page by page). The pages are
+ * followed by hand: with `autoPaginate`, the client reads `maxResults` as a cap on the whole
+ * listing, which once cut a 2,000-job run's count to 1,000.
+ */
 async function listJobs(bq: BigQuery): Promise<JobSummary[]> {
-  const [jobs] = await bq.getJobs({ autoPaginate: true, maxResults: 1000 });
+  const jobs: Job[] = [];
+  let pageToken: string | undefined;
+  do {
+    const [page, next] = await bq.getJobs({
+      autoPaginate: false,
+      maxResults: 1000,
+      ...(pageToken === undefined ? {} : { pageToken }),
+    });
+    jobs.push(...page);
+    pageToken = (next as { pageToken?: string } | null)?.pageToken;
+  } while (pageToken !== undefined);
   return jobs.map((job) => {
     const meta = job.metadata as {
       jobReference?: { jobId?: string };

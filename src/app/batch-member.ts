@@ -7,6 +7,7 @@ import {
   type Batch,
   type BatchMember,
   type BatchSettings,
+  memberPollAfterSeconds,
 } from '../domain/batch';
 import { coerceError, isRetryable, PermanentError, RetryableError } from '../domain/errors';
 import type { Instance, Task } from '../domain/model';
@@ -187,7 +188,9 @@ async function join(
   return waitingFor(
     batch,
     `joined batch ${batch.id}: ${joined.members} of ${settings.maxSubjects} subjects; ${closes}`,
-    full ? deps.settings.pollIntervalSeconds : secondsUntil(batch.closesAt, now) + 2,
+    full
+      ? memberPollAfterSeconds(batch, now, deps.settings.pollIntervalSeconds, true)
+      : secondsUntil(batch.closesAt, now) + 2,
   );
 }
 
@@ -232,12 +235,12 @@ async function lookAtBatch(
       : batch.state === 'closed' && batch.lastError !== undefined
         ? `batch ${batchId}'s flush attempt ${batch.attempt} failed (${batch.lastError.message}); it runs again at ${batch.dueAt}`
         : `batch ${batchId} is ${batch.state === 'flushing' ? 'being flushed' : 'closed and waiting for its flush'}`;
-  // Open, or closed until a retry or its window: look again just after it is due.
-  const due = batch.state === 'open' || batch.state === 'closed' ? batch.dueAt : undefined;
+  // Open, or closed until a retry or its window: look again just after it is due; flushing:
+  // the flush's end nudges this poll, so look only at its lease end, as a safety net.
   return waitingFor(
     batch,
     doing,
-    Math.max(deps.settings.pollIntervalSeconds, due === undefined ? 0 : secondsUntil(due, now) + 2),
+    memberPollAfterSeconds(batch, now, deps.settings.pollIntervalSeconds),
   );
 }
 

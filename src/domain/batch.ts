@@ -176,6 +176,36 @@ export function decideFlushClaim(batch: Batch, now: Date, leaseSeconds: number):
   };
 }
 
+/**
+ * The longest a member waits between looks at a batch that is flushing, or full and about to: the
+ * flush nudges every member's poll when it ends, so these looks are only a safety net, and a
+ * thousand members looking every few seconds would load the store the flush itself needs.
+ */
+export const MEMBER_SAFETY_POLL_SECONDS = 300;
+
+/**
+ * When a waiting member should look at its batch again: just after an open or closed batch is
+ * due; while it is flushing (or full, its flush armed), at the flush's lease end, at most
+ * MEMBER_SAFETY_POLL_SECONDS away; never sooner than `pollIntervalSeconds`.
+ */
+export function memberPollAfterSeconds(
+  batch: Pick<Batch, 'state' | 'dueAt' | 'leaseExpiresAt'>,
+  now: Date,
+  pollIntervalSeconds: number,
+  full = false,
+): number {
+  const until = (iso: string | undefined): number =>
+    iso === undefined ? 0 : Math.max(0, Math.ceil((Date.parse(iso) - now.getTime()) / 1000)) + 2;
+  if (batch.state === 'flushing' || full) {
+    const leaseEnd = batch.state === 'flushing' ? until(batch.leaseExpiresAt) : Infinity;
+    return Math.max(pollIntervalSeconds, Math.min(leaseEnd, MEMBER_SAFETY_POLL_SECONDS));
+  }
+  if (batch.state === 'open' || batch.state === 'closed') {
+    return Math.max(pollIntervalSeconds, until(batch.dueAt));
+  }
+  return pollIntervalSeconds;
+}
+
 /** The total a batch's jobs billed, and the part its verification queries billed. */
 export function billedOf(jobs: readonly BatchJob[]): { total: number; verify: number } {
   return jobs.reduce(

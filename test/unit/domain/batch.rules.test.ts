@@ -3,6 +3,8 @@ import {
   billedOf,
   decideFlushClaim,
   memberKey,
+  memberPollAfterSeconds,
+  MEMBER_SAFETY_POLL_SECONDS,
   shapeKeyOf,
   type Batch,
 } from '../../../src/domain/batch';
@@ -103,5 +105,32 @@ describe('flush claims', () => {
         { jobId: 'c', bytesBilled: 5, role: 'verify' },
       ]),
     ).toEqual({ total: 45, verify: 5 });
+  });
+});
+
+describe('when a waiting member looks at its batch again', () => {
+  it('an open batch: just after it closes, never sooner than the poll interval', () => {
+    expect(memberPollAfterSeconds(aBatch(), NOW, 2)).toBe(32);
+    expect(memberPollAfterSeconds(aBatch(), NOW, 60)).toBe(60);
+  });
+
+  it('a closed batch waiting for a retry: just after the retry is due', () => {
+    const batch = aBatch({ state: 'closed', dueAt: '2030-03-01T12:05:30.000Z' });
+    expect(memberPollAfterSeconds(batch, NOW, 2)).toBe(302);
+  });
+
+  it("a flushing batch: at the flush's lease end (the flush nudges it sooner), at most the safety interval", () => {
+    const soon = aBatch({ state: 'flushing', leaseExpiresAt: '2030-03-01T12:02:30.000Z' });
+    expect(memberPollAfterSeconds(soon, NOW, 2)).toBe(122);
+    const late = aBatch({ state: 'flushing', leaseExpiresAt: '2030-03-01T13:00:30.000Z' });
+    expect(memberPollAfterSeconds(late, NOW, 2)).toBe(MEMBER_SAFETY_POLL_SECONDS);
+    const expired = aBatch({ state: 'flushing', leaseExpiresAt: '2030-03-01T12:00:00.000Z' });
+    expect(memberPollAfterSeconds(expired, NOW, 5)).toBe(5);
+  });
+
+  it('a member that filled its batch: the safety interval, as the flush starts now and nudges it', () => {
+    expect(memberPollAfterSeconds(aBatch({ state: 'closed' }), NOW, 2, true)).toBe(
+      MEMBER_SAFETY_POLL_SECONDS,
+    );
   });
 });
