@@ -10,6 +10,8 @@ const EXPECTED: Record<string, 'public' | 'any_role' | string[]> = {
   'POST /requests/:requestId/approve': ['approver'],
   'POST /requests/:requestId/deny': ['approver'],
   'POST /requests/:requestId/verify': ['approver', 'requester'],
+  'POST /requests/:requestId/extend': ['approver'],
+  'POST /requests/:requestId/acknowledge': ['requester', 'operator'],
   'POST /requests/:requestId/cancel': ['operator'],
   'POST /requests/:requestId/instances/:taskId/retry': ['operator'],
   'GET /requests/:requestId/runs': ['operator', 'auditor', 'admin'],
