@@ -142,29 +142,46 @@ export async function readRecordRows(
   return position < total ? { rows, nextOffset: position } : { rows };
 }
 
+/** One segment of a set as stored: `rows` NDJSON lines, each ending in `\n`. */
+export interface RecordSegment {
+  rows: number;
+  ndjson: Buffer;
+}
+
 /**
- * Every row of a set, a segment at a time as its NDJSON lines (each one `JSON.stringify(row)`),
- * reading the chunks of the next segment only when the caller asks for it: however large the
- * set, one segment's text is held at a time.
+ * Every row of a set, a segment at a time as its stored NDJSON bytes, reading the chunks of the
+ * next segment only when the caller asks for it: however large the set, one segment is held at
+ * a time.
  */
 export async function* readRecordSegments(
   store: RecordStore,
   set: RecordSetKey,
   index: Pick<RecordSetIndex, 'segments'>,
-): AsyncGenerator<string[]> {
-  let firstRow = 0;
+): AsyncGenerator<RecordSegment> {
   let firstChunk = 0;
   for (const segment of index.segments) {
     const chunkIndexes = Array.from({ length: segment.chunks }, (_, i) => firstChunk + i);
-    const text = Buffer.concat(await store.getChunks(set, chunkIndexes)).toString('utf8');
-    const lines = text.split('\n').slice(0, segment.rows);
-    if (lines.length !== segment.rows) {
-      throw new Error(
-        `record set ${set.setId}: segment at row ${firstRow} holds ${lines.length} rows, not ${segment.rows}`,
-      );
-    }
-    yield lines;
-    firstRow += segment.rows;
+    const chunks = await store.getChunks(set, chunkIndexes);
+    const ndjson =
+      chunks.length === 1 && Buffer.isBuffer(chunks[0]) ? chunks[0] : Buffer.concat(chunks);
+    yield { rows: segment.rows, ndjson };
     firstChunk += segment.chunks;
+  }
+}
+
+/**
+ * A segment's lines (each one `JSON.stringify(row)`), decoded one at a time: small strings die
+ * young, where one string of the whole segment would sit in V8's large-object space until a
+ * full collection. Checked against the segment's row count.
+ */
+export function* segmentLines(set: RecordSetKey, segment: RecordSegment): Generator<string> {
+  let at = 0;
+  for (let row = 0; row < segment.rows; row++) {
+    const end = segment.ndjson.indexOf(0x0a, at);
+    if (end < 0) {
+      throw new Error(`record set ${set.setId}: a segment holds ${row} rows, not ${segment.rows}`);
+    }
+    yield segment.ndjson.toString('utf8', at, end);
+    at = end + 1;
   }
 }

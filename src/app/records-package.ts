@@ -8,7 +8,7 @@ import type { RecordRow, RecordStore } from '../ports/record-store';
 import type { Actor } from './actor';
 import type { AppDeps } from './deps';
 import { recordAction } from './evidence';
-import { readRecordSegments } from './record-sets';
+import { readRecordSegments, segmentLines, type RecordSegment } from './record-sets';
 import { summarise } from './rollup';
 
 /**
@@ -238,24 +238,44 @@ async function* once(content: string | Buffer): AsyncGenerator<string | Buffer> 
   yield content;
 }
 
-function segmentsOf(b: Build, source: Included): AsyncGenerator<string[]> {
-  return readRecordSegments(
-    b.deps.records,
-    { requestId: b.request.id, taskId: source.instance.taskId, setId: source.records.setId },
-    source.records,
-  );
+function segmentsOf(b: Build, source: Included): AsyncGenerator<RecordSegment> {
+  return readRecordSegments(b.deps.records, setOf(b, source), source.records);
 }
 
-/** The rows as exported, one per line, in a JSON array: each line is the stored JSON text. */
-async function* jsonRows(b: Build, source: Included): AsyncGenerator<string> {
-  let first = true;
-  yield '[';
-  for await (const lines of segmentsOf(b, source)) {
-    if (lines.length === 0) continue;
-    yield `${first ? '\n' : ',\n'}${lines.join(',\n')}`;
-    first = false;
+const setOf = (b: Build, source: Included) => ({
+  requestId: b.request.id,
+  taskId: source.instance.taskId,
+  setId: source.records.setId,
+});
+
+/** Text is handed on in pieces of about this many characters. */
+const PIECE_CHARS = 32 * 1024;
+const OPEN = Buffer.from('[');
+const FIRST = Buffer.from('\n');
+const NEXT = Buffer.from(',\n');
+const NEWLINE = 0x0a;
+
+/**
+ * The rows as exported, one per line, in a JSON array: the stored NDJSON bytes with a comma
+ * between lines, never decoded (JSON text holds no raw newline, and no UTF-8 sequence holds
+ * the byte 0x0a), so a segment costs one copy.
+ */
+async function* jsonRows(b: Build, source: Included): AsyncGenerator<Buffer> {
+  let separator = FIRST;
+  yield OPEN;
+  for await (const segment of segmentsOf(b, source)) {
+    const parts: Buffer[] = [];
+    let at = 0;
+    for (let row = 0; row < segment.rows; row++) {
+      const end = segment.ndjson.indexOf(NEWLINE, at);
+      if (end < 0) throw new Error(`record set ${source.records.setId}: a segment is cut short`);
+      parts.push(separator, segment.ndjson.subarray(at, end));
+      separator = NEXT;
+      at = end + 1;
+    }
+    if (parts.length > 0) yield Buffer.concat(parts);
   }
-  yield first ? ']\n' : '\n]\n';
+  yield Buffer.from(separator === FIRST ? ']\n' : '\n]\n');
 }
 
 /**
@@ -267,17 +287,22 @@ async function* csvRows(b: Build, source: Included): AsyncGenerator<string> {
   const columns = source.records.columns;
   const declared = new Set(columns);
   yield csvRecord([...columns, '_other']);
-  for await (const lines of segmentsOf(b, source)) {
+  for await (const segment of segmentsOf(b, source)) {
     let text = '';
-    for (const line of lines) {
+    for (const line of segmentLines(setOf(b, source), segment)) {
       const row = JSON.parse(line) as RecordRow;
       const other = extraKeys(row, declared);
       text += csvRecord([
         ...columns.map((c) => (Object.hasOwn(row, c) ? row[c] : null)),
         other === undefined ? null : JSON.stringify(other),
       ]);
+      // Pieces below V8's large-object size are collected young.
+      if (text.length >= PIECE_CHARS) {
+        yield text;
+        text = '';
+      }
     }
-    yield text;
+    if (text !== '') yield text;
   }
 }
 
@@ -389,16 +414,20 @@ async function* sourceTable(b: Build, source: Included): AsyncGenerator<string> 
   ].join('\n');
   let written = 0;
   if (shown > 0) {
-    for await (const lines of segmentsOf(b, source)) {
+    for await (const segment of segmentsOf(b, source)) {
       let text = '';
-      for (const line of lines) {
+      for (const line of segmentLines(setOf(b, source), segment)) {
         if (written >= shown) break;
         const row = JSON.parse(line) as RecordRow;
         const cells = columns.map((c) => e(cellText(Object.hasOwn(row, c) ? row[c] : null)));
         text += `<tr>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>\n`;
         written += 1;
+        if (text.length >= PIECE_CHARS) {
+          yield text;
+          text = '';
+        }
       }
-      yield text;
+      if (text !== '') yield text;
       if (written >= shown) break;
     }
   }

@@ -117,7 +117,10 @@ async function* deflated(
 ): AsyncGenerator<Buffer> {
   async function* tap(): AsyncGenerator<Buffer> {
     for await (const part of data) {
-      const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part);
+      const bytes =
+        typeof part === 'string'
+          ? Buffer.from(part, 'utf8')
+          : Buffer.from(part.buffer, part.byteOffset, part.byteLength);
       sums.crc = crc32(bytes, sums.crc);
       sums.size += bytes.length;
       yield bytes;

@@ -104,7 +104,7 @@ describe('GET /requests/:id/records/package', () => {
         { taskId: 'support', taskName: 'Support tickets', state: 'skipped' },
       ],
       { subject: { email: SUBJECT_EMAIL } },
-      2048,
+      { chunkBytes: 2048 },
     );
 
   /** Python's csv module reads the file: an independent RFC 4180 reader. */

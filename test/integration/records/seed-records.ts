@@ -1,4 +1,4 @@
-import { createRecordSink } from '../../../src/app/record-sets';
+import { createRecordSink, type RecordSinkOptions } from '../../../src/app/record-sets';
 import type { Instance, Request } from '../../../src/domain/model';
 import type { RecordsOutput } from '../../../src/executors/contract';
 import type { RecordRow, RecordStore } from '../../../src/ports/record-store';
@@ -26,7 +26,7 @@ export async function seedRecordsRequest(
   id: string,
   sources: SeededSource[],
   overrides: Partial<Request> = {},
-  chunkBytes?: number,
+  sink: RecordSinkOptions = {},
 ): Promise<Request> {
   const request = aRequest(id, {
     type: 'records',
@@ -46,9 +46,11 @@ export async function seedRecordsRequest(
   for (const [i, source] of sources.entries()) {
     if (source.rows === undefined) continue;
     const setId = `job_${source.taskId}`;
-    const writer = createRecordSink(records, {
-      ...(chunkBytes === undefined ? {} : { chunkBytes }),
-    }).open({ requestId: id, taskId: source.taskId, setId });
+    const writer = createRecordSink(records, sink).open({
+      requestId: id,
+      taskId: source.taskId,
+      setId,
+    });
     let columns = source.columns;
     for await (const page of pagesOf(source.rows)) {
       columns ??= Object.keys(page[0] ?? {});
