@@ -22,7 +22,11 @@ export interface RecordSinkOptions {
   flushBytes?: number;
 }
 
-const DEFAULT_FLUSH_BYTES = 8 * MAX_RECORD_CHUNK_BYTES;
+/**
+ * Four chunks (2 MiB) per write: Firestore takes a 10 MiB request, but its emulator's gRPC
+ * server stops answering a request over 4 MiB, so eight chunks hung a large export locally.
+ */
+const DEFAULT_FLUSH_BYTES = 4 * MAX_RECORD_CHUNK_BYTES;
 
 /** A RecordSink over a RecordStore. */
 export function createRecordSink(store: RecordStore, options: RecordSinkOptions = {}): RecordSink {
