@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
-import { freePort } from './free-port';
-import { stopProcessGroup } from './firestore-emulator';
+import { answersOk, gcloudEmulators, type GcloudEmulator } from './gcloud-emulator';
 import { waitFor } from './wait-for';
 
 /**
@@ -8,13 +6,12 @@ import { waitFor } from './wait-for';
  * google-cloud-cli-pubsub-emulator package; it needs Java, as the Firestore emulator does), for
  * the lifecycle-event tests and the local stack. Like the Firestore emulator it runs in a
  * process group of its own (gcloud starts a script that starts Java) and is stopped by
- * signalling the group. Its admin calls (topics, subscriptions, pull) go over its REST API.
+ * signalling the group (see gcloud-emulator.ts). Its admin calls (topics, subscriptions, pull)
+ * go over its REST API.
  */
-export interface PubSubEmulator extends PubSubAdmin {
+export interface PubSubEmulator extends PubSubAdmin, GcloudEmulator {
   /** `127.0.0.1:PORT`, the value for PUBSUB_EMULATOR_HOST. */
   host: string;
-  pid: number;
-  stop(): Promise<void>;
 }
 
 /** The emulator's admin and subscriber calls, over its REST API. */
@@ -39,104 +36,22 @@ export interface PulledMessage {
   orderingKey?: string;
 }
 
-const running = new Set<PubSubEmulator>();
+const pubSubEmulators = gcloudEmulators<PubSubEmulator>({
+  args: ['beta', 'emulators', 'pubsub', 'start'],
+  name: 'Pub/Sub emulator',
+  isReady: answersOk,
+  build: (started) => ({ ...pubSubAdmin(started.host), ...started }),
+});
 
-export async function startPubSubEmulator({
-  readyTimeoutMs = 60_000,
-  attempts = 3,
-}: { readyTimeoutMs?: number; attempts?: number } = {}): Promise<PubSubEmulator> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(await freePort(), readyTimeoutMs);
-    } catch (err) {
-      const portTaken =
-        err instanceof Error && /address already in use|BindException/i.test(err.message);
-      if (!portTaken || attempt >= attempts) throw err;
-    }
-  }
-}
-
-async function startOnce(port: number, readyTimeoutMs: number): Promise<PubSubEmulator> {
-  const host = `127.0.0.1:${port}`;
-  const child = spawn('gcloud', ['beta', 'emulators', 'pubsub', 'start', `--host-port=${host}`], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
-  });
-  let exit: string | undefined;
-  child.on('error', (err) => (exit = `failed to start: ${err.message}`));
-  child.on('exit', (code, signal) => (exit = `exited (${signal ?? code})`));
-  const pid = child.pid;
-  if (pid === undefined) {
-    throw new Error('could not spawn gcloud (is the Google Cloud SDK installed?)');
-  }
-  child.unref();
-  let output = '';
-  for (const stream of [child.stdout, child.stderr]) {
-    stream.on('data', (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-8000);
-    });
-    (stream as unknown as { unref?: () => void }).unref?.();
-  }
-  const killOnExit = () => {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-  process.once('exit', killOnExit);
-
-  const emulator: PubSubEmulator = {
-    ...pubSubAdmin(host),
-    host,
-    pid,
-    async stop() {
-      running.delete(emulator);
-      process.removeListener('exit', killOnExit);
-      await stopProcessGroup(pid);
-    },
-  };
-  running.add(emulator);
-  try {
-    await waitFor(
-      async () => {
-        if (exit !== undefined) {
-          throw new Error(`Pub/Sub emulator ${exit} before it was ready:\n${output}`);
-        }
-        return isReady(host);
-      },
-      (ready) => ready,
-      { timeoutMs: readyTimeoutMs, intervalMs: 50, what: `the Pub/Sub emulator on ${host}` },
-    );
-  } catch (err) {
-    await emulator.stop();
-    throw err;
-  }
-  return emulator;
-}
-
-async function isReady(host: string): Promise<boolean> {
-  try {
-    const res = await fetch(`http://${host}/`, { signal: AbortSignal.timeout(1000) });
-    return res.ok && (await res.text()).trim() === 'Ok';
-  } catch {
-    return false;
-  }
+export function startPubSubEmulator(
+  opts: { readyTimeoutMs?: number; attempts?: number } = {},
+): Promise<PubSubEmulator> {
+  return pubSubEmulators.start(opts);
 }
 
 /** Fails the suite if a Pub/Sub emulator this test file started is still running. */
 export function guardPubSubLeaks(): void {
-  const before = new Set(running);
-  afterAll(async () => {
-    const leaked = [...running].filter((e) => !before.has(e));
-    await Promise.all(leaked.map((e) => e.stop()));
-    if (leaked.length > 0) {
-      throw new Error(
-        `left running: Pub/Sub emulator(s) on ${leaked.map((e) => e.host).join(', ')}`,
-      );
-    }
-  });
+  pubSubEmulators.guardLeaks();
 }
 
 /** Pulls until `done(all so far)` holds (or the wait times out), acknowledging as it goes. */
