@@ -9,7 +9,8 @@
  *
  * The zip is reproducible (sorted entries, fixed timestamps), so the same code gives the same
  * MD5, and infra/functions.tf names the uploaded object by that MD5: new code redeploys, an
- * unchanged build does not. Only Node built-ins are used; no `zip` binary is needed.
+ * unchanged build does not. Only Node built-ins and src/http/zip-format.ts (the ZIP records it
+ * shares with the records package's streaming writer) are used; no `zip` binary is needed.
  *
  * Usage: npm run package [-- <output.zip>]   (default: dist/function-source.zip)
  */
@@ -26,6 +27,19 @@ import {
 } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
+import {
+  centralHeader,
+  crc32,
+  DEFLATE,
+  dosDateTime,
+  endOfCentralDirectory,
+  FLAG_UTF8,
+  localHeader,
+  STORED,
+  type EntryHeader,
+} from '../src/http/zip-format';
+
+export { crc32 };
 
 /** Where the zip goes, relative to the repository; infra/functions.tf uploads it from here. */
 export const DEFAULT_OUTPUT = 'dist/function-source.zip';
@@ -82,87 +96,46 @@ function listFiles(dir: string): string[] {
   });
 }
 
-// MS-DOS date and time of 1980-01-01 00:00, the zip epoch: timestamps never change the bytes.
-const DOS_TIME = 0;
-const DOS_DATE = (0 << 9) | (1 << 5) | 1;
-const VERSION = 20; // 2.0: deflate
-const MADE_BY_UNIX = (3 << 8) | VERSION;
-const FILE_MODE = 0o100644;
+// 1980-01-01 00:00 UTC, the zip epoch (DOS time 0): timestamps never change the bytes.
+const { time, date } = dosDateTime(new Date(Date.UTC(1980, 0, 1)));
 
-/** A deterministic zip of the entries (deflated, or stored when that is smaller). */
+/**
+ * A deterministic zip of the entries (deflated, or stored when that is smaller). Unlike the
+ * streaming writer it has each entry whole, so the local headers carry the CRC-32 and sizes and
+ * there are no data descriptors: the most widely read form, for an archive Cloud Build unpacks.
+ */
 export function createZip(entries: readonly ZipEntry[]): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
   for (const { name, data } of entries) {
-    const fileName = Buffer.from(name, 'utf8');
     const deflated = deflateRawSync(data, { level: 9 });
     const stored = deflated.length >= data.length;
     const body = stored ? data : deflated;
-    const method = stored ? 0 : 8;
-    const crc = crc32(data);
-    const flags = 0x0800; // names are UTF-8
+    const header: EntryHeader = {
+      name: Buffer.from(name, 'utf8'),
+      flags: FLAG_UTF8,
+      method: stored ? STORED : DEFLATE,
+      time,
+      date,
+      crc: crc32(data),
+      compressedSize: body.length,
+      size: data.length,
+    };
+    const local = localHeader(header);
+    locals.push(local, body);
+    centrals.push(centralHeader(header, offset));
 
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(VERSION, 4);
-    local.writeUInt16LE(flags, 6);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt16LE(DOS_TIME, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(fileName.length, 26);
-    local.writeUInt16LE(0, 28);
-    locals.push(local, fileName, body);
-
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(MADE_BY_UNIX, 4);
-    central.writeUInt16LE(VERSION, 6);
-    central.writeUInt16LE(flags, 8);
-    central.writeUInt16LE(method, 10);
-    central.writeUInt16LE(DOS_TIME, 12);
-    central.writeUInt16LE(DOS_DATE, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(fileName.length, 28);
-    central.writeUInt16LE(0, 30); // extra
-    central.writeUInt16LE(0, 32); // comment
-    central.writeUInt16LE(0, 34); // disk
-    central.writeUInt16LE(0, 36); // internal attributes
-    central.writeUInt32LE((FILE_MODE << 16) >>> 0, 38);
-    central.writeUInt32LE(offset, 42);
-    centrals.push(central, fileName);
-
-    offset += local.length + fileName.length + body.length;
+    offset += local.length + body.length;
     if (offset > 0xffffffff || entries.length > 0xffff)
       throw new Error('the archive needs ZIP64, which this writer does not do');
   }
   const centralSize = centrals.reduce((n, b) => n + b.length, 0);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(centralSize, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, ...centrals, end]);
-}
-
-let table: Uint32Array | undefined;
-
-/** CRC-32 (IEEE), as zip needs; node:zlib only exports one from Node 20.15. */
-export function crc32(data: Uint8Array): number {
-  table ??= Uint32Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  let crc = 0xffffffff;
-  for (const byte of data) crc = (table[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
+  return Buffer.concat([
+    ...locals,
+    ...centrals,
+    endOfCentralDirectory(entries.length, centralSize, offset),
+  ]);
 }
 
 if (require.main === module) main();

@@ -1,6 +1,19 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDeflateRaw } from 'node:zlib';
+import {
+  centralHeader,
+  crc32,
+  dataDescriptor,
+  DEFLATE,
+  dosDateTime,
+  endOfCentralDirectory,
+  FLAG_DATA_DESCRIPTOR,
+  FLAG_UTF8,
+  localHeader,
+} from './zip-format';
+
+export { crc32 };
 
 /**
  * A streaming ZIP writer (PKWARE APPNOTE 6.3): each entry is deflated as its bytes arrive, so
@@ -26,13 +39,7 @@ export interface ZipOptions {
 
 const LIMIT_32 = 0xffffffff;
 const MAX_ENTRIES = 0xffff;
-const FLAGS = (1 << 3) | (1 << 11);
-const DEFLATE = 8;
-/** 2.0: deflate and data descriptors. */
-const VERSION = 20;
-/** Made by a Unix host, so that unzip gives the files the mode below (rw-r--r--). */
-const MADE_BY_UNIX = 3 << 8;
-const REGULAR_FILE_0644 = (0o100644 << 16) >>> 0;
+const FLAGS = FLAG_DATA_DESCRIPTOR | FLAG_UTF8;
 
 /** The archive, as chunks to send. */
 export async function* zipStream(
@@ -51,18 +58,20 @@ export async function* zipStream(
     count += 1;
     if (count > MAX_ENTRIES) throw new RangeError(`zip: over ${MAX_ENTRIES} entries (no ZIP64)`);
     const localOffset = offset;
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(VERSION, 4);
-    local.writeUInt16LE(FLAGS, 6);
-    local.writeUInt16LE(DEFLATE, 8);
-    local.writeUInt16LE(time, 10);
-    local.writeUInt16LE(date, 12);
-    // CRC-32 and sizes (14..25) stay 0: the data descriptor carries them.
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
-    yield Buffer.concat([local, name]);
-    offset += local.length + name.length;
+    // CRC-32 and sizes stay 0 in the local header: the data descriptor carries them.
+    const header = {
+      name,
+      flags: FLAGS,
+      method: DEFLATE,
+      time,
+      date,
+      crc: 0,
+      compressedSize: 0,
+      size: 0,
+    };
+    const local = localHeader(header);
+    yield local;
+    offset += local.length;
 
     const sums = { crc: 0, size: 0 };
     let compressed = 0;
@@ -72,41 +81,21 @@ export async function* zipStream(
       yield out;
     }
     offset += compressed;
-    const descriptor = Buffer.alloc(16);
-    descriptor.writeUInt32LE(0x08074b50, 0);
-    descriptor.writeUInt32LE(sums.crc, 4);
-    descriptor.writeUInt32LE(compressed, 8);
-    descriptor.writeUInt32LE(sums.size, 12);
+    const descriptor = dataDescriptor(sums.crc, compressed, sums.size);
     yield descriptor;
     offset += descriptor.length;
     if (offset > LIMIT_32) throw tooLarge();
 
-    const header = Buffer.alloc(46);
-    header.writeUInt32LE(0x02014b50, 0);
-    header.writeUInt16LE(MADE_BY_UNIX | VERSION, 4);
-    header.writeUInt16LE(VERSION, 6);
-    header.writeUInt16LE(FLAGS, 8);
-    header.writeUInt16LE(DEFLATE, 10);
-    header.writeUInt16LE(time, 12);
-    header.writeUInt16LE(date, 14);
-    header.writeUInt32LE(sums.crc, 16);
-    header.writeUInt32LE(compressed, 20);
-    header.writeUInt32LE(sums.size, 24);
-    header.writeUInt16LE(name.length, 28);
-    // extra, comment, disk number and internal attributes (30..37): 0.
-    header.writeUInt32LE(REGULAR_FILE_0644, 38);
-    header.writeUInt32LE(localOffset, 42);
-    central.push(header, name);
+    central.push(
+      centralHeader(
+        { ...header, crc: sums.crc, compressedSize: compressed, size: sums.size },
+        localOffset,
+      ),
+    );
   }
   const directory = Buffer.concat(central);
   if (offset + directory.length > LIMIT_32) throw tooLarge();
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(count, 8);
-  end.writeUInt16LE(count, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  yield Buffer.concat([directory, end]);
+  yield Buffer.concat([directory, endOfCentralDirectory(count, directory.length, offset)]);
 }
 
 /** Deflates `data`, pulled only as fast as the output is read; counts and sums the input. */
@@ -151,31 +140,4 @@ function checkName(name: string): string {
     throw new Error(`zip: ${JSON.stringify(name)} is not a safe entry name`);
   }
   return name;
-}
-
-function dosDateTime(at: Date): { time: number; date: number } {
-  const year = Math.min(Math.max(at.getUTCFullYear(), 1980), 2107);
-  return {
-    time: (at.getUTCHours() << 11) | (at.getUTCMinutes() << 5) | (at.getUTCSeconds() >> 1),
-    date: ((year - 1980) << 9) | ((at.getUTCMonth() + 1) << 5) | at.getUTCDate(),
-  };
-}
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (ISO-HDLC, as ZIP and gzip use it), continuing from `previous`. */
-export function crc32(bytes: Uint8Array, previous = 0): number {
-  let c = (previous ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < bytes.length; i++) {
-    c = (CRC_TABLE[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  }
-  return (c ^ 0xffffffff) >>> 0;
 }
