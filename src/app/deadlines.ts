@@ -6,6 +6,7 @@ import { isOpenStatus } from '../domain/states';
 import type { Actor } from './actor';
 import type { AppDeps } from './deps';
 import { recordAction } from './evidence';
+import { requireRequest } from './lookups';
 import { getRequestView, type RequestView } from './request-views';
 
 /**
@@ -62,7 +63,7 @@ export async function extendRequest(
       updatedAt: at,
     };
   };
-  decide(await existing(deps, id)); // refuse before any write
+  decide(await requireRequest(deps, id)); // refuse before any write
   const updated = await deps.store.updateRequest(id, decide);
   if (updated?.extension === undefined) throw new NotFoundError(`no request with id ${id}`);
   await recordAction(deps, id, 'extended', actor, {
@@ -133,7 +134,7 @@ export async function acknowledgeRequest(
     }
     return { acknowledgement: { at, by: actor.identity }, updatedAt: at };
   };
-  const request = await existing(deps, id, ownedBy);
+  const request = await requireRequest(deps, id, ownedBy);
   decide(request); // refuse before any write
   const updated = await deps.store.updateRequest(id, decide);
   if (updated === null) throw new NotFoundError(`no request with id ${id}`);
@@ -152,14 +153,6 @@ export async function acknowledgeRequest(
       subjectHash: updated.subjectHash,
     });
   return getRequestView(deps, id);
-}
-
-async function existing(deps: AppDeps, id: string, ownedBy?: string): Promise<Request> {
-  const request = await deps.store.getRequest(id);
-  if (request === null || (ownedBy !== undefined && request.createdBy !== ownedBy)) {
-    throw new NotFoundError(`no request with id ${id}`);
-  }
-  return request;
 }
 
 /** A closed request keeps its deadline: 409 naming how it closed. */

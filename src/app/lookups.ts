@@ -2,10 +2,19 @@ import { NotFoundError } from '../domain/errors';
 import type { Instance, Request, Task } from '../domain/model';
 import type { AppDeps } from './deps';
 
-/** The request, or NotFoundError. */
-export async function requireRequest(deps: Pick<AppDeps, 'store'>, id: string): Promise<Request> {
+/**
+ * The request, or NotFoundError. With `ownedBy` (a requester who reads only their own requests),
+ * another caller's request is not found either: to them it does not exist.
+ */
+export async function requireRequest(
+  deps: Pick<AppDeps, 'store'>,
+  id: string,
+  ownedBy?: string,
+): Promise<Request> {
   const request = await deps.store.getRequest(id);
-  if (request === null) throw new NotFoundError(`no request with id ${id}`);
+  if (request === null || (ownedBy !== undefined && request.createdBy !== ownedBy)) {
+    throw new NotFoundError(`no request with id ${id}`);
+  }
   return request;
 }
 

@@ -1,10 +1,10 @@
 import { deadlineStatus, type DeadlineRisk, type DeadlineSettings } from '../domain/deadline';
-import { NotFoundError } from '../domain/errors';
 import type { Instance, InstanceState, Request, Run } from '../domain/model';
 import { isOpenStatus } from '../domain/states';
 import { auditEstimateOf, type AuditEstimate } from '../executors/contract';
 import type { Page } from '../ports/request-store';
 import type { AppDeps } from './deps';
+import { requireRequest } from './lookups';
 import { summarise } from './rollup';
 
 /**
@@ -254,10 +254,7 @@ export async function getRequestView(
   id: string,
   ownedBy?: string,
 ): Promise<RequestView> {
-  const request = await deps.store.getRequest(id);
-  if (request === null || (ownedBy !== undefined && request.createdBy !== ownedBy)) {
-    throw new NotFoundError(`no request with id ${id}`);
-  }
+  const request = await requireRequest(deps, id, ownedBy);
   const instances = await deps.store.listInstances(id);
   const estimates = request.dryRun ? await dryRunEstimates(deps, id, instances) : undefined;
   return requestView(request, instances, deps.clock.now(), deps.settings, estimates);
@@ -311,8 +308,7 @@ export async function listRequests(
 export type RunView = Run & { zeroMatchWarning?: string };
 
 export async function listRuns(deps: AppDeps, id: string): Promise<RunView[]> {
-  const request = await deps.store.getRequest(id);
-  if (request === null) throw new NotFoundError(`no request with id ${id}`);
+  const request = await requireRequest(deps, id);
   const [runs, instances] = await Promise.all([
     deps.store.listRuns(id),
     deps.store.listInstances(id),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { deadlineAfterVerification } from '../domain/deadline';
-import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
+import { ConflictError, ValidationError } from '../domain/errors';
 import { releaseVerified } from '../domain/lifecycle';
 import {
   isWellFormedText,
@@ -99,11 +99,8 @@ export async function verifyRequest(
   const parsed = verifyBodySchema.safeParse(body ?? {});
   if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues);
   const { method, note } = parsed.data;
-  const request = await requireRequest(deps, id);
   // A requester who reads only their own requests verifies only those: others do not exist.
-  if (ownedBy !== undefined && request.createdBy !== ownedBy) {
-    throw new NotFoundError(`no request with id ${id}`);
-  }
+  const request = await requireRequest(deps, id, ownedBy);
   const instances = await deps.store.listInstances(id);
   const held = instances.filter((i) => i.state === 'pending_verification');
   const interrupted =
