@@ -206,9 +206,18 @@ const REQUEST_ROUTES: {
     body: json({ method: 'document_check' }),
     every: false,
   },
+  {
+    verb: 'extend',
+    method: 'POST',
+    suffix: '/extend',
+    body: json({ reason: 'the sources are many' }),
+    every: false,
+  },
+  { verb: 'acknowledge', method: 'POST', suffix: '/acknowledge', body: json({}), every: false },
   { verb: 'cancel', method: 'POST', suffix: '/cancel', every: true },
   { verb: 'runs', method: 'GET', suffix: '/runs', every: true },
   { verb: 'records', method: 'GET', suffix: '/records', every: true },
+  { verb: 'records package', method: 'GET', suffix: '/records/package', every: false },
   { verb: 'evidence', method: 'GET', suffix: '/evidence', every: false },
 ];
 
@@ -474,6 +483,7 @@ function queries(): HostileCase[] {
       status: 400,
       code: ['validation_failed', 'invalid_cursor'],
     },
+    ...reportQueries(),
     {
       name: 'query: a garbage records pageToken',
       fn: 'api',
@@ -491,6 +501,35 @@ function queries(): HostileCase[] {
       code: 'validation_failed',
       mentions: 'pageSize',
     },
+  ];
+}
+
+/** The regulator reports' parameters: each a 400 naming the parameter, nothing read or written. */
+function reportQueries(): HostileCase[] {
+  const r = (name: string, path: string, mentions?: string): HostileCase => ({
+    name: `query: ${name}`,
+    fn: 'api',
+    method: 'GET',
+    path,
+    status: 400,
+    code: 'validation_failed',
+    ...(mentions === undefined ? {} : { mentions }),
+  });
+  const csv = '/reports/requests.csv';
+  const metrics = '/reports/metrics';
+  return [
+    r('a report range with `to` before `from`', `${csv}?from=2026-06-01&to=2026-01-01`),
+    r('a report range over 3 years', `${csv}?from=2020-01-01&to=2026-01-02`),
+    r('a report without `to`', `${csv}?from=2026-01-01`, 'to'),
+    r('a repeated report `from`', `${csv}?from=2026-01-01&from=2025-01-01&to=2026-02-01`, 'from'),
+    r('a report `from` of __proto__', `${csv}?from=__proto__&to=2026-02-01`, 'from'),
+    r('a report `from[]=` (an array)', `${csv}?from[]=2026-01-01&to=2026-02-01`, 'from'),
+    r('a bad % escape in a report date', `${csv}?from=%&to=2026-02-01`),
+    r('metrics for year=abc', `${metrics}?year=abc`, 'year'),
+    r('metrics for year=1999', `${metrics}?year=1999`, 'year'),
+    r('metrics for a repeated year', `${metrics}?year=2026&year=2025`, 'year'),
+    r('metrics for an unknown regulation', `${metrics}?year=2026&regulation=hipaa`, 'regulation'),
+    r('metrics in an unknown format', `${metrics}?year=2026&format=xml`, 'format'),
   ];
 }
 
