@@ -1,15 +1,17 @@
 /**
- * `npm run bench -- pipeline`: the pipeline on the local stack, in one process so the store
- * adapter's exact Firestore operation counts are visible. Two scenarios: one request with 20
- * `noop` tasks, and 50 such requests filed at once. Each is compared with its floor, measured in
- * the same run: the same number of bare Firestore round trips plus one emulator dispatch per
- * instance, with no pipeline logic.
+ * `npm run bench -- pipeline [--pairs 5]`: the pipeline on the local stack, in one process so the
+ * store adapter's exact Firestore operation counts are visible. Two scenarios: one request with 20
+ * `noop` tasks, and 50 such requests filed at once. Each is compared with its floor: the same
+ * number of bare Firestore round trips plus one emulator dispatch per instance, with no pipeline
+ * logic. Pipeline and floor runs alternate (P F P F ..., `--pairs` pairs per scenario); the ratio
+ * is taken pair by pair and reported as its median and spread.
  */
 import { Firestore } from '@google-cloud/firestore';
 import { createServer, type Server } from 'node:http';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { CloudTasksClient } from '@google-cloud/tasks';
 import { grpc } from 'google-gax';
+import { parseArgs } from 'node:util';
 import { startCloudTasksEmulator } from '../emulators/cloud-tasks';
 import { startFirestoreEmulator } from '../test/helpers/firestore-emulator';
 import { freePort } from '../test/helpers/free-port';
@@ -24,7 +26,19 @@ interface Scenario {
   requests: number;
 }
 
-export async function main(): Promise<void> {
+interface PipelineRun {
+  ms: number;
+  intake: number[];
+  completion: number[];
+  reads: number;
+  writes: number;
+}
+
+export async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { pairs: { type: 'string', default: '5' } } });
+  const pairs = Number(values.pairs);
+  if (!Number.isSafeInteger(pairs) || pairs < 1)
+    throw new Error('--pairs must be a positive integer');
   process.env['METADATA_SERVER_DETECTION'] = 'none';
   const fs = await startFirestoreEmulator();
   const projectId = `bench-${Date.now()}`;
@@ -154,9 +168,10 @@ export async function main(): Promise<void> {
     { name: 'pipeline.one_request_20_tasks', requests: 1 },
     { name: 'pipeline.50_requests_20_tasks', requests: 50 },
   ];
-  const rows: string[][] = [];
-  for (const scenario of scenarios) {
-    quiet();
+  const col = db.collection('floor');
+
+  /** One pipeline run: the scenario's requests filed at once, until every instance is done. */
+  const runPipeline = async (scenario: Scenario, pair: number): Promise<PipelineRun> => {
     store.resetStats();
     const started = performance.now();
     const intake: number[] = [];
@@ -166,8 +181,8 @@ export async function main(): Promise<void> {
         const t0 = performance.now();
         const filed = await post(api, '/requests', {
           type: 'deletion',
-          subject: { email: `bench-${scenario.name}-${i}@example.com` },
-          externalId: `${scenario.name}-${Date.now()}-${i}`,
+          subject: { email: `bench-${scenario.name}-${pair}-${i}@example.com` },
+          externalId: `${scenario.name}-${Date.now()}-${pair}-${i}`,
         });
         intake.push(performance.now() - t0);
         const id = (filed as { id: string }).id;
@@ -175,19 +190,18 @@ export async function main(): Promise<void> {
         completion.push(performance.now() - t0);
       }),
     );
-    const elapsed = performance.now() - started;
-    const instances = scenario.requests * TASKS;
+    const ms = performance.now() - started;
     // The listener can see the last commit before run-task has counted it: read the counters
     // once every delivery has been answered.
     await tasks.waitForIdle(queuePath);
     const { reads, writes } = store.stats();
-    const opsPerInstance = (reads + writes) / instances;
+    return { ms, intake, completion, reads, writes };
+  };
 
-    // Floor: the same Firestore round trips, done bare, plus one dispatch per instance.
-    const roundTrips = reads + writes;
+  /** One floor run: `roundTrips` bare Firestore round trips plus one dispatch per instance. */
+  const runFloor = async (roundTrips: number, instances: number): Promise<number> => {
     floorHits = 0;
     const f0 = performance.now();
-    const col = db.collection('floor');
     await Promise.all([
       (async () => {
         const concurrency = 64;
@@ -220,32 +234,65 @@ export async function main(): Promise<void> {
         while (floorHits < instances) await new Promise((resolve) => setTimeout(resolve, 2));
       })(),
     ]);
-    const floorMs = performance.now() - f0;
+    const ms = performance.now() - f0;
+    await tasks.waitForIdle(floorQueue);
+    return ms;
+  };
+
+  const rows: string[][] = [];
+  for (const scenario of scenarios) {
+    const instances = scenario.requests * TASKS;
+    const runs: PipelineRun[] = [];
+    const floors: number[] = [];
+    const ratios: number[] = [];
+    quiet();
+    // Pairs run back to back, alternating pipeline and floor (P F P F ...). Each floor does the
+    // exact number of Firestore round trips its own pipeline run made, and the ratio is taken
+    // pair by pair, so a drift in the machine's speed moves both sides of a pair together.
+    for (let pair = 0; pair < pairs; pair++) {
+      const run = await runPipeline(scenario, pair);
+      const floorMs = await runFloor(run.reads + run.writes, instances);
+      runs.push(run);
+      floors.push(floorMs);
+      ratios.push(run.ms / floorMs);
+    }
     loud();
+    const pipelineMs = runs.map((r) => r.ms);
+    const opsPerInstance = runs.map((r) => (r.reads + r.writes) / instances);
     const result = {
       name: scenario.name,
-      p50_ms: round(percentile(completion, 50)),
-      p99_ms: round(percentile(completion, 99)),
-      intake_p50_ms: round(percentile(intake, 50)),
-      instances_per_s: round(instances / (elapsed / 1000)),
-      floor_ms: round(floorMs),
-      ratio: round(elapsed / floorMs),
-      firestore_ops_per_instance: round(opsPerInstance),
-      firestore_reads: reads,
-      firestore_writes: writes,
+      pairs,
+      order: 'pipeline,floor',
+      p50_ms: round(median(runs.map((r) => percentile(r.completion, 50)))),
+      p99_ms: round(median(runs.map((r) => percentile(r.completion, 99)))),
+      intake_p50_ms: round(median(runs.map((r) => percentile(r.intake, 50)))),
+      instances_per_s: round(instances / (median(pipelineMs) / 1000)),
+      pipeline_ms_median: round(median(pipelineMs)),
+      floor_ms_median: round(median(floors)),
+      ratio_median: round(median(ratios)),
+      ratio_q1: round(quantile(ratios, 0.25)),
+      ratio_q3: round(quantile(ratios, 0.75)),
+      ratio_min: round(Math.min(...ratios)),
+      ratio_max: round(Math.max(...ratios)),
+      ratios: ratios.map(round),
+      pipeline_ms: pipelineMs.map(round),
+      floor_ms: floors.map(round),
+      firestore_ops_per_instance: round(median(opsPerInstance)),
+      firestore_reads: median(runs.map((r) => r.reads)),
+      firestore_writes: median(runs.map((r) => r.writes)),
     };
     console.log(`BENCH ${JSON.stringify(result)}`);
     rows.push([
       scenario.name,
-      String(scenario.requests),
       String(instances),
+      String(pairs),
       `${result.intake_p50_ms}`,
       `${result.p50_ms}`,
       `${result.p99_ms}`,
-      `${result.instances_per_s}`,
-      `${round(elapsed)}`,
-      `${result.floor_ms}`,
-      `${result.ratio}`,
+      `${result.pipeline_ms_median}`,
+      `${result.floor_ms_median}`,
+      `${result.ratio_median}`,
+      `${result.ratio_min}–${result.ratio_max} (IQR ${result.ratio_q1}–${result.ratio_q3})`,
       `${result.firestore_ops_per_instance}`,
     ]);
   }
@@ -253,15 +300,15 @@ export async function main(): Promise<void> {
     table(
       [
         'scenario',
-        'requests',
         'instances',
+        'pairs',
         'intake p50 ms',
         'done p50 ms',
         'done p99 ms',
-        'instances/s',
-        'total ms',
-        'floor ms',
-        'ratio',
+        'pipeline ms (median)',
+        'floor ms (median)',
+        'ratio (median)',
+        'ratio min–max',
         'fs ops/instance',
       ],
       rows,
@@ -288,6 +335,21 @@ async function post(base: string, path: string, body: unknown): Promise<unknown>
   });
   if (res.status >= 300) throw new Error(`${path}: ${res.status} ${await res.text()}`);
   return res.json();
+}
+
+/** The median of `values` (the mean of the middle two when their count is even). */
+function median(values: number[]): number {
+  return quantile(values, 0.5);
+}
+
+/** Quantile `q` of `values`, interpolated linearly between the closest ranks. */
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const at = q * (sorted.length - 1);
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (at - lo);
 }
 
 function percentile(values: number[], p: number): number {
