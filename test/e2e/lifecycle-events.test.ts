@@ -184,7 +184,7 @@ describe('lifecycle events on the local stack, through a Pub/Sub outage', () => 
       for (const value of forbidden)
         expect({ value, found: text.includes(value) }).toEqual({ value, found: false });
     }
-  });
+  }, 240_000); // its waits allow up to 30 + 60 + 60 + 60 s on a loaded machine
 });
 
 /** A dispatch run's events.outbox_backlog line, parsed. */
