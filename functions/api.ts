@@ -4,6 +4,9 @@ import { handleApi } from '../src/http/api-routes';
 import { getRuntime } from './composition';
 import { requestLogger, respond, send, toHttpRequest } from './http-adapter';
 
+/** Methods that may change state: only their answers publish the outbox (not GET, HEAD, OPTIONS). */
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 /** The `api` function: the HTTP contract in docs (design note), over the use cases. */
 export const api: HttpFunction = async (req, res) => {
   const { deps, config, records, access, verifiers, publishEvents } = getRuntime();
@@ -21,7 +24,7 @@ export const api: HttpFunction = async (req, res) => {
     );
     // A write's lifecycle events go out before the answer (bounded; Cloud Run throttles the
     // CPU after it), so a subscriber hears of the change about when the caller does.
-    if (req.method !== 'GET' && answer.status < 400) await publishEvents?.();
+    if (WRITE_METHODS.has(req.method) && answer.status < 400) await publishEvents?.();
     await respond(res, answer, log, (err) => errorResponse(err, log));
   } catch (err) {
     send(res, errorResponse(err, log));

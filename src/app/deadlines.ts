@@ -2,11 +2,10 @@ import { z } from 'zod';
 import { extendedDueAt, type DeadlineSettings } from '../domain/deadline';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
 import { isWellFormedText, type Request } from '../domain/model';
-import { isOpenStatus } from '../domain/states';
 import type { Actor } from './actor';
 import type { AppDeps } from './deps';
 import { recordAction } from './evidence';
-import { requireRequest } from './lookups';
+import { refuseClosed, requireRequest } from './lookups';
 import { getRequestView, type RequestView } from './request-views';
 
 /**
@@ -153,22 +152,4 @@ export async function acknowledgeRequest(
       subjectHash: updated.subjectHash,
     });
   return getRequestView(deps, id);
-}
-
-/** A closed request keeps its deadline: 409 naming how it closed. */
-function refuseClosed(request: Request, action: string): void {
-  if (isOpenStatus(request.status)) return;
-  if (request.status === 'denied') {
-    throw new ConflictError(`the request was denied; it cannot be ${action}`, 'request_denied');
-  }
-  if (request.status === 'cancelled') {
-    throw new ConflictError(
-      `the request was cancelled; it cannot be ${action}`,
-      'request_cancelled',
-    );
-  }
-  throw new ConflictError(
-    `the request is closed (${request.status}); it cannot be ${action}`,
-    'request_closed',
-  );
 }

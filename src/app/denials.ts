@@ -10,7 +10,8 @@ import { recordAction } from './evidence';
 import { requireRequest } from './lookups';
 import { getRequestView, type RequestView } from './request-views';
 import { rollupRequest } from './rollup';
-import { actionNoteSchema, refuseClosed } from './verification';
+import { refuseClosed } from './lookups';
+import { actionNoteSchema } from './verification';
 
 const denyBodySchema = z
   .object({

@@ -46,8 +46,15 @@ export async function publishPending(
   const summary: PublishSummary = { published: 0, failed: 0, heldBack: 0, oldestPendingSeconds: 0 };
   const blocked = new Set<string>();
   try {
+    // Page after page until one comes back empty: a page may be short of pageSize and still not
+    // the last (the store leaves a write cut by the page's end for the next one).
+    let drained = false;
     for (;;) {
       const pending = await deps.events.outbox.listPending(pageSize);
+      if (pending.length === 0) {
+        drained = true;
+        break;
+      }
       const done: string[] = [];
       for (const { event } of pending) {
         if (blocked.has(event.subject)) {
@@ -74,11 +81,10 @@ export async function publishPending(
         await deps.events.outbox.markPublished(done, deps.clock.now());
         summary.published += done.length;
       }
-      // A full page all sent: there may be more. Anything held back or failed waits a call.
-      const more = pending.length >= pageSize && done.length === pending.length;
-      if (!more || Date.now() - started > budgetMs) break;
+      // Anything held back or failed waits for the next call.
+      if (done.length < pending.length || Date.now() - started > budgetMs) break;
     }
-    const [oldest] = await deps.events.outbox.listPending(1);
+    const [oldest] = drained ? [] : await deps.events.outbox.listPending(1);
     summary.oldestPendingSeconds =
       oldest === undefined
         ? 0

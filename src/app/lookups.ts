@@ -1,5 +1,6 @@
-import { NotFoundError } from '../domain/errors';
+import { ConflictError, NotFoundError } from '../domain/errors';
 import type { Instance, Request, Task } from '../domain/model';
+import { isOpenStatus } from '../domain/states';
 import type { AppDeps } from './deps';
 
 /**
@@ -26,4 +27,28 @@ export async function tasksById(
   const ids = [...new Set(instances.map((i) => i.taskId))];
   const tasks = await Promise.all(ids.map((t) => deps.store.getTask(t)));
   return new Map(tasks.filter((t): t is Task => t !== null).map((t) => [t.id, t]));
+}
+
+/**
+ * A closed request refuses every lifecycle action, naming how it closed: 409 `request_denied`,
+ * `request_cancelled`, or `request_closed` (completed, with or without errors).
+ */
+export function refuseClosed(request: Request, action: string): void {
+  if (request.denial !== undefined || request.status === 'denied') {
+    throw new ConflictError(
+      `request ${request.id} was denied${request.denial === undefined ? '' : ` by ${request.denial.by} at ${request.denial.at} (${request.denial.reason})`}; it cannot be ${action}`,
+      'request_denied',
+    );
+  }
+  if (isOpenStatus(request.status)) return;
+  if (request.status === 'cancelled') {
+    throw new ConflictError(
+      `request ${request.id} was cancelled; it cannot be ${action}`,
+      'request_cancelled',
+    );
+  }
+  throw new ConflictError(
+    `request ${request.id} is closed (${request.status}); it cannot be ${action}`,
+    'request_closed',
+  );
 }

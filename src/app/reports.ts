@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { localDate, startOfLocalDay } from '../domain/deadline';
 import { ValidationError } from '../domain/errors';
-import { REGULATIONS, type Regulation, type Request } from '../domain/model';
+import { isoDateTime, REGULATIONS, type Regulation, type Request } from '../domain/model';
 import {
   csvLine,
   latestReportEnd,
@@ -46,7 +46,7 @@ const reportInstant = (zone: string) =>
         if (probe.getUTCFullYear() === y && probe.getUTCMonth() === m - 1) {
           return startOfLocalDay({ y, m, d }, zone);
         }
-      } else if (z.string().datetime({ offset: true }).safeParse(value).success) {
+      } else if (isoDateTime.safeParse(value).success) {
         return new Date(value);
       }
       ctx.addIssue({

@@ -27,12 +27,13 @@ export async function rollupRequest(
   requestId: string,
 ): Promise<Request | null> {
   const instances = await deps.store.listInstances(requestId);
-  const summary = summarise(instances);
+  let summary = summarise(instances);
   const now = deps.clock.now().toISOString();
   let changedTo: Request['status'] | undefined;
   const updated = await deps.store.updateRequest(requestId, (current) => {
     // A denied request stays `denied` while the work it had started finishes.
-    const status = current.denial === undefined ? summary.status : 'denied';
+    summary = summarise(instances, current.denial);
+    const { status } = summary;
     const failedInstances = announcedFailures(current, instances);
     if (
       current.status === status &&
@@ -46,7 +47,6 @@ export async function rollupRequest(
     const closing = isOpenStatus(current.status) && !isOpenStatus(status);
     return {
       ...summary,
-      status,
       updatedAt: now,
       ...(closing ? { completedAt: now } : {}),
       ...(failedInstances === current.failedInstances ? {} : { failedInstances }),

@@ -13,7 +13,7 @@ import type { Actor } from './actor';
 import type { AppDeps } from './deps';
 import { queueInstances } from './enqueue';
 import { recordAction } from './evidence';
-import { requireRequest, tasksById } from './lookups';
+import { refuseClosed, requireRequest, tasksById } from './lookups';
 import { getRequestView, type RequestView } from './request-views';
 import { rollupRequest } from './rollup';
 
@@ -55,30 +55,6 @@ export function assertVerifiable(request: Request): void {
     );
   }
   refuseClosed(request, 'verified');
-}
-
-/**
- * A closed request refuses every lifecycle action, naming how it closed: 409 `request_denied`,
- * `request_cancelled`, or `request_closed` (completed, with or without errors).
- */
-export function refuseClosed(request: Request, action: string): void {
-  if (request.denial !== undefined || request.status === 'denied') {
-    throw new ConflictError(
-      `request ${request.id} was denied${request.denial === undefined ? '' : ` by ${request.denial.by} at ${request.denial.at} (${request.denial.reason})`}; it cannot be ${action}`,
-      'request_denied',
-    );
-  }
-  if (isOpenStatus(request.status)) return;
-  if (request.status === 'cancelled') {
-    throw new ConflictError(
-      `request ${request.id} was cancelled; it cannot be ${action}`,
-      'request_cancelled',
-    );
-  }
-  throw new ConflictError(
-    `request ${request.id} is closed (${request.status}); it cannot be ${action}`,
-    'request_closed',
-  );
 }
 
 /**

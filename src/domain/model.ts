@@ -88,9 +88,16 @@ export const subjectSchema = z
   .refine((s) => Object.keys(s).length <= 20, { message: 'at most 20 identifiers' });
 export type Subject = Record<string, string>;
 
-const isoDate = z
+/**
+ * An ISO-8601 date-time with an offset that names a real instant: zod's pattern alone takes
+ * offsets such as `+99:00`, which `new Date` turns into an invalid date (and a 500 downstream).
+ */
+export const isoDateTime = z
   .string()
-  .datetime({ offset: true, message: 'an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z' });
+  .datetime({ offset: true, message: 'an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z' })
+  .refine((value) => Number.isFinite(Date.parse(value)), {
+    message: 'not a real instant (an offset is at most ±23:59), e.g. 2026-01-31T12:00:00Z',
+  });
 
 /** `POST /requests` body. Unknown top-level fields are refused, not ignored. */
 export const fileRequestSchema = z
@@ -100,8 +107,8 @@ export const fileRequestSchema = z
     }),
     subject: subjectSchema,
     regulation: z.enum(REGULATIONS).default('gdpr'),
-    receivedAt: isoDate.optional(),
-    dueAt: isoDate.optional(),
+    receivedAt: isoDateTime.optional(),
+    dueAt: isoDateTime.optional(),
     externalId: z
       .string()
       .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'externalId: 1-128 of letters, digits and . _ : -')
@@ -169,7 +176,7 @@ export const registerTaskSchema = z
      * must wait for backups to rotate). Beyond Cloud Tasks' 30-day horizon the instance is
      * parked and dispatch re-arms it once in range.
      */
-    notBefore: isoDate.optional(),
+    notBefore: isoDateTime.optional(),
     timeoutSeconds: z.number().int().min(1).max(MAX_TASK_TIMEOUT_SECONDS).default(300),
     maxAttempts: z.number().int().min(1).max(100).default(5),
     retryPolicy: retryPolicySchema.default({}),

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
 import type { TableLeases } from '../../ports/table-lease';
 import { boundedMethods } from './availability';
+import { isAlreadyExists, isGuardFailure } from './guarded-write';
 
 /** `tableLeases/{t + sha256(table)}`: one document per BigQuery table being changed. */
 export const TABLE_LEASES = 'tableLeases';
@@ -13,14 +14,12 @@ interface StoredLease {
   expiresAt: string;
 }
 
-/** gRPC codes of a create that found the document, and of a write whose precondition failed. */
-const ALREADY_EXISTS = 6;
-const FAILED_PRECONDITION = 9;
-
-/** Another caller wrote the lease between our read and our write. */
+/**
+ * Another caller wrote the lease between our read and our write: our create found it, our
+ * update's precondition failed, or it was given back (deleted) under our update.
+ */
 function lostRace(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return code === ALREADY_EXISTS || code === FAILED_PRECONDITION;
+  return isAlreadyExists(err) || isGuardFailure(err);
 }
 
 /** Table leases on Firestore, taken and given back with preconditions, never transactions. */

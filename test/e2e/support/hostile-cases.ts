@@ -525,6 +525,11 @@ function reportQueries(): HostileCase[] {
     r('a report `from` of __proto__', `${csv}?from=__proto__&to=2026-02-01`, 'from'),
     r('a report `from[]=` (an array)', `${csv}?from[]=2026-01-01&to=2026-02-01`, 'from'),
     r('a bad % escape in a report date', `${csv}?from=%&to=2026-02-01`),
+    r(
+      'a report `from` with a +99:00 offset (was a 500)',
+      `${csv}?from=2026-01-01T00:00:00%2B99:00&to=2026-02-01`,
+      'from',
+    ),
     r('metrics for year=abc', `${metrics}?year=abc`, 'year'),
     r('metrics for year=1999', `${metrics}?year=1999`, 'year'),
     r('metrics for a repeated year', `${metrics}?year=2026&year=2025`, 'year'),
@@ -564,6 +569,15 @@ function intake(): HostileCase[] {
     '__lookupSetter__',
   ];
   return [
+    // zod's date-time pattern takes any two-digit offset; +99:00 is no instant (was a 500).
+    post(
+      'receivedAt with a +99:00 offset',
+      json({
+        type: 'deletion',
+        subject: { email: 'x@example.com' },
+        receivedAt: '2026-01-01T00:00:00+99:00',
+      }),
+    ),
     ...inherited.map((name) =>
       post(
         `identifier name ${name}`,
