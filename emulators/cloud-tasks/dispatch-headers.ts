@@ -1,5 +1,5 @@
 import { shortName } from './names';
-import type { TaskRecord } from './task-model';
+import { USER_AGENT, type TaskRecord } from './task-model';
 
 /**
  * Headers the service replaces or keeps for itself (HttpRequest.headers reference): a task may
@@ -24,7 +24,7 @@ export function dispatchHeaders(task: TaskRecord, authorization?: string): Recor
     headers[name] = value;
   }
   if (authorization !== undefined) headers['Authorization'] = authorization;
-  headers['User-Agent'] = 'Google-Cloud-Tasks';
+  headers['User-Agent'] = USER_AGENT;
   headers['X-CloudTasks-QueueName'] = shortName(task.queueName);
   headers['X-CloudTasks-TaskName'] = shortName(task.name);
   headers['X-CloudTasks-TaskRetryCount'] = String(task.dispatchCount);

@@ -132,14 +132,21 @@ export class Dispatcher {
       if (outcome.status < 500) task.executionCount++;
       return;
     }
+    if (outcome.kind === 'deadline') {
+      // The service reports a timed-out attempt to the next one as a 504 (recorded), which, as
+      // a 5xx, does not count as an execution.
+      task.previousResponseStatus = 504;
+      attempt.responseStatus = {
+        code: Code.DEADLINE_EXCEEDED,
+        message: 'The request exceeded the dispatch deadline.',
+      };
+      return;
+    }
     delete task.previousResponseStatus;
-    attempt.responseStatus =
-      outcome.kind === 'deadline'
-        ? { code: Code.DEADLINE_EXCEEDED, message: 'The request exceeded the dispatch deadline.' }
-        : {
-            code: Code.UNAVAILABLE,
-            message: `The target could not be reached: ${outcome.message}`,
-          };
+    attempt.responseStatus = {
+      code: Code.UNAVAILABLE,
+      message: `The target could not be reached: ${outcome.message}`,
+    };
   }
 
   private authorization(task: TaskRecord): string | undefined {

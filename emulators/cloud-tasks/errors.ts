@@ -20,12 +20,22 @@ export const Code = {
 } as const;
 export type CodeName = keyof typeof Code;
 
+/**
+ * The google.rpc error details the service attaches to some errors (google/rpc/error_details.proto),
+ * sent as `grpc-status-details-bin` over gRPC and as `error.details` over REST.
+ */
+export type ErrorDetail =
+  | { type: 'Help'; links: Array<{ description: string; url: string }> }
+  | { type: 'ErrorInfo'; reason: string; domain: string; metadata: Record<string, string> }
+  | { type: 'LocalizedMessage'; locale: string; message: string };
+
 /** An error the API answers with: a gRPC status and a message worded like the service's. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
     readonly code: CodeName,
     message: string,
+    readonly details: readonly ErrorDetail[] = [],
   ) {
     super(message);
   }

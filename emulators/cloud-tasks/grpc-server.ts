@@ -2,6 +2,7 @@ import { grpc } from 'google-gax';
 import { ApiError, Code } from './errors';
 import { loadCloudTasksPackage } from './protos';
 import type { CloudTasksService } from './service';
+import { grpcStatusDetails } from './status-details';
 
 type Handler = (request: never) => unknown;
 
@@ -52,7 +53,18 @@ export async function startGrpcServer(
 }
 
 function toServiceError(err: unknown): Partial<grpc.ServiceError> {
-  if (err instanceof ApiError)
-    return { code: Code[err.code], details: err.message, message: err.message };
+  if (err instanceof ApiError) {
+    const error: Partial<grpc.ServiceError> = {
+      code: Code[err.code],
+      details: err.message,
+      message: err.message,
+    };
+    const statusDetails = grpcStatusDetails(err);
+    if (statusDetails !== undefined) {
+      error.metadata = new grpc.Metadata();
+      error.metadata.set('grpc-status-details-bin', statusDetails);
+    }
+    return error;
+  }
   return { code: Code.INTERNAL, details: err instanceof Error ? err.message : String(err) };
 }

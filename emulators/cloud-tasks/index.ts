@@ -28,6 +28,12 @@ export interface CloudTasksEmulatorOptions {
   taskIdSeed?: number;
   /** How long a deleted or completed task's name stays taken. Default 1 hour. */
   nameReservationMs?: number;
+  /**
+   * How long a deleted queue's name cannot be created again (CreateQueue then answers
+   * FAILED_PRECONDITION). Default 7 days, as the service; 0 makes names reusable at once.
+   * `reset()` clears it either way.
+   */
+  queueNameReservationMs?: number;
 }
 
 export interface CloudTasksEmulator {
@@ -60,6 +66,7 @@ export async function startCloudTasksEmulator(
     signer,
     nextTaskId: createTaskIdGenerator(options.taskIdSeed),
     reservationWindowMs: options.nameReservationMs ?? 3_600_000,
+    queueReservationWindowMs: options.queueNameReservationMs ?? 7 * 24 * 3_600_000,
     initialQueues: (options.queues ?? []).map((q) => (typeof q === 'string' ? { name: q } : q)),
   });
   const reset = (): void => service.reset();

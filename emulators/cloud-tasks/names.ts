@@ -1,5 +1,5 @@
 import { invalid } from './errors';
-import { invalidTaskId, MESSAGES } from './service-messages';
+import { invalidTaskId, projectPermissionDenied, queueNameInvalid } from './service-messages';
 
 /** Resource names, parsed and checked as the service does, with its wording. */
 
@@ -10,9 +10,19 @@ const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
 const TASK_ID = /^[A-Za-z0-9_-]{1,500}$/;
 export const MAX_TASK_ID_LENGTH = 500;
 
-const QUEUE_FORMAT = MESSAGES.queueNameFormat;
 const TASK_FORMAT =
   'Task name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>/queues/<QUEUE_ID>/tasks/<TASK_ID>"';
+
+/**
+ * The request's own resource (its `parent` or `name`, not a name inside its body) must lie under
+ * `projects/`: anything else is refused as Google's front end does, as a project the caller may
+ * not use. An empty one is left to the method's own checks.
+ */
+export function checkResourceProject(resource: string | undefined): void {
+  if (resource !== undefined && resource !== '' && !resource.startsWith('projects/')) {
+    throw projectPermissionDenied(resource);
+  }
+}
 
 export function checkLocationName(name: string | undefined): string {
   if (name === undefined || !LOCATION.test(name)) {
@@ -25,7 +35,7 @@ export function checkLocationName(name: string | undefined): string {
 
 export function parseQueueName(name: string | undefined): { parent: string; id: string } {
   const match = name === undefined ? null : QUEUE.exec(name);
-  if (match === null || !QUEUE_ID.test(match[2] ?? '')) throw invalid(QUEUE_FORMAT);
+  if (match === null || !QUEUE_ID.test(match[2] ?? '')) throw queueNameInvalid();
   return { parent: match[1] ?? '', id: match[2] ?? '' };
 }
 

@@ -55,3 +55,11 @@ export function loadCloudTasksRoot(): protobuf.Root {
   ) as protobuf.INamespace;
   return protobuf.Root.fromJSON(json);
 }
+
+/** google.rpc.Status and the error detail messages, from google-gax's copy (what the client decodes with). */
+export function loadRpcStatusRoot(): protobuf.Root {
+  const json = JSON.parse(
+    readFileSync(join(gaxProtos(), 'status.json'), 'utf8'),
+  ) as protobuf.INamespace;
+  return protobuf.Root.fromJSON(json);
+}

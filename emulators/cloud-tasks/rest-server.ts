@@ -4,6 +4,7 @@ import { ApiError, HTTP_STATUS_FOR_CODE, invalid } from './errors';
 import type { OidcSigner } from './oidc';
 import { loadCloudTasksRoot, OBJECT_OPTIONS } from './protos';
 import type { CloudTasksService } from './service';
+import { jsonStatusDetails } from './status-details';
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const V2 = 'google.cloud.tasks.v2';
@@ -291,5 +292,13 @@ function sendError(res: ServerResponse, err: unknown): void {
     res.destroy();
     return;
   }
-  send(res, status, { error: { code: status, message: apiError.message, status: apiError.code } });
+  const details = jsonStatusDetails(apiError);
+  send(res, status, {
+    error: {
+      code: status,
+      message: apiError.message,
+      status: apiError.code,
+      ...(details.length > 0 ? { details } : {}),
+    },
+  });
 }

@@ -1,10 +1,16 @@
 import type { Clock } from './clock';
 import { Dispatcher } from './dispatcher';
-import { entityNotFound, MESSAGES, queueMissing, taskQueueMismatch } from './service-messages';
+import {
+  entityNotFound,
+  MESSAGES,
+  queueMissing,
+  queueRecentlyDeleted,
+  taskQueueMismatch,
+} from './service-messages';
 import { ApiError, invalid } from './errors';
 import { HttpSender } from './http-sender';
 import type { TaskIdGenerator } from './ids';
-import { checkLocationName, parseQueueName, parseTaskName } from './names';
+import { checkLocationName, checkResourceProject, parseQueueName, parseTaskName } from './names';
 import type { OidcSigner } from './oidc';
 import type { PQueue, PTask } from './proto-types';
 import { applyUpdateMask, queueConfigFromProto, queueConfigToProto } from './queue-config';
@@ -16,6 +22,8 @@ export interface ServiceOptions {
   signer: OidcSigner;
   nextTaskId: TaskIdGenerator;
   reservationWindowMs: number;
+  /** How long a deleted queue's name cannot be created again (0: reusable at once). */
+  queueReservationWindowMs: number;
   /** Queues that exist at start and again after every reset. */
   initialQueues: PQueue[];
 }
@@ -35,6 +43,7 @@ const MAX_TASK_PAGE = 1000;
 export class CloudTasksService {
   private readonly queues = new Map<string, QueueState>();
   private readonly reservations: NameReservations;
+  private readonly queueReservations: NameReservations;
   private readonly dispatcher: Dispatcher;
   private readonly sender: HttpSender;
   /** Idle checks, each with the function that settles its waiter (used to reject on stop). */
@@ -42,6 +51,7 @@ export class CloudTasksService {
 
   constructor(private readonly options: ServiceOptions) {
     this.reservations = new NameReservations(options.reservationWindowMs);
+    this.queueReservations = new NameReservations(options.queueReservationWindowMs);
     this.sender = new HttpSender(options.clock);
     this.dispatcher = new Dispatcher(options.clock, this.sender, options.signer, {
       finished: (queue, task) => this.finish(queue, task),
@@ -56,6 +66,7 @@ export class CloudTasksService {
     queues: PQueue[];
     nextPageToken?: string;
   } {
+    checkResourceProject(req.parent);
     const parent = checkLocationName(req.parent);
     const state = parseStateFilter(req.filter ?? '');
     const all = [...this.queues.values()]
@@ -71,6 +82,7 @@ export class CloudTasksService {
   }
 
   createQueue(req: { parent?: string; queue?: PQueue | null }): PQueue {
+    checkResourceProject(req.parent);
     const parent = checkLocationName(req.parent);
     const queue = req.queue ?? {};
     if (parseQueueName(queue.name).parent !== parent) {
@@ -78,6 +90,8 @@ export class CloudTasksService {
     }
     if (this.queues.has(queue.name ?? ''))
       throw new ApiError('ALREADY_EXISTS', MESSAGES.queueAlreadyExists);
+    if (this.queueReservations.isReserved(queue.name ?? '', this.now()))
+      throw queueRecentlyDeleted();
     const config = queueConfigFromProto(queue);
     this.queues.set(config.name, new QueueState(config, this.now()));
     return queueConfigToProto(config);
@@ -86,8 +100,12 @@ export class CloudTasksService {
   /** Updates a queue, or creates it if it does not exist, as the service does. */
   updateQueue(req: { queue?: PQueue | null; updateMask?: { paths?: string[] } | null }): PQueue {
     const patch = req.queue ?? {};
+    checkResourceProject(patch.name);
     parseQueueName(patch.name);
     const existing = this.queues.get(patch.name ?? '');
+    // Creating through UpdateQueue is held back like CreateQueue (not recorded; the same rule).
+    if (!existing && this.queueReservations.isReserved(patch.name ?? '', this.now()))
+      throw queueRecentlyDeleted();
     const base: PQueue = existing
       ? queueConfigToProto(existing.config)
       : { name: patch.name ?? '' };
@@ -108,6 +126,7 @@ export class CloudTasksService {
     queue.clear();
     this.dispatcher.forget(queue);
     this.queues.delete(queue.config.name);
+    this.queueReservations.reserve(queue.config.name, this.now());
     this.changed();
     return {};
   }
@@ -153,6 +172,7 @@ export class CloudTasksService {
   }
 
   createTask(req: { parent?: string; task?: PTask | null; responseView?: string | number }): PTask {
+    checkResourceProject(req.parent);
     parseQueueName(req.parent);
     const queue = this.queues.get(req.parent ?? '');
     if (queue === undefined) throw queueMissing();
@@ -212,6 +232,7 @@ export class CloudTasksService {
     }
     this.queues.clear();
     this.reservations.clear();
+    this.queueReservations.clear();
     for (const queue of this.options.initialQueues) {
       const { parent } = parseQueueName(queue.name);
       this.createQueue({ parent, queue });
@@ -275,6 +296,7 @@ export class CloudTasksService {
   }
 
   private queue(name: string | undefined, missing: () => ApiError = queueMissing): QueueState {
+    checkResourceProject(name);
     parseQueueName(name);
     const queue = this.queues.get(name ?? '');
     if (queue === undefined) throw missing();
@@ -285,6 +307,7 @@ export class CloudTasksService {
     name: string | undefined,
     missing: (name: string) => ApiError = entityNotFound,
   ): { queue: QueueState; task: TaskRecord } {
+    checkResourceProject(name);
     const parsed = parseTaskName(name);
     const queue = this.queues.get(parsed.queue);
     const task = queue?.tasks.get(name ?? '');

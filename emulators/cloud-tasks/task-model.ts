@@ -1,5 +1,6 @@
 import { ApiError, invalid } from './errors';
 import { parseTaskName } from './names';
+import { MESSAGES } from './service-messages';
 import {
   fromMs,
   toMs,
@@ -60,6 +61,9 @@ export const TASK_LIMITS = {
   maxUrlLength: 2083,
 } as const;
 
+/** The User-Agent of every HTTP task, in its headers and on the wire. */
+export const USER_AGENT = 'Google-Cloud-Tasks';
+
 const HTTP_METHODS = ['POST', 'GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
@@ -113,11 +117,10 @@ export function newTaskRecord(task: PTask, name: string, nowMs: number): TaskRec
 
 function httpTarget(request: PHttpRequest): HttpTarget {
   const url = request.url ?? '';
-  if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) {
-    throw invalid(
-      'HttpRequest.url must be an absolute URL beginning with "http://" or "https://".',
-    );
-  }
+  // The recorded answers: an empty URL, then the scheme; a bad %-escape is accepted.
+  if (url === '') throw invalid(MESSAGES.urlRequired);
+  if (!/^https?:\/\//i.test(url)) throw invalid(MESSAGES.urlScheme);
+  if (!URL.canParse(url)) throw invalid('HttpRequest.url is not a valid URL.');
   if (url.length > TASK_LIMITS.maxUrlLength) {
     throw invalid(`HttpRequest.url must be at most ${TASK_LIMITS.maxUrlLength} characters.`);
   }
@@ -126,10 +129,17 @@ function httpTarget(request: PHttpRequest): HttpTarget {
   if (body.length > 0 && !METHODS_WITH_BODY.has(method)) {
     throw invalid(`A request body is allowed only with POST, PUT or PATCH, not ${method}.`);
   }
-  const headers = { ...(request.headers ?? {}) };
-  if (headerBytes(headers) > TASK_LIMITS.maxHeaderBytes) {
+  const given = request.headers ?? {};
+  if (headerBytes(given) > TASK_LIMITS.maxHeaderBytes) {
     throw invalid('The size of HttpRequest.headers must be less than 80KB.');
   }
+  // The service keeps the given names' case and returns its own User-Agent with the task
+  // (recorded for CreateTask and GetTask, both views); it adds no Content-Type.
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(given)) {
+    if (name.toLowerCase() !== 'user-agent') headers[name] = value;
+  }
+  headers['User-Agent'] = USER_AGENT;
   const target: HttpTarget = { url, httpMethod: method, headers, body };
   if (request.oidcToken) {
     const email = request.oidcToken.serviceAccountEmail ?? '';

@@ -132,11 +132,12 @@ describe('Cloud Tasks emulator: retries, backoff and deadlines (on a manual cloc
 
     clock.advanceToNextTimer();
     await t.h.emulator.waitForIdle(queuePath('deadline'));
+    // As recorded from the service: the timed-out attempt reaches the next one as a 504.
     expect(ours()[1]?.headers).toMatchObject({
       'x-cloudtasks-taskretrycount': '1',
       'x-cloudtasks-taskexecutioncount': '0',
+      'x-cloudtasks-taskpreviousresponse': '504',
       'x-cloudtasks-taskretryreason': '',
     });
-    expect(ours()[1]?.headers['x-cloudtasks-taskpreviousresponse']).toBeUndefined();
   });
 });

@@ -35,21 +35,32 @@ const lower = (h: Record<string, string>) =>
   Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
 
 describe('dispatchHeaders', () => {
-  it('matches the recorded HTTP headers for 503, 404, 200', () => {
-    const attempts = golden.find((s) => s.requestType === 'http')?.attempts ?? [];
+  const fill = (v: string) =>
+    v.replace('{queue}', 'q1').replace('{task}', 't1').replace('{eta}', '1700000000.123000');
+  const recorded = (type: string) =>
+    (golden.find((s) => s.requestType === type)?.attempts ?? []).map((a) =>
+      lower(Object.fromEntries(Object.entries(a.headers).map(([k, v]) => [k, fill(v)]))),
+    );
+
+  it('matches the recorded HTTP headers for 503, 404, 429, 500, 302, 200', () => {
+    // The task's state before each attempt: a 5xx is not an execution, every other answer is.
     const states = [
       task(),
       task({ dispatchCount: 1, responseCount: 1, executionCount: 0, previousResponseStatus: 503 }),
       task({ dispatchCount: 2, responseCount: 2, executionCount: 1, previousResponseStatus: 404 }),
+      task({ dispatchCount: 3, responseCount: 3, executionCount: 2, previousResponseStatus: 429 }),
+      task({ dispatchCount: 4, responseCount: 4, executionCount: 2, previousResponseStatus: 500 }),
+      task({ dispatchCount: 5, responseCount: 5, executionCount: 3, previousResponseStatus: 302 }),
     ];
-    const fill = (v: string) =>
-      v.replace('{queue}', 'q1').replace('{task}', 't1').replace('{eta}', '1700000000.123000');
-    states.forEach((state, i) => {
-      const expected = Object.fromEntries(
-        Object.entries(attempts[i]?.headers ?? {}).map(([k, v]) => [k, fill(v)]),
-      );
-      expect(lower(dispatchHeaders(state))).toEqual(lower(expected));
-    });
+    expect(states.map((state) => lower(dispatchHeaders(state)))).toEqual(recorded('http'));
+  });
+
+  it('matches the recorded HTTP headers after a timed-out attempt (reported as 504)', () => {
+    const states = [
+      task(),
+      task({ dispatchCount: 1, responseCount: 0, executionCount: 0, previousResponseStatus: 504 }),
+    ];
+    expect(states.map((state) => lower(dispatchHeaders(state)))).toEqual(recorded('http-timeout'));
   });
 
   it('keeps the task headers but not reserved ones, and lets a token replace Authorization', () => {

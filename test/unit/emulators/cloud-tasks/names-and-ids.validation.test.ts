@@ -1,6 +1,10 @@
 import { codeThrown } from './code-thrown';
 import { createTaskIdGenerator } from '../../../../emulators/cloud-tasks/ids';
-import { parseQueueName, parseTaskName } from '../../../../emulators/cloud-tasks/names';
+import {
+  checkResourceProject,
+  parseQueueName,
+  parseTaskName,
+} from '../../../../emulators/cloud-tasks/names';
 
 const queue = 'projects/p/locations/l/queues/q';
 
@@ -18,6 +22,22 @@ describe('parseTaskName', () => {
     expect(codeThrown(() => parseTaskName(queue))).toBe('INVALID_ARGUMENT');
     expect(() => parseQueueName('projects/p/locations/l/queues/under_score')).toThrow();
   });
+});
+
+describe('checkResourceProject', () => {
+  it.each(['not-a-valid-parent', 'locations/l', 'project/p'])(
+    'refuses %j as a project the caller may not use',
+    (resource) => {
+      expect(codeThrown(() => checkResourceProject(resource))).toBe('PERMISSION_DENIED');
+    },
+  );
+
+  it.each([queue, 'projects/p', '', undefined])(
+    'leaves %j to the method (under projects/, or empty)',
+    (resource) => {
+      expect(codeThrown(() => checkResourceProject(resource))).toBe('none');
+    },
+  );
 });
 
 describe('createTaskIdGenerator', () => {
