@@ -1,4 +1,5 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
+import { consoleCsrfKey, createCsrfTokens, type CsrfTokens } from '../src/console/csrf';
 import { errorResponse } from '../src/http/error-response';
 import { handleApi } from '../src/http/api-routes';
 import { getRuntime } from './composition';
@@ -7,9 +8,19 @@ import { requestLogger, respond, send, toHttpRequest } from './http-adapter';
 /** Methods that may change state: only their answers publish the outbox (not GET, HEAD, OPTIONS). */
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** The web console's CSRF tokens: one key per instance, made on first use. */
+let consoleCsrf: CsrfTokens | undefined;
+
 /** The `api` function: the HTTP contract in docs (design note), over the use cases. */
 export const api: HttpFunction = async (req, res) => {
   const { deps, config, records, access, verifiers, publishEvents } = getRuntime();
+  consoleCsrf ??= createCsrfTokens(
+    consoleCsrfKey({
+      secret: config.console.csrfSecret,
+      pepper: config.subjectHashPepper,
+      localMode: config.localMode,
+    }),
+  );
   const log = requestLogger(deps.log, req);
   try {
     const answer = await handleApi(
@@ -19,6 +30,7 @@ export const api: HttpFunction = async (req, res) => {
         access,
         verifyCaller: verifiers.api,
         bootstrapAdmins: config.auth.bootstrapAdmins,
+        consoleCsrf,
       },
       toHttpRequest(req),
     );

@@ -1,22 +1,15 @@
-import { Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
 import type { AppDeps, AppSettings } from '../src/app/deps';
-import {
-  cloudTasksQueueOptions,
-  createCloudTasksClient,
-  createCloudTasksQueue,
-} from '../src/adapters/cloud-tasks/cloud-tasks-queue';
 import { createStructuredLogger } from '../src/adapters/cloud-logging/structured-logger';
+import { createFirestoreClient, type FirestoreTransport } from '../src/adapters/firestore/client';
 import { createFirestoreStore } from '../src/adapters/firestore/firestore-store';
 import { createFirestoreRecordStore } from '../src/adapters/firestore/firestore-record-store';
 import { createRecordSink } from '../src/app/record-sets';
-import {
-  createBigQueryClient,
-  createBigQueryWarehouse,
-} from '../src/adapters/bigquery/bigquery-warehouse';
 import { loadConfig, type Config } from '../src/config';
 import { createFirestoreAccessStore } from '../src/adapters/firestore/policy-store';
 import { createFirestoreTableLeases } from '../src/adapters/firestore/table-leases';
 import { createFirestoreBatchStore } from '../src/adapters/firestore/batch-store';
+import { createFirestoreOperationStore } from '../src/adapters/firestore/operation-store';
 import { createFirestoreEventOutbox } from '../src/adapters/firestore/event-outbox';
 import { createEventKicker, type LifecycleEventsDeps } from '../src/app/event-outbox';
 import type { EventPublisher } from '../src/ports/event-publisher';
@@ -31,10 +24,16 @@ import { createBigQueryExecutors } from '../src/executors/bigquery';
 import { builtInExecutors } from '../src/executors';
 import { systemClock, type Clock } from '../src/ports/clock';
 import type { RecordStore } from '../src/ports/record-store';
+import type { TaskQueue } from '../src/ports/task-queue';
+import type { Warehouse } from '../src/ports/warehouse';
+import { lazyQueue, lazyWarehouse } from './lazy';
 
 /**
  * The composition root shared by the three functions: config, clients and adapters, built on
- * first use (never at import) and once per instance.
+ * first use (never at import) and once per instance. Only Firestore, which every function's
+ * first call reads, is made here (its transport: RuntimeOptions); the Cloud Tasks, BigQuery
+ * and Pub/Sub clients, their packages included, are loaded on the first call that needs each,
+ * so an instance whose calls never enqueue, query the warehouse or publish never loads them.
  */
 export interface Runtime {
   config: Config;
@@ -52,34 +51,47 @@ export interface Runtime {
   publishEvents?: () => Promise<void>;
 }
 
+export interface RuntimeOptions {
+  /**
+   * Firestore's transport (src/adapters/firestore/client.ts). Default `rest`: the cheaper
+   * first call, for api and run-task, whose first request makes a few Firestore calls.
+   * Dispatch asks for `grpc`: its first pass makes dozens, and each costs less over gRPC
+   * (bench/README.md, "Cold start"). No function's calls need gRPC's streams.
+   */
+  firestoreTransport?: FirestoreTransport;
+}
+
 let runtime: Runtime | undefined;
 
-export function getRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
-  runtime ??= buildRuntime(env);
+/**
+ * The instance's runtime, built by the first call (never at import) and kept. A deployed
+ * instance serves one function, so its options are that function's; where one process serves
+ * several (the tests, the pipeline bench), the first caller's stand.
+ */
+export function getRuntime(
+  env: NodeJS.ProcessEnv = process.env,
+  options: RuntimeOptions = {},
+): Runtime {
+  runtime ??= buildRuntime(env, options);
   return runtime;
 }
 
-function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
+function buildRuntime(env: NodeJS.ProcessEnv, options: RuntimeOptions): Runtime {
   const config = loadConfig(env);
   const log = createStructuredLogger({ projectId: config.projectId, service: config.service });
-  const db = new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
+  const db = createFirestoreClient({
+    projectId: config.projectId,
+    transport: options.firestoreTransport ?? 'rest',
+    emulatorHost: env['FIRESTORE_EMULATOR_HOST'],
+  });
   const store = createFirestoreStore(db, {
     operationTimeoutMs: config.storeTimeoutSeconds * 1000,
     ...(config.events === undefined ? {} : { eventSource: config.events.source }),
   });
   const records = createFirestoreRecordStore(db);
-  const queue = createCloudTasksQueue(
-    createCloudTasksClient(config.cloudTasksEmulatorHost),
-    cloudTasksQueueOptions(config),
-  );
+  const queue = queueOf(config);
+  const warehouse = warehouseOf(config);
   // Secrets reach the function as env vars (Secret Manager via secret_environment_variables).
-  const warehouse = createBigQueryWarehouse(
-    createBigQueryClient(config.projectId, config.bigQuery.emulatorHost),
-    {
-      location: config.bigQuery.location,
-      streamingBufferRetrySeconds: config.bigQuery.streamingBufferRetrySeconds,
-    },
-  );
   const executors = builtInExecutors({
     secrets: (ref) => env[`SECRET_${ref}`],
     origins: config.httpOrigins,
@@ -130,6 +142,9 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
       batches: createFirestoreBatchStore(db, {
         operationTimeoutMs: config.storeTimeoutSeconds * 1000,
       }),
+      operations: createFirestoreOperationStore(db, {
+        operationTimeoutMs: config.storeTimeoutSeconds * 1000,
+      }),
       ...(events === undefined ? {} : { events }),
     },
     records,
@@ -139,6 +154,36 @@ function buildRuntime(env: NodeJS.ProcessEnv): Runtime {
     verifiers: verifiersOf(config, clock),
     ...(events === undefined ? {} : { publishEvents: createEventKicker({ events, clock, log }) }),
   };
+}
+
+/** Cloud Tasks, its client made on the first enqueue (api filings, run-task retries, dispatch). */
+function queueOf(config: Config): TaskQueue {
+  return lazyQueue(async () => {
+    const { cloudTasksQueueOptions, createCloudTasksClient, createCloudTasksQueue } =
+      await import('../src/adapters/cloud-tasks/cloud-tasks-queue');
+    return createCloudTasksQueue(
+      createCloudTasksClient(config.cloudTasksEmulatorHost),
+      cloudTasksQueueOptions(config),
+    );
+  });
+}
+
+/**
+ * BigQuery, its client made on the first warehouse call: a BigQuery executor's run, audit or
+ * registration check. Other tasks' runs, and every other route, never load it.
+ */
+function warehouseOf(config: Config): Warehouse {
+  return lazyWarehouse(async () => {
+    const { createBigQueryClient, createBigQueryWarehouse } =
+      await import('../src/adapters/bigquery/bigquery-warehouse');
+    return createBigQueryWarehouse(
+      createBigQueryClient(config.projectId, config.bigQuery.emulatorHost),
+      {
+        location: config.bigQuery.location,
+        streamingBufferRetrySeconds: config.bigQuery.streamingBufferRetrySeconds,
+      },
+    );
+  });
 }
 
 /**

@@ -39,40 +39,43 @@ locals {
       query_scope = "COLLECTION_GROUP"
       fields      = [{ field_path = "state", order = "ASCENDING" }, { field_path = "updatedAt", order = "ASCENDING" }]
     }
-    requests_status_created_at = {
-      collection  = "requests"
-      query_scope = "COLLECTION"
-      fields      = [{ field_path = "status", order = "ASCENDING" }, { field_path = "createdAt", order = "DESCENDING" }]
+    # A paused task's waiting instances (counted), a resumed task's paused ones (re-armed).
+    instances_state_task_id = {
+      collection  = "instances"
+      query_scope = "COLLECTION_GROUP"
+      fields      = [{ field_path = "state", order = "ASCENDING" }, { field_path = "taskId", order = "ASCENDING" }]
     }
-    requests_overdue_created_at = {
+    # GET /requests: [createdBy ==] dryRun == [status in], by receivedAt (newest first) or
+    # dueAt (soonest first); every other filter is applied in memory (src/adapters/firestore/request-scan.ts).
+    requests_dry_run_received_at = {
       collection  = "requests"
       query_scope = "COLLECTION"
-      fields      = [{ field_path = "overdue", order = "ASCENDING" }, { field_path = "createdAt", order = "DESCENDING" }]
+      fields      = [{ field_path = "dryRun", order = "ASCENDING" }, { field_path = "receivedAt", order = "DESCENDING" }]
     }
-    requests_status_overdue_created_at = {
+    requests_dry_run_due_at = {
       collection  = "requests"
       query_scope = "COLLECTION"
-      fields      = [{ field_path = "status", order = "ASCENDING" }, { field_path = "overdue", order = "ASCENDING" }, { field_path = "createdAt", order = "DESCENDING" }]
+      fields      = [{ field_path = "dryRun", order = "ASCENDING" }, { field_path = "dueAt", order = "ASCENDING" }]
     }
-    requests_created_by_created_at = {
+    requests_dry_run_status_received_at = {
       collection  = "requests"
       query_scope = "COLLECTION"
-      fields      = [{ field_path = "createdBy", order = "ASCENDING" }, { field_path = "createdAt", order = "DESCENDING" }]
+      fields      = [{ field_path = "dryRun", order = "ASCENDING" }, { field_path = "status", order = "ASCENDING" }, { field_path = "receivedAt", order = "DESCENDING" }]
     }
-    requests_created_by_status_created_at = {
+    requests_dry_run_status_due_at = {
       collection  = "requests"
       query_scope = "COLLECTION"
-      fields      = [{ field_path = "createdBy", order = "ASCENDING" }, { field_path = "status", order = "ASCENDING" }, { field_path = "createdAt", order = "DESCENDING" }]
+      fields      = [{ field_path = "dryRun", order = "ASCENDING" }, { field_path = "status", order = "ASCENDING" }, { field_path = "dueAt", order = "ASCENDING" }]
     }
-    requests_created_by_overdue_created_at = {
+    requests_created_by_dry_run_received_at = {
       collection  = "requests"
       query_scope = "COLLECTION"
-      fields      = [{ field_path = "createdBy", order = "ASCENDING" }, { field_path = "overdue", order = "ASCENDING" }, { field_path = "createdAt", order = "DESCENDING" }]
+      fields      = [{ field_path = "createdBy", order = "ASCENDING" }, { field_path = "dryRun", order = "ASCENDING" }, { field_path = "receivedAt", order = "DESCENDING" }]
     }
-    requests_created_by_status_overdue_created_at = {
+    requests_created_by_dry_run_due_at = {
       collection  = "requests"
       query_scope = "COLLECTION"
-      fields      = [{ field_path = "createdBy", order = "ASCENDING" }, { field_path = "status", order = "ASCENDING" }, { field_path = "overdue", order = "ASCENDING" }, { field_path = "createdAt", order = "DESCENDING" }]
+      fields      = [{ field_path = "createdBy", order = "ASCENDING" }, { field_path = "dryRun", order = "ASCENDING" }, { field_path = "dueAt", order = "ASCENDING" }]
     }
     requests_subject_hash_type_created_at = {
       collection  = "requests"
@@ -83,6 +86,12 @@ locals {
       collection  = "requests"
       query_scope = "COLLECTION"
       fields      = [{ field_path = "minimised", order = "ASCENDING" }, { field_path = "completedAt", order = "ASCENDING" }]
+    }
+    # GET /costs: task audits (audit_run) in a range, across every task's ledger.
+    ledger_kind_at = {
+      collection  = "ledger"
+      query_scope = "COLLECTION_GROUP"
+      fields      = [{ field_path = "kind", order = "ASCENDING" }, { field_path = "at", order = "ASCENDING" }]
     }
     batches_state_due_at = {
       collection  = "batches"
@@ -95,7 +104,8 @@ locals {
   # queries need theirs declared. Declaring a field replaces its automatic settings, so the
   # collection-scope index is restated beside the collection-group one.
   #   instances.state:  dispatch's `state in [...]` across every request's instances;
-  #   runs.requestId:   listRuns across a request's instances.
+  #   runs.requestId:   listRuns across a request's instances;
+  #   runs.finishedAt:  GET /costs, the runs finished in a range across every request.
   firestore_field_indexes = {
     instances_state = {
       collection = "instances"
@@ -105,6 +115,11 @@ locals {
     runs_request_id = {
       collection = "runs"
       field      = "requestId"
+      indexes    = [{ order = "ASCENDING", query_scope = "COLLECTION" }, { order = "ASCENDING", query_scope = "COLLECTION_GROUP" }]
+    }
+    runs_finished_at = {
+      collection = "runs"
+      field      = "finishedAt"
       indexes    = [{ order = "ASCENDING", query_scope = "COLLECTION" }, { order = "ASCENDING", query_scope = "COLLECTION_GROUP" }]
     }
   }

@@ -933,6 +933,77 @@ resource "google_monitoring_alert_policy" "deadline" {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Paused tasks (task.paused_open: WARNING, once per dispatch run per paused task while instances
+# of open requests wait on it; POST /tasks/:id/pause)
+# ---------------------------------------------------------------------------------------------
+
+resource "google_logging_metric" "paused_tasks_waiting" {
+  name        = "dsr_paused_tasks_waiting"
+  description = "task.paused_open lines: one per paused task per dispatch run while instances of open requests wait on it (their deadlines keep counting)."
+  filter      = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"task.paused_open\""
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "DSR paused tasks with requests waiting"
+  }
+}
+
+# A paused task is a deliberate circuit breaker, but the requests waiting on it keep their
+# deadlines: the alert stays open while dispatch keeps logging the line (until the task is
+# resumed, or nothing waits on it), and closes an hour after the last.
+resource "google_monitoring_alert_policy" "paused_task_waiting" {
+  display_name          = "dsr ${var.environment}: a paused task holds open requests"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "task.paused_open logged"
+
+    condition_threshold {
+      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_prefix}/${google_logging_metric.paused_tasks_waiting.name}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = "${var.dispatch_interval_minutes * 60}s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "3600s"
+  }
+
+  documentation {
+    subject   = "dsr-taskrunner: a paused task holds open requests"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      A task was paused (`POST /tasks/<ID>/pause`) and instances of open requests wait on it
+      (`waitingInstances`); nothing of the task starts until it is resumed, and the requests'
+      deadlines keep counting (`request.overdue` fires as usual). The line names the task
+      (`labels.taskId`), who paused it, why and for how long.
+
+      Runbook: [A downstream system is broken: pause its task](${local.runbook}#a-downstream-system-is-broken-pause-its-task)
+    EOT
+
+    links {
+      display_name = "Runbook: a downstream system is broken: pause its task"
+      url          = "${local.runbook}#a-downstream-system-is-broken-pause-its-task"
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
 # Identity verification (request.verification_overdue: WARNING, once per dispatch run while a
 # request filed `verification: "pending"` has waited past VERIFICATION_ALERT_HOURS)
 # ---------------------------------------------------------------------------------------------
@@ -1153,6 +1224,7 @@ resource "google_monitoring_dashboard" "operations" {
     google_logging_metric.requests_overdue,
     google_logging_metric.request_hours_left,
     google_logging_metric.requests_awaiting_verification,
+    google_logging_metric.paused_tasks_waiting,
     google_logging_metric.events_oldest_pending_seconds,
     google_logging_metric.errors,
   ]

@@ -117,6 +117,10 @@ const schema = z.object({
         return z.NEVER;
       }
     }),
+  // The web console's CSRF key (src/console/csrf.ts); unset: derived from the pepper (local: random).
+  CONSOLE_CSRF_SECRET: blankAsUnset(
+    z.string().min(32, 'the console CSRF secret must be at least 32 characters'),
+  ),
   K_SERVICE: z.string().optional(),
   K_REVISION: z.string().optional(),
 });
@@ -187,6 +191,8 @@ export type Config = Readonly<{
     bootstrapAdmins: Member[];
   };
   service: { name: string; revision: string };
+  /** The web console: CONSOLE_CSRF_SECRET when set (see consoleCsrfKey). */
+  console: { csrfSecret: string | undefined };
 }>;
 
 /** Pure: reads only the given env. Throws ConfigError listing every problem at once. */
@@ -279,6 +285,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bootstrapAdmins: e.BOOTSTRAP_ADMINS,
     },
     service: { name: e.K_SERVICE ?? 'local', revision: e.K_REVISION ?? 'local' },
+    console: { csrfSecret: e.CONSOLE_CSRF_SECRET },
   };
 }
 

@@ -92,6 +92,26 @@ export const DEMO_TASKS: RegisterTaskInput[] = [
     dataSource: 'crm',
   },
   {
+    // Fails both attempts of its first series, so a request that needs it ends
+    // `completed_with_errors`; an operator's retry (a new series, attempt 3 overall) succeeds.
+    // Only a subject with a `legacyId` needs it (examples/retry-request.json): the other
+    // examples skip it.
+    id: 'legacy-crm-export',
+    name: 'Export from the legacy CRM',
+    jobType: 'records',
+    executor: 'demo.flaky',
+    config: { failAttempts: 2, ms: 100 },
+    requiredIdentifiers: ['legacyId'],
+    timeoutSeconds: 30,
+    maxAttempts: 2,
+    retryPolicy: { minBackoffSeconds: 1, maxBackoffSeconds: 1, maxDoublings: 0 },
+    team: 'crm',
+    teamContact: 'crm-oncall@example.com',
+    description:
+      'Exports the legacy CRM record. The demo system is down for the first two attempts: retry the failed instance to finish the request.',
+    dataSource: 'legacy-crm',
+  },
+  {
     ...WAREHOUSE_TASK,
     id: 'warehouse-events-delete',
     name: 'Delete analytics events',

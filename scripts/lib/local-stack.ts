@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,8 +22,12 @@ import { DEMO_TASKS } from './demo-tasks';
 import { ROLES } from '../../src/domain/access';
 
 export interface LocalStackOptions {
-  /** The api function's port (default 8080; 0 picks a free one). */
+  /** The api function's port (default 8080; 0 picks a free one). `npm start`: `PORT`. */
   apiPort?: number;
+  /** run-task's port (default 0: a free one). `npm start`: `RUN_TASK_PORT`. */
+  runTaskPort?: number;
+  /** dispatch's port (default 0: a free one). `npm start`: `DISPATCH_PORT`. */
+  dispatchPort?: number;
   projectId?: string;
   /** How often the timer calls dispatch in place of Cloud Scheduler (0 = never). */
   dispatchIntervalMs?: number;
@@ -49,6 +54,29 @@ export interface LocalStackOptions {
 }
 
 export type FunctionName = 'api' | 'runTask' | 'dispatch';
+
+/** The variables `npm start` reads each function's port from. */
+export const PORT_VARIABLES: Readonly<Record<FunctionName, string>> = {
+  api: 'PORT',
+  runTask: 'RUN_TASK_PORT',
+  dispatch: 'DISPATCH_PORT',
+};
+
+/** A function's port is taken: which one, the variable that moves it, and how to find the holder. */
+export class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+  constructor(
+    readonly port: number,
+    readonly fn: FunctionName,
+  ) {
+    const variable = PORT_VARIABLES[fn];
+    super(
+      `port ${port} (${serviceName(fn)}) is already in use: set ${variable} to a free port ` +
+        `(e.g. ${variable}=${port + 10} npm start), or find who holds it with ` +
+        `\`lsof -nP -iTCP:${port} -sTCP:LISTEN\` or \`ss -ltnp 'sport = :${port}'\``,
+    );
+  }
+}
 
 export interface LocalStack {
   apiUrl: string;
@@ -97,6 +125,13 @@ export const LOCAL_IDENTITIES = {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const projectId = options.projectId ?? 'dsr-local';
   const cleanups: (() => Promise<void>)[] = [];
+  // The ports asked for by number, checked before anything starts (a busy one fails fast).
+  const wanted: Record<FunctionName, number> = {
+    api: options.apiPort ?? 8080,
+    runTask: options.runTaskPort ?? 0,
+    dispatch: options.dispatchPort ?? 0,
+  };
+  await checkPorts(wanted);
   try {
     const existing = process.env['FIRESTORE_EMULATOR_HOST'];
     let firestoreHost: string;
@@ -155,9 +190,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
 
     const ports: Record<FunctionName, number> = {
-      api: options.apiPort === 0 ? await freePort() : (options.apiPort ?? 8080),
-      runTask: await freePort(),
-      dispatch: await freePort(),
+      api: wanted.api === 0 ? await freePort() : wanted.api,
+      runTask: wanted.runTask === 0 ? await freePort() : wanted.runTask,
+      dispatch: wanted.dispatch === 0 ? await freePort() : wanted.dispatch,
     };
     const url = (fn: FunctionName) => `http://127.0.0.1:${ports[fn]}`;
     const env: Record<string, string> = {
@@ -206,12 +241,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         },
       );
       procs.set(fn, child);
+      // What it prints before it listens is held back: a port taken since checkPorts makes it
+      // crash with a stack, which is reported as one PortInUseError instead.
+      let early: string[] | undefined = [];
       const ready = new Promise<void>((resolve, reject) => {
-        child.once('exit', (code) =>
-          reject(new Error(`function ${fn} exited with ${code} before it was ready`)),
-        );
+        child.once('exit', (code) => {
+          if (early?.some((line) => line.includes('EADDRINUSE')) === true) {
+            reject(new PortInUseError(ports[fn], fn));
+          } else {
+            reject(
+              new Error(
+                `function ${fn} exited with ${code} before it was ready:\n${(early ?? []).join('\n')}`,
+              ),
+            );
+          }
+        });
         createInterface({ input: child.stderr }).on('line', (line) => {
-          if (line.includes('listening on')) resolve();
+          if (early !== undefined && line.includes('listening on')) {
+            const held = early;
+            early = undefined;
+            for (const l of held) options.onLogLine?.(l, fn);
+            resolve();
+          } else if (early !== undefined) early.push(line);
           else options.onLogLine?.(line, fn);
         });
       });
@@ -324,6 +375,39 @@ export async function registerTasks(
     if (res.status !== 201)
       throw new Error(`registering ${task.id} failed: ${res.status} ${await res.text()}`);
   }
+}
+
+/**
+ * Fails with a PortInUseError for the first port (of those given by number) that something
+ * already listens on, and with a plain error when two functions are given the same one.
+ */
+async function checkPorts(ports: Record<FunctionName, number>): Promise<void> {
+  const seen = new Map<number, FunctionName>();
+  for (const fn of ['api', 'runTask', 'dispatch'] as const) {
+    const port = ports[fn];
+    if (port === 0) continue;
+    const other = seen.get(port);
+    if (other !== undefined) {
+      throw new Error(
+        `${PORT_VARIABLES[other]} and ${PORT_VARIABLES[fn]} are both ${port}: give each function its own port`,
+      );
+    }
+    seen.set(port, fn);
+    if (!(await portFree(port))) throw new PortInUseError(port, fn);
+  }
+}
+
+/** Whether 127.0.0.1:port can be listened on now (the functions listen there). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') resolve(false);
+      else reject(err);
+    });
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 function serviceName(fn: FunctionName): string {

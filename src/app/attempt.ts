@@ -68,6 +68,7 @@ export async function runExecutor(
       requestId: instance.requestId,
       taskId: instance.taskId,
       attempt: instance.attempt,
+      totalAttempts: instance.totalAttempts,
       dryRun: request.dryRun,
       log,
       ...(pollHandle === undefined && instance.progress !== undefined

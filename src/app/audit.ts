@@ -97,7 +97,13 @@ export async function auditTask(
       kind: 'audit_run',
       actor: actor.identity,
       at: started.toISOString(),
-      details: { subjectHash: hash, taskVersion: task.version, costUsd: result.cost.usd },
+      // What the audit billed: GET /costs counts audits from here (they write no run).
+      details: {
+        subjectHash: hash,
+        taskVersion: task.version,
+        costUsd: result.cost.usd,
+        bytesBilled: result.cost.bytesBilled,
+      },
     },
   );
   log.info('task.audited', `task ${taskId} audited (dry run; nothing changed)`, {

@@ -39,6 +39,9 @@ export interface FlushAnswer {
   body: { result: string; batchId: string; state?: Batch['state'] };
 }
 
+/** How often a batch of a paused task looks again (its members' polls follow its dueAt). */
+const PAUSED_FLUSH_RECHECK_SECONDS = 300;
+
 /** One flush delivery. */
 export async function runFlush(deps: AppDeps, body: unknown): Promise<FlushAnswer> {
   const { batchId } = parseFlushPayload(body);
@@ -59,6 +62,17 @@ export async function runFlush(deps: AppDeps, body: unknown): Promise<FlushAnswe
   if (stored === null) return answer('batch_missing');
   const task = await deps.store.getTask(stored.taskId);
   const now = deps.clock.now();
+  if (task?.paused !== undefined && stored.state !== 'flushed' && stored.state !== 'failed') {
+    // A paused task flushes nothing: the batch keeps its members, looks again every few
+    // minutes (dispatch re-arms it, under a new name, once it is due), and flushes once resumed.
+    const recheck = new Date(now.getTime() + PAUSED_FLUSH_RECHECK_SECONDS * 1000);
+    await batches.setDue(batchId, recheck);
+    log.info('batch.paused', `task ${task.id} is paused: batch ${batchId} waits to flush`, {
+      pausedSince: task.paused.at,
+      recheckAt: recheck.toISOString(),
+    });
+    return answer('paused', stored.state);
+  }
   if (task !== null && stored.state !== 'flushed' && stored.state !== 'failed') {
     // A batch flushes only inside its task's window: a nightly window gathers the day's subjects.
     const opening = nextTaskOpening(task, now);

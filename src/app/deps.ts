@@ -4,6 +4,7 @@ import type { BatchStore } from '../ports/batch-store';
 import type { LifecycleEventsDeps } from './event-outbox';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
+import type { OperationStore } from '../ports/operation-store';
 import type { RequestStore } from '../ports/request-store';
 import type { TaskQueue } from '../ports/task-queue';
 
@@ -49,6 +50,8 @@ export interface AppDeps {
   batches?: BatchStore;
   /** Lifecycle events (docs/compliance.md); without it, nothing is published. */
   events?: LifecycleEventsDeps;
+  /** Bulk operations (`POST /requests:bulk`); without it, that route answers 503. */
+  operations?: OperationStore;
 }
 
 export const DEFAULT_SETTINGS: AppSettings = {

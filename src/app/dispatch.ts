@@ -9,6 +9,8 @@ import { rollupRequest } from './rollup';
 import { expireLease, rearmLate } from './watchdog';
 import { rearmDueBatches } from './batch-arm';
 import { publishPending, type PublishSummary } from './event-outbox';
+import { needsResumeSweep, rearmPausedInstance, reportPausedTask } from './task-pause';
+import { advanceOperations } from './bulk-operations';
 
 /** The counts of one dispatch run: the `dispatch.finished` line and the HTTP answer. */
 export interface DispatchSummary {
@@ -24,6 +26,15 @@ export interface DispatchSummary {
   polled: number;
   /** Batches whose flush was overdue (lost, or its lease ran out), armed again. */
   batchesRearmed: number;
+  /** Paused tasks (each reported as `task.paused_open`). */
+  pausedTasks: number;
+  /** Outbox instances of a paused task, moved to `paused` instead of being sent. */
+  paused: number;
+  /** `paused` instances of resumed tasks, moved back to the outbox (and sent in this run). */
+  resumed: number;
+  /** Pages of bulk operations done (`POST /requests:bulk`), and the requests they acted on. */
+  operationPages: number;
+  operationItems: number;
   /** Requests whose stored status, counts or cost changed. */
   rolledUp: number;
   /** Closed requests whose subject and records package were removed (PII minimisation). */
@@ -45,6 +56,8 @@ export interface DispatchSummary {
 const PAGE_CONCURRENCY = 16;
 /** The share of the budget the instance phases may use, so roll-up and deadlines always run. */
 const INSTANCE_PHASES_SHARE = 0.75;
+/** The share by which bulk operations must have finished their pages. */
+const OPERATIONS_SHARE = 0.6;
 
 /**
  * The reconciler, run by Cloud Scheduler (locally by a timer). In order: the watchdog (expired
@@ -67,6 +80,11 @@ export async function dispatch(deps: AppDeps): Promise<DispatchSummary> {
       expired: 0,
       polled: 0,
       batchesRearmed: 0,
+      pausedTasks: 0,
+      paused: 0,
+      resumed: 0,
+      operationPages: 0,
+      operationItems: 0,
       rolledUp: 0,
       minimised: 0,
       overdue: 0,
@@ -83,11 +101,13 @@ export async function dispatch(deps: AppDeps): Promise<DispatchSummary> {
     },
   };
   await expireLeases(run);
+  await sweepPausedTasks(run);
   await drainOutbox(run);
   await rearmLateDeliveries(run);
   if (run.hasTime(INSTANCE_PHASES_SHARE)) {
     run.summary.batchesRearmed = await rearmDueBatches(deps, run.now);
   }
+  await advanceBulkOperations(run);
   await reconcileRequests(run);
   await minimiseClosedRequests(run);
   // Last, so the events of this run's own changes go out too; an outage leaves them pending.
@@ -190,6 +210,7 @@ async function drainOutbox(run: DispatchRun): Promise<void> {
     async (instance, tasks) => {
       const [result] = await queueInstances(deps, [instance], tasks);
       if (result?.outcome === 'failed') summary.enqueueFailed += 1;
+      if (result?.outcome === 'paused') summary.paused += 1;
       if (result?.outcome !== 'enqueued') return;
       if (!result.rearmed) {
         summary.enqueued += 1;
@@ -205,6 +226,38 @@ async function drainOutbox(run: DispatchRun): Promise<void> {
         });
     },
   );
+}
+
+/**
+ * Paused tasks and lately resumed ones (task-pause.ts): each paused task is reported with the
+ * instances waiting on it (`task.paused_open`; the requests' deadline alerts go on as usual),
+ * and each `paused` instance of a resumed task goes back to the outbox, which the next phase
+ * drains under fresh Cloud Task names.
+ */
+async function sweepPausedTasks(run: DispatchRun): Promise<void> {
+  const { deps, now, summary } = run;
+  if (!run.hasTime(INSTANCE_PHASES_SHARE)) return;
+  const tasks = await deps.store.listTasks();
+  for (const task of tasks) {
+    const paused = task.paused;
+    if (paused !== undefined) {
+      summary.pausedTasks += 1;
+      await reportPausedTask(deps, { ...task, paused }, now).catch((err: unknown) => {
+        summary.itemsFailed += 1;
+        deps.log
+          .child({ labels: { taskId: task.id } })
+          .error(
+            'dispatch.item_failed',
+            'could not report a paused task; the next run retries',
+            err,
+          );
+      });
+    } else if (needsResumeSweep(task, now)) {
+      await eachInstance(run, { states: ['paused'], taskId: task.id }, async (instance) => {
+        if (await rearmPausedInstance(deps, instance, now)) summary.resumed += 1;
+      });
+    }
+  }
 }
 
 /**
@@ -227,6 +280,26 @@ async function rearmLateDeliveries(run: DispatchRun): Promise<void> {
       if (instance.state === 'waiting') summary.polled += 1;
       else summary.rearmed += 1;
     });
+  }
+}
+
+/**
+ * Bulk operations (bulk-operations.ts), a page at a time within their share of the budget, so
+ * roll-ups and deadline alerts always run; a long operation goes on in the next runs.
+ */
+async function advanceBulkOperations(run: DispatchRun): Promise<void> {
+  const { deps, summary } = run;
+  try {
+    const done = await advanceOperations(deps, () => run.hasTime(OPERATIONS_SHARE));
+    summary.operationPages += done.pages;
+    summary.operationItems += done.items;
+  } catch (err) {
+    summary.itemsFailed += 1;
+    deps.log.error(
+      'dispatch.item_failed',
+      'a bulk operation page failed; the next run reads it again',
+      err,
+    );
   }
 }
 

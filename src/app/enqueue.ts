@@ -2,6 +2,7 @@ import { coerceError } from '../domain/errors';
 import type { EnqueueInput } from '../ports/task-queue';
 import type { Instance, Task } from '../domain/model';
 import { nextTaskOpening } from '../domain/execution-window';
+import { pausedAdvice } from '../domain/pause';
 import { shortHash } from '../domain/subject';
 import type { AppDeps } from './deps';
 
@@ -37,8 +38,10 @@ export function cloudTaskName(
   taskId: string,
   series: number,
   attempt: number,
+  /** Re-arms after a pause (Instance.resumes): each gets names of its own. */
+  resumes = 0,
 ): string {
-  const id = `${requestId}-${taskId}-s${series}-a${attempt}`;
+  const id = `${requestId}-${taskId}-s${series}-a${attempt}${resumes > 0 ? `-r${resumes}` : ''}`;
   return `${shortHash(id, 8)}-${id}`;
 }
 
@@ -49,14 +52,26 @@ export const ENQUEUE_HORIZON_MS = 29 * 24 * 60 * 60 * 1000;
  * The fields an instance gets when it is handed to the queue for its next attempt: scheduled at
  * the task's next opening (its `notBefore`, then its window) at or after `notBefore`. An opening
  * beyond the Cloud Tasks horizon parks the instance in `pending_enqueue`; dispatch re-arms it.
+ * A paused task's instance goes to `paused` instead, keeping that time (src/domain/pause.ts).
  */
 export function queuedFields(
   instance: Instance,
-  task: Pick<Task, 'executionWindow' | 'notBefore'>,
+  task: Pick<Task, 'executionWindow' | 'notBefore'> & Partial<Pick<Task, 'id' | 'paused'>>,
   now: Date,
   notBefore: Date = now,
-): Pick<Instance, 'state' | 'cloudTaskName' | 'scheduleTime' | 'parked'> {
+): Pick<Instance, 'state' | 'cloudTaskName' | 'scheduleTime' | 'parked'> &
+  Partial<Pick<Instance, 'pausedAt' | 'advice'>> {
   const at = nextTaskOpening(task, notBefore.getTime() > now.getTime() ? notBefore : now);
+  if (task.paused !== undefined) {
+    return {
+      state: 'paused',
+      cloudTaskName: undefined,
+      scheduleTime: at.toISOString(),
+      parked: undefined,
+      pausedAt: now.toISOString(),
+      advice: pausedAdvice({ id: task.id ?? instance.taskId }, task.paused),
+    };
+  }
   const parked = at.getTime() - now.getTime() > ENQUEUE_HORIZON_MS;
   return {
     state: parked ? 'pending_enqueue' : 'queued',
@@ -65,6 +80,7 @@ export function queuedFields(
       instance.taskId,
       instance.series,
       instance.attempt + 1,
+      instance.resumes,
     ),
     scheduleTime: at.toISOString(),
     // A patch key set to undefined removes the field.
@@ -85,7 +101,7 @@ export interface DeliverySpec {
  * poll), so creating it twice is answered ALREADY_EXISTS: a repeat is always harmless.
  */
 export function runTaskInput(
-  instance: Pick<Instance, 'requestId' | 'taskId' | 'series'>,
+  instance: Pick<Instance, 'requestId' | 'taskId' | 'series'> & Partial<Pick<Instance, 'resumes'>>,
   task: Pick<Task, 'timeoutSeconds' | 'version'>,
   marginSeconds: number,
   delivery: DeliverySpec,
@@ -95,6 +111,7 @@ export function runTaskInput(
     instance.taskId,
     instance.series,
     delivery.attempt,
+    instance.resumes,
   );
   const body: RunTaskPayload = {
     requestId: instance.requestId,
@@ -189,6 +206,8 @@ export type OutboxOutcome =
   | 'failed'
   /** Its opening is beyond the horizon: (still) parked. */
   | 'parked'
+  /** Its task is paused: it waits in `paused` until the task resumes. */
+  | 'paused'
   /** Not ours to send: no longer pending, its task is gone, or another run took it. */
   | 'skipped';
 
@@ -237,6 +256,7 @@ export async function queueInstances(
       );
       if (marked === null)
         return { instance, outcome: stillParked ? 'parked' : 'skipped', rearmed: false };
+      if (marked.state === 'paused') return { instance: marked, outcome: 'paused', rearmed: false };
       if (marked.state !== 'queued') return { instance: marked, outcome: 'parked', rearmed: false };
       const { instance: after, sent } = await sendQueued(deps, marked, task);
       return { instance: after, outcome: sent ? 'enqueued' : 'failed', rearmed: wasParked && sent };

@@ -87,7 +87,9 @@ export async function fileRequest(
     ...(duplicateOf === undefined ? {} : { duplicateOf }),
     ...(held ? { verification: { state: 'pending' as const, since: iso } } : {}),
     dryRun: input.dryRun,
-    ...summarise(instances),
+    // Denormalised so GET /requests?task= filters without reading instances.
+    taskIds: instances.map((i) => i.taskId).sort(),
+    ...summarise(instances, undefined, input.dryRun),
     overdue: false,
     minimised: false,
     createdAt: iso,

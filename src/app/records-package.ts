@@ -80,7 +80,7 @@ export async function openRecordsPackage(
     deps.store.listInstances(requestId),
     deps.store.listRuns(requestId),
   ]);
-  const status = summarise(instances).status;
+  const status = summarise(instances, undefined, request.dryRun).status;
   if (request.denial !== undefined || request.status === 'denied') {
     throw new ConflictError(
       `request ${requestId} was denied: it has no records package`,

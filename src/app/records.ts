@@ -100,7 +100,7 @@ async function readRecordsPackage(
     deps.store.listRuns(requestId),
   ]);
   const runsById = new Map(runs.map((r) => [r.runId, r]));
-  const status = summarise(instances).status;
+  const status = summarise(instances, undefined, request.dryRun).status;
   const answer = (tasks: RecordsEntry[]): RecordsPackage => ({
     requestId,
     status,

@@ -2,7 +2,6 @@ import { deadlineStatus, type DeadlineRisk, type DeadlineSettings } from '../dom
 import type { Instance, InstanceState, Request, Run } from '../domain/model';
 import { isOpenStatus } from '../domain/states';
 import { auditEstimateOf, type AuditEstimate } from '../executors/contract';
-import type { Page } from '../ports/request-store';
 import type { AppDeps } from './deps';
 import { requireRequest } from './lookups';
 import { summarise } from './rollup';
@@ -132,7 +131,7 @@ export function requestView(
   settings: DeadlineSettings,
   estimates: ReadonlyMap<string, AuditEstimate> = new Map(),
 ): RequestView {
-  const summary = summarise(instances, request.denial);
+  const summary = summarise(instances, request.denial, request.dryRun);
   const zeroMatch = zeroMatchTasks(request, instances);
   return {
     id: request.id,
@@ -217,7 +216,7 @@ function pick<T extends object, K extends keyof T>(
  * The deadline part of a view: dueAt and the deadlines the law sets, the extension and the
  * acknowledgement, and (open requests only) days left and the risk at `now`.
  */
-function deadlineFields(
+export function deadlineFields(
   request: Request,
   status: Request['status'],
   now: Date,
@@ -274,34 +273,6 @@ async function dryRunEstimates(
     if (estimate !== undefined) estimates.set(instance.taskId, estimate);
   }
   return estimates;
-}
-
-export async function listRequests(
-  deps: AppDeps,
-  filter: {
-    status?: Request['status'];
-    overdue?: boolean;
-    /** Only requests this caller filed (a caller who is only a requester sees their own). */
-    createdBy?: string;
-    limit: number;
-    cursor?: string;
-  },
-): Promise<Page<Omit<RequestView, 'instances'>>> {
-  const page = await deps.store.listRequests(filter);
-  const now = deps.clock.now();
-  return {
-    items: page.items.map((r) => {
-      const { instances: _omit, ...rest } = requestView(r, [], now, deps.settings);
-      return {
-        ...rest,
-        status: r.status,
-        counts: r.counts,
-        cost: r.cost,
-        ...deadlineFields(r, r.status, now, deps.settings),
-      };
-    }),
-    ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
-  };
 }
 
 /** A run as the API lists it: flagged where its `not_found` is a zero-match warning. */

@@ -5,9 +5,9 @@
  */
 export type { Actor } from './actor';
 export { fileRequest, normaliseSubject, type FileRequestResult } from './intake';
+export { listRequests, type RequestRow } from './request-listing';
 export {
   getRequestView,
-  listRequests,
   listRuns,
   requestView,
   type DryRunEstimate,

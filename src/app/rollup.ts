@@ -1,18 +1,24 @@
 import { addCosts } from '../domain/cost';
 import type { Instance, Request } from '../domain/model';
-import { countStates, isOpenStatus, rollupStatus } from '../domain/states';
+import { requestStatusOf } from '../domain/request-status';
+import { countStates, isOpenStatus } from '../domain/states';
 import type { AppDeps } from './deps';
 
 /**
  * The request's derived summary: status, counts and cost, from its instances; a denied request
- * (`denial` given) is `denied` whatever they are.
+ * (`denial` given) is `denied` whatever they are, and a closed dry run (`dryRun`) reads
+ * `dry_run_completed…`, never `completed` (src/domain/request-status.ts).
  */
 export function summarise(
   instances: readonly Instance[],
   denial?: Request['denial'],
+  dryRun = false,
 ): Pick<Request, 'status' | 'counts' | 'cost'> {
   return {
-    status: denial === undefined ? rollupStatus(instances.map((i) => i.state)) : 'denied',
+    status: requestStatusOf(
+      instances.map((i) => i.state),
+      { denied: denial !== undefined, dryRun },
+    ),
     counts: countStates(instances),
     cost: addCosts(...instances.map((i) => i.cost)),
   };
@@ -32,7 +38,7 @@ export async function rollupRequest(
   let changedTo: Request['status'] | undefined;
   const updated = await deps.store.updateRequest(requestId, (current) => {
     // A denied request stays `denied` while the work it had started finishes.
-    summary = summarise(instances, current.denial);
+    summary = summarise(instances, current.denial, current.dryRun);
     const { status } = summary;
     const failedInstances = announcedFailures(current, instances);
     if (

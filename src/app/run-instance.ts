@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { coerceError, ValidationError } from '../domain/errors';
 import { parseRequestId, parseTaskId } from '../domain/ids';
-import { decideClaim, settleAttempt } from '../domain/lifecycle';
+import { settleAttempt } from '../domain/lifecycle';
+import { decideClaimUnlessPaused } from '../domain/pause';
 import { zeroCost, type Instance, type Request, type Task } from '../domain/model';
 import { identifierRedactor, redactionSubject } from '../domain/subject';
 import type { Claim } from '../ports/request-store';
@@ -9,6 +10,7 @@ import { judgeAttempt, runExecutor, type AttemptSubject } from './attempt';
 import { batchedAttempt } from './batch-member';
 import type { AppDeps } from './deps';
 import { runTaskInput, type RunTaskPayload } from './enqueue';
+import { giveBackIfPaused } from './task-pause';
 import { buildRun, logRunEnd, newRunId, runSummary } from './run-record';
 import { spendOf } from '../executors/contract';
 
@@ -74,7 +76,13 @@ export async function runInstance(
   // and the claim takes one round trip off every attempt's critical path.
   const requestLoad = loadRequest(deps, requestId);
   requestLoad.catch(() => undefined); // observed after the claim; a refused claim ignores it
+  const cacheKey = `${taskId}@${payload.taskVersion}`;
+  const cached = taskCache.has(cacheKey);
   const task = await loadTask(deps, taskId, payload.taskVersion);
+  // A cached task may have been paused since: a fresh read goes alongside the claim (no wait
+  // added), and a claim it shows paused is given back before anything runs.
+  const fresh = cached ? deps.store.getTask(taskId) : undefined;
+  fresh?.catch(() => undefined); // observed after the claim
   if (task === null) {
     log.warn('run.task_missing', 'the task no longer exists; nothing to run');
     return answer(200, 'task_missing');
@@ -83,7 +91,13 @@ export async function runInstance(
   let polling = false;
   let dueAt: Date | undefined;
   const outcome = await deps.store.claimInstance(requestId, taskId, (current) => {
-    const decision = decideClaim(current, payload, task, now, deps.settings.leaseGraceSeconds);
+    const decision = decideClaimUnlessPaused(
+      current,
+      payload,
+      task,
+      now,
+      deps.settings.leaseGraceSeconds,
+    );
     if ('refuse' in decision) {
       dueAt = decision.dueAt;
       return {
@@ -99,7 +113,13 @@ export async function runInstance(
       const wait = Math.ceil((dueAt.getTime() - now.getTime()) / 1000);
       return answer(503, 'not_due', { state: outcome.instance?.state }, Math.max(1, wait));
     }
-    if (outcome.reason === 'approval_stale') {
+    if (outcome.reason === 'paused') {
+      log.info(
+        'run.paused',
+        `task ${taskId} is paused: the instance waits in paused (no attempt spent) until it resumes`,
+        { cloudTaskName: delivery.taskName, pausedSince: task.paused?.at },
+      );
+    } else if (outcome.reason === 'approval_stale') {
       log.warn(
         'instance.approval_stale',
         `task ${taskId} changed after approval (now version ${task.version}): back to approval`,
@@ -117,6 +137,15 @@ export async function runInstance(
       outcome.reason,
       outcome.instance === undefined ? {} : { state: outcome.instance.state },
     );
+  }
+  // A poll watches a job already running: a pause does not stop it (src/domain/pause.ts).
+  if (
+    fresh !== undefined &&
+    !polling &&
+    (await giveBackIfPaused(deps, outcome.claim, fresh, log))
+  ) {
+    taskCache.delete(cacheKey);
+    return answer(200, 'paused', { state: 'paused' });
   }
   return executeClaimed(
     deps,

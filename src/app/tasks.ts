@@ -223,7 +223,7 @@ export async function listTaskVersions(
 }
 
 /** The task as the model has it: without the store's ledger head. */
-function taskOf(stored: Task): Task {
+export function taskOf(stored: Task): Task {
   const { ledgerHead: _head, ...task } = stored as Task & { ledgerHead?: unknown };
   return task;
 }
@@ -232,7 +232,7 @@ function taskOf(stored: Task): Task {
  * The version kept whole, and its ledger entry: the version, its hash and the fields that
  * changed (the hash covers what runs, so the kept copy can be checked against the chain).
  */
-function versionWrite(
+export function versionWrite(
   task: Task,
   kind: TaskVersion['kind'],
   actor: Actor,

@@ -14,7 +14,10 @@ export const LIFECYCLE_EVENT_TYPES = [
   'request.extended',
   'request.denied',
   'request.completed',
+  'request.partially_completed',
   'request.completed_with_errors',
+  'request.dry_run_completed',
+  'request.dry_run_completed_with_errors',
   'request.at_risk',
   'request.overdue',
   'instance.failed',
@@ -146,7 +149,14 @@ export function lifecycleEvents(
     // crossing of the new deadline is a new event with a new id.
     add(risk === 'at_risk' ? 'request.at_risk' : 'request.overdue', after.dueAt, at);
   }
-  for (const closed of ['completed', 'completed_with_errors'] as const) {
+  // Each closed status of work is its own event: a dry run's end is never `request.completed`.
+  for (const closed of [
+    'completed',
+    'partially_completed',
+    'completed_with_errors',
+    'dry_run_completed',
+    'dry_run_completed_with_errors',
+  ] as const) {
     if (after.status === closed && was?.status !== closed) {
       const when = after.completedAt ?? at;
       add(`request.${closed}`, when, when);

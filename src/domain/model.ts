@@ -215,7 +215,21 @@ export type Task = z.infer<typeof registerTaskSchema> & {
   createdBy?: string;
   /** The identity that made its current version. */
   updatedBy?: string;
+  /**
+   * Set while the task is paused (`POST /tasks/:id/pause`): its instances wait in `paused`,
+   * nothing of it starts, deadlines keep counting. Pausing and resuming each make a version.
+   */
+  paused?: TaskPause;
+  /** The last resume (`POST /tasks/:id/resume`): who, when, why, and the pause it ended. */
+  resumed?: { at: string; by: string; reason?: string; pausedAt: string; pausedBy: string };
 };
+
+/** A task's circuit breaker, open: who paused it, when and why. */
+export interface TaskPause {
+  at: string;
+  by: string;
+  reason: string;
+}
 
 export type ApprovalsRequired = 0 | 1 | 2;
 
@@ -244,6 +258,8 @@ export const INSTANCE_STATES = [
   'running',
   'retry_scheduled',
   'waiting',
+  /** Its task is paused: no attempt starts until the task resumes (src/domain/pause.ts). */
+  'paused',
   'succeeded',
   'failed',
   'skipped',
@@ -251,14 +267,23 @@ export const INSTANCE_STATES = [
 ] as const;
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 
+/**
+ * A request's status, derived from its instances (src/domain/request-status.ts). Closed real
+ * work reads `completed`, `partially_completed` (some tasks cancelled, none failed),
+ * `completed_with_errors`, `cancelled` or `denied`; a closed dry run reads `dry_run_completed`
+ * or `dry_run_completed_with_errors`, never `completed` (docs/compliance.md, "Request status").
+ */
 export const REQUEST_STATUSES = [
   'awaiting_verification',
   'awaiting_approval',
   'in_progress',
   'completed',
+  'partially_completed',
   'completed_with_errors',
   'cancelled',
   'denied',
+  'dry_run_completed',
+  'dry_run_completed_with_errors',
 ] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
@@ -339,6 +364,11 @@ export interface Request {
   externalId?: string;
   notes?: string;
   dryRun: boolean;
+  /**
+   * The tasks it has an instance of, sorted (written with the request, so a listing filters by
+   * task without reading instances; absent on requests filed before it was kept).
+   */
+  taskIds?: string[];
   status: RequestStatus;
   overdue: boolean;
   duplicateOf?: string;
@@ -391,6 +421,13 @@ export interface Instance {
   scheduleTime?: string;
   /** Set while its scheduleTime is beyond Cloud Tasks' 30-day horizon; dispatch re-arms it. */
   parked?: boolean;
+  /** When it went to `paused` (its task was paused); its scheduleTime keeps the time it was due. */
+  pausedAt?: string;
+  /**
+   * Times it was re-armed after a pause: its Cloud Task names carry `-r<n>`, since Cloud Tasks
+   * refuses a name used in the last hour and the paused delivery used the one it had.
+   */
+  resumes?: number;
   nextAttemptAt?: string;
   leaseExpiresAt?: string;
   waitingHandle?: string;

@@ -15,12 +15,15 @@ import {
  * Definitions (the regulation leaves them to the business; these are ours):
  * - complied in whole: status `completed` and no instance cancelled (every task that applied
  *   ran and succeeded);
- * - complied in part: status `completed_with_errors` (a task failed for good), or `completed`
- *   with one or more instances cancelled (refused by an approver or cancelled by an operator:
- *   part of the request was not carried out);
+ * - complied in part: status `completed_with_errors` (a task failed for good), or
+ *   `partially_completed` (one or more instances cancelled, refused by an approver or cancelled
+ *   by an operator: part of the request was not carried out; requests closed before that
+ *   status existed read `completed` with a cancelled count, and count the same);
  * - denied: status `denied` (`POST /requests/:id/deny`), with its basis `denial.reason`;
  * - cancelled: status `cancelled` (every applied instance cancelled: withdrawn, not answered);
  * - open: anything else (awaiting verification or approval, in progress): no response yet.
+ * Dry runs (`dry_run_completed…`) are not requests to the business: the reports leave them out
+ * before they get here (src/app/reports.ts).
  * The response date is `denial.at` for a denied request, else `completedAt`.
  */
 
@@ -55,6 +58,7 @@ export function responseNature(request: Pick<Request, 'status' | 'counts'>): Res
   switch (request.status) {
     case 'completed':
       return (request.counts.cancelled ?? 0) > 0 ? 'complied in part' : 'complied';
+    case 'partially_completed':
     case 'completed_with_errors':
       return 'complied in part';
     case 'denied':

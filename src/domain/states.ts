@@ -8,10 +8,21 @@ const TRANSITIONS: Readonly<Record<InstanceState, readonly InstanceState[]>> = {
   pending_approval: ['pending_enqueue', 'cancelled'],
   // → pending_approval: run-task found the task changed after approval (approval_stale).
   // → failed: dispatch found the task definition gone (task_missing).
-  pending_enqueue: ['queued', 'running', 'cancelled', 'pending_approval', 'failed'],
-  queued: ['running', 'pending_enqueue', 'cancelled', 'pending_approval', 'failed'],
+  // → paused: its task is paused (the outbox, or a delivery, found it so).
+  pending_enqueue: ['queued', 'running', 'cancelled', 'pending_approval', 'failed', 'paused'],
+  queued: ['running', 'pending_enqueue', 'cancelled', 'pending_approval', 'failed', 'paused'],
   // queued / pending_enqueue: the dispatch watchdog requeues an attempt whose lease expired.
-  running: ['succeeded', 'failed', 'retry_scheduled', 'waiting', 'queued', 'pending_enqueue'],
+  // → paused: that requeue found the task paused, or run-task gave back a claim it made on a
+  // cached task that a fresh read showed paused (the attempt is not spent).
+  running: [
+    'succeeded',
+    'failed',
+    'retry_scheduled',
+    'waiting',
+    'queued',
+    'pending_enqueue',
+    'paused',
+  ],
   retry_scheduled: [
     'running',
     'queued',
@@ -19,9 +30,12 @@ const TRANSITIONS: Readonly<Record<InstanceState, readonly InstanceState[]>> = {
     'failed',
     'cancelled',
     'pending_approval',
+    'paused',
   ],
   // → cancelled: a member of a batch that has not closed leaves it when its request is cancelled.
   waiting: ['running', 'succeeded', 'failed', 'retry_scheduled', 'cancelled'],
+  // → pending_enqueue: its task resumed (dispatch re-arms it with a fresh Cloud Task name).
+  paused: ['pending_enqueue', 'cancelled'],
   succeeded: [],
   failed: ['pending_enqueue'],
   skipped: [],
@@ -49,6 +63,7 @@ export const CANCELLABLE_STATES: readonly InstanceState[] = [
   'pending_enqueue',
   'queued',
   'retry_scheduled',
+  'paused',
 ];
 
 export function canTransition(from: InstanceState, to: InstanceState): boolean {

@@ -16,6 +16,11 @@ export interface ExecutorContext<C> {
   requestId: string;
   taskId: string;
   attempt: number;
+  /**
+   * Attempts started across every series of this instance, this one included (a retry starts a
+   * new series whose `attempt` counts from 1 again). Absent in a task audit.
+   */
+  totalAttempts?: number;
   /** Audit mode: report what would be touched and the estimated cost; change nothing. */
   dryRun: boolean;
   log: Logger;

@@ -1,4 +1,5 @@
 import type { Executor } from './contract';
+import { demoFlakyExecutor } from './demo-flaky';
 import { demoSleepExecutor } from './demo-sleep';
 import { createHttpRequestExecutor, type SecretResolver } from './http-request';
 import { noopExecutor } from './noop';
@@ -24,6 +25,7 @@ export function builtInExecutors(deps: BuiltInDeps): ExecutorRegistry {
   return createExecutorRegistry([
     noopExecutor,
     demoSleepExecutor,
+    demoFlakyExecutor,
     createHttpRequestExecutor(deps.secrets, deps.fetch, deps.origins),
     ...(deps.extra ?? []),
   ]);

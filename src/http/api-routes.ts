@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { getPolicy, setPolicy } from '../app/access';
 import { auditTask } from '../app/audit';
+import { costReport } from '../app/costs';
 import { acknowledgeRequest, extendRequest } from '../app/deadlines';
+import { pauseTask, resumeTask } from '../app/task-pause';
+import { fileBulkOperation, getOperation } from '../app/bulk-operations';
+import { parseOperationId } from '../domain/bulk-operation';
 import type { AppDeps } from '../app/deps';
 import { getEvidence } from '../app/evidence';
 import { getRecordsPackage } from '../app/records';
@@ -35,15 +39,17 @@ import {
   ValidationError,
 } from '../domain/errors';
 import { parseRequestId, parseTaskId } from '../domain/ids';
-import { REQUEST_STATUSES } from '../domain/model';
+import { parseRequestFilter } from '../domain/request-filter';
 import type { AccessStore } from '../ports/access-store';
 import type { RecordStore } from '../ports/record-store';
+import { handleConsole, isConsolePath } from '../console/router';
+import type { CsrfTokens } from '../console/csrf';
+import { MAX_BODY_BYTES } from './body-limit';
 import { parseJsonBody } from './json-body';
 import { header, streamed, type HttpRequest, type HttpResponse } from './types';
 import { zipStream } from './zip-stream';
 
-/** The largest body any function accepts (functions/framework-guards.ts caps the parsers). */
-export const MAX_BODY_BYTES = 64 * 1024;
+export { MAX_BODY_BYTES };
 
 export interface ApiContext {
   deps: AppDeps;
@@ -55,6 +61,8 @@ export interface ApiContext {
   verifyCaller: (headers: HttpRequest['headers']) => Promise<Identity>;
   /** Members that hold `admin` whatever the policy says (BOOTSTRAP_ADMINS). */
   bootstrapAdmins: readonly Member[];
+  /** The web console's CSRF tokens; without them /console is not served (404). */
+  consoleCsrf?: CsrfTokens;
 }
 
 /** The verified caller of a route, with the roles it holds now. */
@@ -64,6 +72,7 @@ export type Caller = Actor;
 interface Params {
   requestId: string;
   taskId: string;
+  operationId: string;
 }
 
 type Handler = (
@@ -88,6 +97,7 @@ interface Route {
 const PARSERS: Record<keyof Params, (raw: string, name: string) => string> = {
   requestId: (raw) => parseRequestId(raw, 'id'),
   taskId: (raw, name) => parseTaskId(raw, name),
+  operationId: (raw) => parseOperationId(raw, 'id'),
 };
 
 /**
@@ -97,10 +107,12 @@ const PARSERS: Record<keyof Params, (raw: string, name: string) => string> = {
 const routes: Route[] = [];
 function route(method: string, path: string, access: Access, handler: Handler): void {
   const keys: (keyof Params)[] = [];
+  // A parameter is a whole segment (`/:taskId`); a colon inside one is literal (`/requests:bulk`,
+  // Google's custom-method style), so it never collides with `/requests/:requestId`.
   const pattern = new RegExp(
-    `^${path.replace(/:([A-Za-z]+)/g, (_m, key: keyof Params) => {
+    `^${path.replace(/\/:([A-Za-z]+)/g, (_m, key: keyof Params) => {
       keys.push(key);
-      return '([^/]+)';
+      return '/([^/]+)';
     })}/?$`,
   );
   routes.push({ method, path, access, pattern, keys, handler });
@@ -131,33 +143,24 @@ route('POST', '/requests', ['requester'], async ({ deps }, req, _p, caller) => {
   return ok(view, created ? 201 : 200);
 });
 
-const listQuery = z
-  .object({
-    status: z.enum(REQUEST_STATUSES).optional(),
-    overdue: z
-      .enum(['true', 'false'])
-      .transform((v) => v === 'true')
-      .optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.string().max(500).optional(),
-  })
-  .strict();
-
+// The filters, sort and paging of src/domain/request-filter.ts; a bad one is a 400 naming it.
 route('GET', '/requests', READERS, async ({ deps }, req, _p, caller) => {
-  const parsed = listQuery.safeParse(req.query);
-  if (!parsed.success) throw ValidationError.fromZod(parsed.error.issues, ['query']);
-  const q = parsed.data;
-  const own = ownedBy(caller);
-  return ok(
-    await listRequests(deps, {
-      limit: q.limit,
-      ...(q.status === undefined ? {} : { status: q.status }),
-      ...(q.overdue === undefined ? {} : { overdue: q.overdue }),
-      ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
-      ...(own === undefined ? {} : { createdBy: own }),
-    }),
-  );
+  const filter = parseRequestFilter(req.query, { timeZone: deps.settings.businessTimeZone });
+  return ok(await listRequests(deps, filter, ownedBy(caller)));
 });
+
+/**
+ * Bulk approve, retry or cancel by the list filter: 202 with the operation's id; dispatch does
+ * the work in pages (src/app/bulk-operations.ts). The route admits either role; the action's own
+ * role (approve: approver; retry, cancel: operator) is checked before anything is written.
+ */
+route('POST', '/requests:bulk', ['approver', 'operator'], async ({ deps }, req, _p, caller) => {
+  const { operationId, operation } = await fileBulkOperation(deps, req.body, caller);
+  return ok({ operationId, operation }, 202);
+});
+route('GET', '/operations/:operationId', READ_ALL, async ({ deps }, _req, p) =>
+  ok(await getOperation(deps, p.operationId)),
+);
 
 route('GET', '/requests/:requestId', READERS, async ({ deps }, _req, p, caller) =>
   ok(await getRequestView(deps, p.requestId, ownedBy(caller))),
@@ -272,6 +275,14 @@ route('PATCH', '/tasks/:taskId', ['admin'], async ({ deps }, req, p, caller) =>
 route('POST', '/tasks/:taskId/audit', ['task_tester'], async ({ deps }, req, p, caller) =>
   ok(await auditTask(deps, p.taskId, req.body, caller)),
 );
+/** A task's circuit breaker: the on-call operator may pull it, as may the registry's admin. */
+const PAUSERS: readonly Role[] = ['operator', 'admin'];
+route('POST', '/tasks/:taskId/pause', PAUSERS, async ({ deps }, req, p, caller) =>
+  ok(await pauseTask(deps, p.taskId, req.body, caller)),
+);
+route('POST', '/tasks/:taskId/resume', PAUSERS, async ({ deps }, req, p, caller) =>
+  ok(await resumeTask(deps, p.taskId, req.body, caller)),
+);
 
 route('GET', '/iam/policy', ['admin', 'auditor'], async ({ access }) =>
   ok(await getPolicy({ access })),
@@ -281,6 +292,11 @@ route('PUT', '/iam/policy', ['admin'], async ({ deps, access }, req, _p, caller)
 );
 
 /** The regulator reports (docs/compliance.md): no identifiers in them, so not records_reader. */
+// What BigQuery billed, by task, month, regulation or type, with task audits apart (src/app/costs.ts).
+route('GET', '/costs', ['auditor', 'operator', 'admin'], async ({ deps }, req) =>
+  ok(await costReport(deps, req.query)),
+);
+
 const REPORT_READERS: readonly Role[] = ['auditor', 'admin'];
 const CSV = 'text/csv; charset=utf-8';
 const attachment = (name: string) => `attachment; filename="${name}"`;
@@ -316,6 +332,10 @@ export async function handleApi(ctx: ApiContext, req: HttpRequest): Promise<Http
     );
   }
   const path = req.path.replace(/\/+$/, '') || '/';
+  // The web console: HTML pages and urlencoded forms, under the same identity and roles.
+  if (isConsolePath(path) && ctx.consoleCsrf !== undefined) {
+    return handleConsole(ctx, req, { csrf: ctx.consoleCsrf, resolveCaller });
+  }
   const matching = routes.filter((r) => r.pattern.test(path));
   const match = matching.find((r) => r.method === req.method);
   if (match === undefined) {
@@ -327,6 +347,7 @@ export async function handleApi(ctx: ApiContext, req: HttpRequest): Promise<Http
     }
     throw new NotFoundError(`no route for ${req.method} ${path}`);
   }
+  refuseCrossSiteWrite(req);
   const caller = await authorize(ctx, req, match);
   const params = parseParams(match, path);
   assertSingleQueryValues(req.query);
@@ -334,11 +355,20 @@ export async function handleApi(ctx: ApiContext, req: HttpRequest): Promise<Http
   return match.handler(ctx, { ...req, body }, params, caller);
 }
 
+/** Who is calling (verified, or 401) and the roles they hold now: the api's and the console's. */
+export async function resolveCaller(ctx: ApiContext, req: HttpRequest): Promise<Caller> {
+  const identity = await ctx.verifyCaller(req.headers);
+  return {
+    identity: identity.email,
+    roles: rolesOf(identity, await ctx.access.getPolicy(), ctx.bootstrapAdmins),
+  };
+}
+
 async function authorize(ctx: ApiContext, req: HttpRequest, route: Route): Promise<Caller> {
   if (route.access === 'public') return { identity: 'anonymous', roles: new Set() };
-  const identity = await ctx.verifyCaller(req.headers);
-  const roles = rolesOf(identity, await ctx.access.getPolicy(), ctx.bootstrapAdmins);
-  const caller = { identity: identity.email, roles };
+  const caller = await resolveCaller(ctx, req);
+  const { roles } = caller;
+  const identity = { email: caller.identity };
   const needed = route.access === 'any_role' ? undefined : route.access;
   const allowed = needed === undefined ? roles.size > 0 : needed.some((r) => roles.has(r));
   if (!allowed) {
@@ -358,7 +388,7 @@ async function authorize(ctx: ApiContext, req: HttpRequest, route: Route): Promi
 
 function parseParams(route: Route, path: string): Params {
   const values = route.pattern.exec(path)?.slice(1) ?? [];
-  const params: Params = { requestId: '', taskId: '' };
+  const params: Params = { requestId: '', taskId: '', operationId: '' };
   route.keys.forEach((key, i) => {
     const name = key === 'requestId' ? 'id' : route.path.startsWith('/tasks') ? 'id' : key;
     let raw: string;
@@ -372,6 +402,30 @@ function parseParams(route: Route, path: string): Params {
     params[key] = PARSERS[key](raw, name);
   });
   return params;
+}
+
+/** The content types a browser may send cross-site without a CORS preflight. */
+const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'];
+
+/**
+ * A write a browser could be made to send from another site is refused: one the browser says
+ * came from another site (Sec-Fetch-Site), and one declared as a form or text even with an
+ * empty body (parseJsonBody refuses those only when they carry bytes, and approve, cancel and
+ * acknowledge need none). The console's own forms are served under /console, with a CSRF token.
+ */
+function refuseCrossSiteWrite(req: HttpRequest): void {
+  if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method)) return;
+  const site = header(req, 'sec-fetch-site');
+  if (site === 'cross-site' || site === 'same-site') {
+    throw new ForbiddenError(`a write from another site is refused (Sec-Fetch-Site: ${site})`);
+  }
+  const type = (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (FORM_TYPES.includes(type)) {
+    throw new ValidationError(
+      'Invalid input: (body): a body must be JSON, sent with Content-Type: application/json',
+      [{ path: '', message: 'a body must be JSON, sent with Content-Type: application/json' }],
+    );
+  }
 }
 
 /** A repeated (or structured) query parameter is refused, never silently dropped. */

@@ -6,6 +6,8 @@ export interface LogLabels {
   taskId?: string;
   runId?: string;
   batchId?: string;
+  /** A bulk operation (`operations/{id}`). */
+  operationId?: string;
 }
 
 /** Extra structured fields. Never put a raw identifier here: use `subjectHash`. */

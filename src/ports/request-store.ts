@@ -49,7 +49,9 @@ export type ClaimRefusalReason =
   | 'stale'
   | 'not_verified'
   | 'not_approved'
-  | 'approval_stale';
+  | 'approval_stale'
+  /** Its task is paused: the instance waits in `paused` (src/domain/pause.ts). */
+  | 'paused';
 
 export type ClaimOutcome =
   | { claimed: true; claim: Claim }
@@ -68,11 +70,35 @@ export type InstanceMutation = (current: Instance) => Partial<Instance> | null;
 
 export interface InstanceQuery {
   states: readonly InstanceState[];
+  /** Only instances of this task (a paused or resumed task's instances). */
+  taskId?: string;
   /** Only instances whose `dueField` is at or before this time. */
   dueBefore?: Date;
   dueField?: 'leaseExpiresAt' | 'nextAttemptAt' | 'scheduleTime' | 'updatedAt';
   limit: number;
   cursor?: string;
+}
+
+/** The indexed subset a request listing reads: every request, some statuses, or one filer's. */
+export type RequestScanBy =
+  | { kind: 'all' }
+  | { kind: 'status'; statuses: readonly RequestStatus[] }
+  | { kind: 'owner'; createdBy: string };
+
+/** The order of a listing: `receivedAt` newest first, `dueAt` soonest first; then by id. */
+export type RequestScanOrder = 'receivedAt' | 'dueAt';
+
+/** One indexed read of requests (see `RequestStore.listRequests`). */
+export interface RequestScan {
+  by: RequestScanBy;
+  dryRun: boolean;
+  orderBy: RequestScanOrder;
+  /** A range on the order field, as ISO instants: at or after `from`, before `before`. */
+  from?: string;
+  before?: string;
+  /** Resume after the request with this order value and id (the last one a page showed). */
+  after?: { value: string; id: string };
+  limit: number;
 }
 
 /** Firestore behind a narrow port: tasks, requests, instances and runs. */
@@ -108,14 +134,15 @@ export interface RequestStore {
     filed?: LedgerAction,
   ): Promise<CreateRequestResult>;
   getRequest(id: string): Promise<Request | null>;
-  listRequests(filter: {
-    status?: RequestStatus;
-    overdue?: boolean;
-    /** Only requests filed by this identity. */
-    createdBy?: string;
-    limit: number;
-    cursor?: string;
-  }): Promise<Page<Request>>;
+  /**
+   * One indexed read of a request listing (`GET /requests`): the subset `scan.by` names, real
+   * requests or dry runs, in the scan's order, resuming after `scan.after`. Every shape has a
+   * declared index (src/adapters/firestore/request-scan.ts); the rest of a filter is applied in
+   * memory by src/app/request-listing.ts.
+   */
+  listRequests(scan: RequestScan): Promise<Request[]>;
+  /** The requests with this externalId (one, as ids derive from it), in no particular order. */
+  findRequestsByExternalId(externalId: string, limit: number): Promise<Request[]>;
   /** Open requests of the same subject and type, newest first. */
   findRequestsBySubject(
     subjectHash: string,
@@ -130,6 +157,8 @@ export interface RequestStore {
   getInstance(requestId: string, taskId: string): Promise<Instance | null>;
   listInstances(requestId: string): Promise<Instance[]>;
   countOpenInstances(requestId: string): Promise<number>;
+  /** How many instances of a task are in one of `states`, across requests (a count query). */
+  countTaskInstances(taskId: string, states: readonly InstanceState[]): Promise<number>;
   queryInstances(query: InstanceQuery): Promise<Page<Instance>>;
   updateInstance(
     requestId: string,
@@ -186,6 +215,22 @@ export interface RequestStore {
     limit: number,
     cursor?: string,
   ): Promise<Page<Request>>;
+
+  /**
+   * Run records of every request that finished in [`from`, `to`) (ISO instants), oldest first,
+   * then by path: the cost report pages through them (src/app/costs.ts).
+   */
+  queryRunsFinished(from: string, to: string, limit: number, cursor?: string): Promise<Page<Run>>;
+  /**
+   * Task audits (`audit_run` entries of the tasks' ledgers) made in [`from`, `to`), oldest
+   * first: they write no run, so the cost report reads their cost here.
+   */
+  queryAuditRuns(
+    from: string,
+    to: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<LedgerEntry>>;
 
   /** Requests not yet minimised that closed at or before `closedBefore` (ISO), oldest first. */
   queryRequestsToMinimise(

@@ -280,7 +280,7 @@ describe('BigQuery tasks on the local stack', () => {
     expect(filed.dryRun).toBe(true);
     await api('POST', `/requests/${filed.id}/approve`, {}, APPROVER);
     const done = await settled(filed.id);
-    expect(done.body.status).toBe('completed');
+    expect(done.body.status).toBe('dry_run_completed');
     for (const [taskId, rows] of Object.entries(expected)) {
       const instance = done.body.instances.find((i) => i.taskId === taskId);
       expect(instance?.estimate).toMatchObject({ wouldAffectRows: rows });
@@ -311,7 +311,7 @@ describe('BigQuery tasks on the local stack', () => {
       externalId: 'ZD-48214-audit',
       dryRun: true,
     });
-    expect((await settled(records.id)).body.status).toBe('completed');
+    expect((await settled(records.id)).body.status).toBe('dry_run_completed');
     const pkg = await api<RecordsPackage>('GET', `/requests/${records.id}/records`);
     expect(pkg.body.dryRun).toBe(true);
     expect(pkg.body.tasks.find((t) => t.taskId === 'warehouse-contacts-export')).toMatchObject({

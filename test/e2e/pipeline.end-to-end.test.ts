@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack';
+import { testProjectId } from '../helpers/project-id';
 import type { RequestView } from '../../src/app/requests';
 import type { Run } from '../../src/domain/model';
 import { startEchoingPartner } from '../helpers/echoing-partner';
@@ -44,6 +45,7 @@ describe('the pipeline on the local stack', () => {
 
   beforeAll(async () => {
     stack = await startLocalStack({
+      projectId: testProjectId('pipeline'),
       apiPort: 0,
       dispatchIntervalMs: 1000,
       onLogLine: (l) => logLines.push(l),

@@ -30,6 +30,7 @@ const RUNBOOK_ANCHORS = [
   'a-batch-is-stuck',
   'a-request-waits-for-identity-verification',
   'lifecycle-events-are-not-arriving',
+  'a-downstream-system-is-broken-pause-its-task',
 ];
 /** Google's own metrics the alerts and tiles may read, besides our log-based ones. */
 const BUILT_IN_METRICS = [

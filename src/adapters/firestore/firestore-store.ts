@@ -53,6 +53,8 @@ import {
   TTL_FIELD,
 } from './codec';
 import { boundedMethods } from './availability';
+import { costQueries } from './cost-queries';
+import { planRequestScan } from './request-scan';
 import { writeOutbox } from './event-outbox';
 import { guardedWrite, isAlreadyExists, isGuardFailure, type GuardedStep } from './guarded-write';
 import { OpCounter, type FirestoreOpStats } from './op-counter';
@@ -492,17 +494,26 @@ export function createFirestoreStore(
 
     getRequest: (id) => lookup<Request>(requestRef(id)),
 
-    async listRequests({ status, overdue, createdBy, limit, cursor }) {
+    // Exactly the plan request-scan.ts makes, whose every shape has its index (indexes.ts).
+    async listRequests(scan) {
+      const plan = planRequestScan(scan);
       let q: Query = requests;
-      if (createdBy !== undefined) q = q.where('createdBy', '==', createdBy);
-      if (status !== undefined) q = q.where('status', '==', status);
-      if (overdue !== undefined) q = q.where('overdue', '==', overdue);
-      const order: OrderKey[] = [
-        { field: 'createdAt', direction: 'desc' },
-        { field: ID, direction: 'desc' },
-      ];
-      return page<Request>(q, order, limit, cursor);
+      for (const f of plan.filters) q = q.where(f.field, f.op, f.value);
+      for (const r of plan.range) q = q.where(plan.orderBy.field, r.op, r.value);
+      const { field, direction } = plan.orderBy;
+      q = q.orderBy(field, direction).orderBy(FieldPath.documentId(), direction);
+      if (scan.after !== undefined) {
+        assertStoreSafeId(scan.after.id, 'cursor');
+        q = q.startAfter(scan.after.value, requestRef(scan.after.id));
+      }
+      return all<Request>(q.limit(Math.max(1, Math.floor(scan.limit))));
     },
+
+    // An equality on one field: Firestore's automatic single-field index serves it.
+    findRequestsByExternalId: (externalId, limit) =>
+      all<Request>(
+        requests.where('externalId', '==', externalId).limit(Math.max(1, Math.floor(limit))),
+      ),
 
     async findRequestsBySubject(subjectHash, type, limit) {
       const q = requests
@@ -532,9 +543,27 @@ export function createFirestoreStore(
       return count;
     },
 
+    async countTaskInstances(taskId, states) {
+      assertStoreSafeId(taskId, 'taskId');
+      if (states.length === 0) return 0;
+      const snap = await db
+        .collectionGroup(COLLECTIONS.instances)
+        .where('state', 'in', states)
+        .where('taskId', '==', taskId)
+        .count()
+        .get();
+      const { count } = snap.data();
+      ops.aggregation(count);
+      return count;
+    },
+
     async queryInstances(query: InstanceQuery) {
       if (query.states.length === 0) return { items: [] };
       let q: Query = db.collectionGroup(COLLECTIONS.instances).where('state', 'in', query.states);
+      if (query.taskId !== undefined) {
+        assertStoreSafeId(query.taskId, 'taskId');
+        q = q.where('taskId', '==', query.taskId);
+      }
       const order: OrderKey[] = [];
       if (query.dueBefore !== undefined) {
         if (query.dueField === undefined) {
@@ -739,6 +768,8 @@ export function createFirestoreStore(
         }),
       ).then((r) => (r === null ? null : fromStored<Request>(r)));
     },
+
+    ...costQueries(db, ops, COLLECTIONS),
 
     queryOpenRequests: (limit, cursor) =>
       page<Request>(

@@ -51,27 +51,50 @@ const requestsNewestFirst = (usedBy: string, ...equalities: string[]): Composite
   usedBy: [usedBy],
 });
 
+/**
+ * GET /requests (request-scan.ts): `[createdBy ==] dryRun == [status in]`, ordered by
+ * receivedAt newest first or by dueAt soonest first. Six indexes serve every filter: the rest
+ * is applied in memory to this scan.
+ */
+const REQUEST_LISTING_ORDERS = [
+  { fieldPath: 'receivedAt', order: 'DESCENDING' },
+  { fieldPath: 'dueAt', order: 'ASCENDING' },
+] as const;
+const requestListing = (by: string, ...equalities: string[]): CompositeIndex[] =>
+  REQUEST_LISTING_ORDERS.map((orderBy) => ({
+    collectionGroup: 'requests',
+    queryScope: 'COLLECTION',
+    fields: [...equalities.map(asc), orderBy],
+    usedBy: [`listRequests (${by}, by ${orderBy.fieldPath})`],
+  }));
+
 export const COMPOSITE_INDEXES: readonly CompositeIndex[] = [
   ...DUE_FIELDS.map(instancesDueBy),
-  requestsNewestFirst('listRequests (status)', 'status'),
-  requestsNewestFirst('listRequests (overdue)', 'overdue'),
-  requestsNewestFirst('listRequests (status and overdue)', 'status', 'overdue'),
+  // A paused task's waiting instances (a count), a resumed task's paused ones (paged by id):
+  // `state in [...]` and `taskId ==` (task-pause.ts).
+  {
+    collectionGroup: 'instances',
+    queryScope: 'COLLECTION_GROUP',
+    fields: [asc('state'), asc('taskId')],
+    usedBy: ['queryInstances (taskId)', 'countTaskInstances'],
+  },
+  ...requestListing('every request', 'dryRun'),
+  ...requestListing('statuses', 'dryRun', 'status'),
   // A caller who is only a requester lists the requests they filed.
-  requestsNewestFirst('listRequests (createdBy)', 'createdBy'),
-  requestsNewestFirst('listRequests (createdBy and status)', 'createdBy', 'status'),
-  requestsNewestFirst('listRequests (createdBy and overdue)', 'createdBy', 'overdue'),
-  requestsNewestFirst(
-    'listRequests (createdBy, status and overdue)',
-    'createdBy',
-    'status',
-    'overdue',
-  ),
+  ...requestListing('a filer', 'createdBy', 'dryRun'),
   requestsNewestFirst('findRequestsBySubject', 'subjectHash', 'type'),
   {
     collectionGroup: 'requests',
     queryScope: 'COLLECTION',
     fields: [asc('minimised'), asc('completedAt')],
     usedBy: ['queryRequestsToMinimise'],
+  },
+  // GET /costs: the task audits in a range, across every task's ledger (cost-queries.ts).
+  {
+    collectionGroup: 'ledger',
+    queryScope: 'COLLECTION_GROUP',
+    fields: [asc('kind'), asc('at')],
+    usedBy: ['queryAuditRuns'],
   },
   // Dispatch re-arms overdue flushes: `state in [open, closed, flushing]` and `dueAt < t`,
   // ordered by dueAt (batch-store.ts).
@@ -97,5 +120,12 @@ export const FIELD_OVERRIDES: readonly FieldOverride[] = [
     queryScope: 'COLLECTION_GROUP',
     order: 'ASCENDING',
     usedBy: ['listRuns'],
+  },
+  {
+    collectionGroup: 'runs',
+    fieldPath: 'finishedAt',
+    queryScope: 'COLLECTION_GROUP',
+    order: 'ASCENDING',
+    usedBy: ['queryRunsFinished (GET /costs)'],
   },
 ];

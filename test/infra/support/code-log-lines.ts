@@ -5,6 +5,7 @@ import { lifecycleEvents } from '../../../src/domain/lifecycle-events';
 import { fileRequest } from '../../../src/app/requests';
 import { runInstance } from '../../../src/app/run-instance';
 import { registerTask } from '../../../src/app/tasks';
+import { pauseTask } from '../../../src/app/task-pause';
 import { builtInExecutors } from '../../../src/executors';
 import { errorResponse } from '../../../src/http/error-response';
 import type { Logger } from '../../../src/ports/logger';
@@ -36,6 +37,7 @@ const DAY_MS = 24 * HOUR_MS;
  *   horizon (instance.rearmed, reason parked), the retries whose Cloud Task never ran are
  *   created again (reason lost_task), and the request filed pending identity verification has
  *   waited past VERIFICATION_ALERT_HOURS (request.verification_overdue);
+ * - dispatch, run 4: a task paused while a request waits on it (task.paused_open);
  * - api: an unhandled error mapped to 500.
  */
 export async function captureCodeLogLines(): Promise<string[]> {
@@ -245,6 +247,17 @@ export async function captureCodeLogLines(): Promise<string[]> {
   // The parked instances' notBefore is now 28 days out, within the 29-day horizon; the
   // retries of slow-export were enqueued but never delivered.
   advance(12 * DAY_MS);
+  await dispatch(reconciler);
+
+  // A task paused while a request waits on it: dispatch reports it (task.paused_open).
+  await registerTask(
+    api,
+    { id: 'paused-deletion', name: 'CRM deletion', jobType: 'deletion', executor: 'noop' },
+    ADMIN,
+  );
+  await pauseTask(api, 'paused-deletion', { reason: 'CRM API outage' }, ADMIN);
+  await fileRequest(api, { type: 'deletion', subject: { email: 'waiting@example.com' } }, actor);
+  advance(60_000);
   await dispatch(reconciler);
 
   errorResponse(new Error('simulated unhandled error'), api.log);

@@ -156,12 +156,44 @@ export function createMemoryStore(): RequestStore {
       const request = requests.get(id);
       return request === undefined ? null : copy(request);
     },
-    async listRequests(filter) {
-      const items = [...requests.values()]
-        .filter((r) => filter.status === undefined || r.status === filter.status)
-        .filter((r) => filter.overdue === undefined || r.overdue === filter.overdue)
-        .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-      return page(items, filter.limit);
+    async listRequests(scan) {
+      const field = scan.orderBy;
+      const sign = field === 'receivedAt' ? -1 : 1;
+      const by = scan.by;
+      return [...requests.values()]
+        .filter((r) => r.dryRun === scan.dryRun)
+        .filter((r) => by.kind !== 'owner' || r.createdBy === by.createdBy)
+        .filter((r) => by.kind !== 'status' || by.statuses.includes(r.status))
+        .filter((r) => scan.from === undefined || r[field] >= scan.from)
+        .filter((r) => scan.before === undefined || r[field] < scan.before)
+        .sort((a, b) => sign * (a[field].localeCompare(b[field]) || a.id.localeCompare(b.id)))
+        .filter(
+          (r) =>
+            scan.after === undefined ||
+            sign * (r[field].localeCompare(scan.after.value) || r.id.localeCompare(scan.after.id)) >
+              0,
+        )
+        .slice(0, scan.limit)
+        .map(copy);
+    },
+    async queryRunsFinished(from, to, limit) {
+      const items = runs
+        .filter((r) => r.finishedAt >= from && r.finishedAt < to)
+        .sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+      return page(items, limit);
+    },
+    async queryAuditRuns(from, to, limit) {
+      const items = [...ledgers.values()]
+        .flat()
+        .filter((e) => e.kind === 'audit_run' && e.at >= from && e.at < to)
+        .sort((a, b) => a.at.localeCompare(b.at));
+      return page(items, limit);
+    },
+    async findRequestsByExternalId(externalId, limit) {
+      return [...requests.values()]
+        .filter((r) => r.externalId === externalId)
+        .slice(0, limit)
+        .map(copy);
     },
     async findRequestsBySubject(subjectHash, type, limit) {
       return [...requests.values()]
@@ -190,9 +222,14 @@ export function createMemoryStore(): RequestStore {
     async countOpenInstances(requestId) {
       return instancesOf(requestId).filter((i) => !isTerminal(i.state)).length;
     },
+    async countTaskInstances(taskId, states) {
+      return [...instances.values()].filter((i) => i.taskId === taskId && states.includes(i.state))
+        .length;
+    },
     async queryInstances(query) {
       const items = [...instances.values()]
         .filter((i) => query.states.includes(i.state))
+        .filter((i) => query.taskId === undefined || i.taskId === query.taskId)
         .filter((i) => {
           if (query.dueBefore === undefined || query.dueField === undefined) return true;
           const due = i[query.dueField];

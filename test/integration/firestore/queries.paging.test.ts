@@ -1,5 +1,6 @@
 import { ValidationError } from '../../../src/domain/errors';
-import type { Page } from '../../../src/ports/request-store';
+import type { Request } from '../../../src/domain/model';
+import type { Page, RequestScan } from '../../../src/ports/request-store';
 import { aRequest, anInstance, at, useStore } from './fixture';
 
 /** Every item of a paged listing, following cursors to the end. */
@@ -17,38 +18,79 @@ async function drain<T>(fetchPage: (cursor?: string) => Promise<Page<T>>): Promi
 describe('Firestore store: paged queries', () => {
   const f = useStore();
 
-  it('lists requests newest first, filtered by status and overdue, page by page', async () => {
-    // Two share a createdAt, so the id breaks the tie and paging must not skip either.
+  it('scans requests by filing or by deadline, by status or filer, resuming after an item', async () => {
+    // Two share a receivedAt (and two a dueAt), so the id breaks the tie.
     const specs = [
-      { id: 'ra', createdAt: at(1), status: 'completed' as const },
-      { id: 'rb', createdAt: at(2), status: 'in_progress' as const, overdue: true },
-      { id: 'rc', createdAt: at(3), status: 'in_progress' as const },
-      { id: 'rd', createdAt: at(3), status: 'in_progress' as const, overdue: true },
-      { id: 're', createdAt: at(4), status: 'awaiting_approval' as const },
+      { id: 'ra', receivedAt: at(1), dueAt: at(50), status: 'completed' as const },
+      { id: 'rb', receivedAt: at(2), dueAt: at(40), createdBy: 'ann' },
+      { id: 'rc', receivedAt: at(3), dueAt: at(40) },
+      { id: 'rd', receivedAt: at(3), dueAt: at(10), createdBy: 'ann' },
+      { id: 're', receivedAt: at(4), dueAt: at(20), status: 'awaiting_approval' as const },
+      { id: 'rf', receivedAt: at(5), dueAt: at(5), dryRun: true },
     ];
     for (const { id, ...rest } of specs) await f.store.createRequest(aRequest(id, rest), []);
-    const ids = (pages: { id: string }[][]) => pages.map((p) => p.map((r) => r.id));
+    const ids = (rs: Request[]) => rs.map((r) => r.id);
+    const scan = (over: Partial<RequestScan>): RequestScan => ({
+      by: { kind: 'all' },
+      dryRun: false,
+      orderBy: 'receivedAt',
+      limit: 10,
+      ...over,
+    });
 
-    expect(ids(await drain((cursor) => f.store.listRequests({ limit: 2, cursor })))).toEqual([
-      ['re', 'rd'],
-      ['rc', 'rb'],
-      ['ra'],
+    expect(ids(await f.store.listRequests(scan({})))).toEqual(['re', 'rd', 'rc', 'rb', 'ra']);
+    expect(ids(await f.store.listRequests(scan({ orderBy: 'dueAt' })))).toEqual([
+      'rd',
+      're',
+      'rb',
+      'rc',
+      'ra',
     ]);
+    expect(ids(await f.store.listRequests(scan({ dryRun: true })))).toEqual(['rf']);
+    expect(
+      ids(await f.store.listRequests(scan({ after: { value: at(3), id: 'rd' }, limit: 2 }))),
+    ).toEqual(['rc', 'rb']);
     expect(
       ids(
-        await drain((cursor) => f.store.listRequests({ status: 'in_progress', limit: 1, cursor })),
-      ),
-    ).toEqual([['rd'], ['rc'], ['rb'], []]);
-    expect(
-      ids(await drain((cursor) => f.store.listRequests({ overdue: true, limit: 5, cursor }))),
-    ).toEqual([['rd', 'rb']]);
-    expect(
-      ids(
-        await drain((cursor) =>
-          f.store.listRequests({ status: 'in_progress', overdue: false, limit: 5, cursor }),
+        await f.store.listRequests(
+          scan({ orderBy: 'dueAt', after: { value: at(40), id: 'rb' }, limit: 1 }),
         ),
       ),
-    ).toEqual([['rc']]);
+    ).toEqual(['rc']);
+    expect(
+      ids(
+        await f.store.listRequests(
+          scan({
+            by: { kind: 'status', statuses: ['in_progress', 'completed'] },
+            orderBy: 'dueAt',
+          }),
+        ),
+      ),
+    ).toEqual(['rd', 'rb', 'rc', 'ra']);
+    expect(
+      ids(await f.store.listRequests(scan({ by: { kind: 'owner', createdBy: 'ann' } }))),
+    ).toEqual(['rd', 'rb']);
+    expect(ids(await f.store.listRequests(scan({ from: at(2), before: at(4) })))).toEqual([
+      'rd',
+      'rc',
+      'rb',
+    ]);
+    expect(ids(await f.store.listRequests(scan({ orderBy: 'dueAt', before: at(40) })))).toEqual([
+      'rd',
+      're',
+    ]);
+  });
+
+  it('finds a request by externalId, with the task ids filed with it', async () => {
+    await f.store.createRequest(
+      aRequest('rx', { externalId: 'ticket-1', taskIds: ['a-task', 'b-task'] }),
+      [anInstance('rx', 'b-task'), anInstance('rx', 'a-task')],
+    );
+    await f.store.createRequest(aRequest('ry', { externalId: 'ticket-2' }), []);
+
+    const found = await f.store.findRequestsByExternalId('ticket-1', 5);
+    expect(found.map((r) => [r.id, r.taskIds])).toEqual([['rx', ['a-task', 'b-task']]]);
+    expect(await f.store.findRequestsByExternalId('ticket-3', 5)).toEqual([]);
   });
 
   it('pages open requests for dispatch', async () => {
@@ -110,7 +152,7 @@ describe('Firestore store: paged queries', () => {
 
   it('refuses a cursor it did not issue, or one issued by another listing', async () => {
     for (const id of ['c1', 'c2']) await f.store.createRequest(aRequest(id), []);
-    const { nextCursor } = await f.store.listRequests({ limit: 1 });
+    const { nextCursor } = await f.store.queryRequestsReceived(at(-1), at(1), 1);
     const forged = Buffer.from(JSON.stringify(['requests'])).toString('base64url');
 
     expect(nextCursor).toBeDefined();

@@ -92,7 +92,17 @@ describe('Firestore store: operation counts', () => {
       ],
       ['listRuns (3 runs)', () => f.store.listRuns('r1'), { reads: 3 }],
       ['listRuns (none: 1 read)', () => f.store.listRuns('nope'), { reads: 1 }],
-      ['listRequests, full page of 1', () => f.store.listRequests({ limit: 1 }), { reads: 1 }],
+      [
+        'listRequests, full page of 1',
+        () =>
+          f.store.listRequests({
+            by: { kind: 'all' },
+            dryRun: false,
+            orderBy: 'receivedAt',
+            limit: 1,
+          }),
+        { reads: 1 },
+      ],
       ['queryOpenRequests (r1 is open)', () => f.store.queryOpenRequests(10), { reads: 1 }],
     ];
 

@@ -33,6 +33,7 @@ const table = { table: 'crm.contacts', column: 'email', identifier: 'email' };
 const CASES: [string, object, string[]][] = [
   ['noop', {}, ['deletion', 'records']],
   ['demo.sleep', { ms: 1 }, ['deletion', 'records']],
+  ['demo.flaky', { failAttempts: 2 }, ['deletion', 'records']],
   ['http.request', { url, method: 'GET' }, ['records']],
   ['http.request', { url, method: 'POST' }, ['deletion']],
   ['http.request', { url }, ['deletion']], // POST by default

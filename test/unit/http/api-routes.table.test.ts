@@ -24,10 +24,16 @@ const EXPECTED: Record<string, 'public' | 'any_role' | string[]> = {
   'POST /tasks': ['admin'],
   'PATCH /tasks/:taskId': ['admin'],
   'POST /tasks/:taskId/audit': ['task_tester'],
+  'POST /tasks/:taskId/pause': ['operator', 'admin'],
+  'POST /tasks/:taskId/resume': ['operator', 'admin'],
+  // Either role may file; the action's own role is checked before anything is written.
+  'POST /requests:bulk': ['approver', 'operator'],
+  'GET /operations/:operationId': ['approver', 'operator', 'auditor', 'admin'],
   'GET /iam/policy': ['admin', 'auditor'],
   'PUT /iam/policy': ['admin'],
   'GET /reports/requests.csv': ['auditor', 'admin'],
   'GET /reports/metrics': ['auditor', 'admin'],
+  'GET /costs': ['auditor', 'operator', 'admin'],
 };
 
 describe('the route table', () => {
