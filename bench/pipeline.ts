@@ -1,13 +1,15 @@
 /**
- * `npm run bench -- pipeline [--pairs 5]`: the pipeline on the local stack, in one process so the
- * store adapter's exact Firestore operation counts are visible. Two scenarios: one request with 20
- * `noop` tasks, and 50 such requests filed at once. Each is compared with its floor: the same
+ * `npm run bench -- pipeline [--pairs 5] [--requests 1,50] [--entry framework|lean|bare]`: the
+ * pipeline on the local stack, in one process so the store adapter's exact Firestore operation
+ * counts are visible. Two scenarios: one request with 20 `noop` tasks, and 50 such requests
+ * filed at once. Each is compared with its floor: the same
  * number of bare Firestore round trips plus one emulator dispatch per instance, with no pipeline
  * logic. Pipeline and floor runs alternate (P F P F ..., `--pairs` pairs per scenario); the ratio
  * is taken pair by pair and reported as its median and spread.
  */
 import { Firestore } from '@google-cloud/firestore';
 import { createServer, type Server } from 'node:http';
+import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { CloudTasksClient } from '@google-cloud/tasks';
 import { grpc } from 'google-gax';
@@ -16,6 +18,7 @@ import { startCloudTasksEmulator } from '../emulators/cloud-tasks';
 import { startFirestoreEmulator } from '../test/helpers/firestore-emulator';
 import { freePort } from '../test/helpers/free-port';
 import { seedLocalRoles } from '../scripts/lib/local-stack';
+import { bareServer, leaveDomain } from './lib/bare-entry';
 
 const TASKS = 20;
 const LOCATION = 'us-central1';
@@ -28,6 +31,8 @@ interface Scenario {
 
 interface PipelineRun {
   ms: number;
+  /** CPU time of this process (user + system) over the run: steadier than wall time on a busy machine. */
+  cpuMs: number;
   intake: number[];
   completion: number[];
   reads: number;
@@ -35,12 +40,29 @@ interface PipelineRun {
 }
 
 export async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { pairs: { type: 'string', default: '5' } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      pairs: { type: 'string', default: '5' },
+      // How run-task is served: as deployed, or one of bench/lib/bare-entry.ts's measurements.
+      entry: { type: 'string', default: 'framework' },
+      // Only the scenarios with these request counts (e.g. `--requests 50`).
+      requests: { type: 'string', default: '1,50' },
+    },
+  });
   const pairs = Number(values.pairs);
   if (!Number.isSafeInteger(pairs) || pairs < 1)
     throw new Error('--pairs must be a positive integer');
+  const entry = values.entry;
+  if (entry !== 'framework' && entry !== 'lean' && entry !== 'bare')
+    throw new Error('--entry must be framework, lean or bare');
+  const requestCounts = values.requests.split(',').map(Number);
   process.env['METADATA_SERVER_DETECTION'] = 'none';
   const fs = await startFirestoreEmulator();
+  // Stopped from outside (Ctrl-C, a timeout): the emulator runs in a process group of its own.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void fs.stop().finally(() => process.exit(130)));
+  }
   const projectId = `bench-${Date.now()}`;
   const queuePath = `projects/${projectId}/locations/${LOCATION}/queues/${QUEUE}`;
   const tasks = await startCloudTasksEmulator({
@@ -87,7 +109,14 @@ export async function main(args: string[]): Promise<void> {
     stats(): { reads: number; writes: number };
     resetStats(): void;
   };
-  const servers: Server[] = [getTestServer('api'), getTestServer('runTask')];
+  const { runTask } = await import('../functions/run-task');
+  if (entry === 'lean') http('runTaskLean', leaveDomain(runTask));
+  const servers: Server[] = [
+    getTestServer('api'),
+    entry === 'bare'
+      ? bareServer(runTask)
+      : getTestServer(entry === 'lean' ? 'runTaskLean' : 'runTask'),
+  ];
   await Promise.all([listen(servers[0]!, apiPort), listen(servers[1]!, runPort)]);
   const api = `http://127.0.0.1:${apiPort}`;
   // The default local identity (developer@localhost) gets every role, as in the local stack.
@@ -167,13 +196,14 @@ export async function main(args: string[]): Promise<void> {
   const scenarios: Scenario[] = [
     { name: 'pipeline.one_request_20_tasks', requests: 1 },
     { name: 'pipeline.50_requests_20_tasks', requests: 50 },
-  ];
+  ].filter((s) => requestCounts.includes(s.requests));
   const col = db.collection('floor');
 
   /** One pipeline run: the scenario's requests filed at once, until every instance is done. */
   const runPipeline = async (scenario: Scenario, pair: number): Promise<PipelineRun> => {
     store.resetStats();
     const started = performance.now();
+    const cpu0 = process.cpuUsage();
     const intake: number[] = [];
     const completion: number[] = [];
     await Promise.all(
@@ -191,17 +221,22 @@ export async function main(args: string[]): Promise<void> {
       }),
     );
     const ms = performance.now() - started;
+    const cpuMs = cpuSince(cpu0);
     // The listener can see the last commit before run-task has counted it: read the counters
     // once every delivery has been answered.
     await tasks.waitForIdle(queuePath);
     const { reads, writes } = store.stats();
-    return { ms, intake, completion, reads, writes };
+    return { ms, cpuMs, intake, completion, reads, writes };
   };
 
   /** One floor run: `roundTrips` bare Firestore round trips plus one dispatch per instance. */
-  const runFloor = async (roundTrips: number, instances: number): Promise<number> => {
+  const runFloor = async (
+    roundTrips: number,
+    instances: number,
+  ): Promise<{ ms: number; cpuMs: number }> => {
     floorHits = 0;
     const f0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await Promise.all([
       (async () => {
         const concurrency = 64;
@@ -235,8 +270,9 @@ export async function main(args: string[]): Promise<void> {
       })(),
     ]);
     const ms = performance.now() - f0;
+    const cpuMs = cpuSince(cpu0);
     await tasks.waitForIdle(floorQueue);
-    return ms;
+    return { ms, cpuMs };
   };
 
   const rows: string[][] = [];
@@ -244,23 +280,28 @@ export async function main(args: string[]): Promise<void> {
     const instances = scenario.requests * TASKS;
     const runs: PipelineRun[] = [];
     const floors: number[] = [];
+    const floorCpu: number[] = [];
     const ratios: number[] = [];
+    const cpuRatios: number[] = [];
     quiet();
     // Pairs run back to back, alternating pipeline and floor (P F P F ...). Each floor does the
     // exact number of Firestore round trips its own pipeline run made, and the ratio is taken
     // pair by pair, so a drift in the machine's speed moves both sides of a pair together.
     for (let pair = 0; pair < pairs; pair++) {
       const run = await runPipeline(scenario, pair);
-      const floorMs = await runFloor(run.reads + run.writes, instances);
+      const floor = await runFloor(run.reads + run.writes, instances);
       runs.push(run);
-      floors.push(floorMs);
-      ratios.push(run.ms / floorMs);
+      floors.push(floor.ms);
+      floorCpu.push(floor.cpuMs);
+      ratios.push(run.ms / floor.ms);
+      cpuRatios.push(run.cpuMs / floor.cpuMs);
     }
     loud();
     const pipelineMs = runs.map((r) => r.ms);
     const opsPerInstance = runs.map((r) => (r.reads + r.writes) / instances);
     const result = {
       name: scenario.name,
+      entry,
       pairs,
       order: 'pipeline,floor',
       p50_ms: round(median(runs.map((r) => percentile(r.completion, 50)))),
@@ -277,6 +318,11 @@ export async function main(args: string[]): Promise<void> {
       ratios: ratios.map(round),
       pipeline_ms: pipelineMs.map(round),
       floor_ms: floors.map(round),
+      // This process's CPU time, pipeline and floor, pair by pair (the Java emulator's is apart).
+      pipeline_cpu_ms_median: round(median(runs.map((r) => r.cpuMs))),
+      floor_cpu_ms_median: round(median(floorCpu)),
+      cpu_ratio_median: round(median(cpuRatios)),
+      cpu_ratios: cpuRatios.map(round),
       firestore_ops_per_instance: round(median(opsPerInstance)),
       firestore_reads: median(runs.map((r) => r.reads)),
       firestore_writes: median(runs.map((r) => r.writes)),
@@ -321,6 +367,12 @@ export async function main(args: string[]): Promise<void> {
   await tasks.stop();
   await fs.stop();
   process.exit(0);
+}
+
+/** CPU milliseconds (user + system) this process used since `start`. */
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
 }
 
 function listen(server: Server, port: number): Promise<void> {

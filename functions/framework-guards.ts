@@ -15,10 +15,10 @@ import { createRequire } from 'node:module';
 import { createStructuredLogger } from '../src/adapters/cloud-logging/structured-logger';
 import type { ErrorCode } from '../src/domain/error-codes';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../src/domain/errors';
-import { MAX_BODY_BYTES } from '../src/http/api-routes';
+import { MAX_BODY_BYTES } from '../src/http/body-limit';
 import { errorResponse } from '../src/http/error-response';
 import type { Logger } from '../src/ports/logger';
-import { getRuntime } from './composition';
+import { loadConfig } from '../src/config';
 
 type Middleware = (
   req: IncomingMessage,
@@ -184,19 +184,24 @@ function typed(thrown: unknown): unknown {
   return thrown;
 }
 
-let fallbackLog: Logger | undefined;
+let edgeLog: Logger | undefined;
 
-/** The functions' logger; if the runtime cannot be built (bad config), a plain one. */
+/**
+ * The functions' logger (the same project and service labels as the runtime's), made from the
+ * config alone: an error at the edge must not load the clients (nor fail if they cannot be
+ * made). If the config does not load, a plain one.
+ */
 function edgeLogger(): Logger {
+  if (edgeLog !== undefined) return edgeLog;
+  let labels: { projectId: string; service: { name: string; revision: string } };
   try {
-    return getRuntime().deps.log;
+    const config = loadConfig(process.env);
+    labels = { projectId: config.projectId, service: config.service };
   } catch {
-    fallbackLog ??= createStructuredLogger({
-      projectId: '',
-      service: { name: 'functions-framework', revision: 'edge' },
-    });
-    return fallbackLog;
+    labels = { projectId: '', service: { name: 'functions-framework', revision: 'edge' } };
   }
+  edgeLog = createStructuredLogger(labels);
+  return edgeLog;
 }
 
 /** A parser's message without anything that could echo a path or a stack. */

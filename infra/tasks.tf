@@ -43,3 +43,31 @@ resource "google_cloud_tasks_queue" "runs" {
     }
   }
 }
+
+# Capacity checks against docs/scaling.md (warnings at plan time, not errors: a deployment may
+# choose to queue). The figures are the load test's (`npm run bench -- load`, bench/README.md).
+locals {
+  # run-task's CPU per attempt of a noop task, measured on the local stack (tsx, 2 shared
+  # cores): about 10 ms. Executors that wait on BigQuery or a partner add wall time, not CPU.
+  run_task_cpu_ms_per_attempt = 10
+  # Planned CPU share of a run-task instance, leaving room for bursts and the executors' own work.
+  run_task_target_cpu_share = 0.6
+  # Attempts a second run-task can take at that share with every instance up.
+  run_task_attempts_per_second = var.run_task_max_instances * local.run_task_target_cpu_share * 1000 / local.run_task_cpu_ms_per_attempt
+}
+
+check "queue_rate_reachable" {
+  assert {
+    # Little's law: attempts in flight = rate x attempt time. An attempt that starts a BigQuery
+    # job takes about a second, so fewer slots than the rate caps the queue below its rate.
+    condition     = var.queue_max_concurrent_dispatches >= var.queue_max_dispatches_per_second
+    error_message = "queue_max_concurrent_dispatches (${var.queue_max_concurrent_dispatches}) is below queue_max_dispatches_per_second (${var.queue_max_dispatches_per_second}): with attempts of about a second the queue cannot reach its rate (docs/scaling.md)."
+  }
+}
+
+check "run_task_covers_queue_rate" {
+  assert {
+    condition     = local.run_task_attempts_per_second >= var.queue_max_dispatches_per_second
+    error_message = "run_task_max_instances (${var.run_task_max_instances}) serves about ${local.run_task_attempts_per_second} attempts a second at ${local.run_task_target_cpu_share * 100} % CPU (${local.run_task_cpu_ms_per_attempt} ms each), below queue_max_dispatches_per_second (${var.queue_max_dispatches_per_second}): raise run_task_max_instances (docs/scaling.md)."
+  }
+}

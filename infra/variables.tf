@@ -110,7 +110,7 @@ variable "api_invoker_members" {
 }
 
 variable "run_task_max_instances" {
-  description = "max_instance_count of run-task: the ceiling on parallel executor runs, with run_task_concurrency."
+  description = "max_instance_count of run-task: the ceiling on parallel executor runs, with run_task_concurrency. It must also cover the queue's rate in CPU (docs/scaling.md; checked as a warning)."
   type        = number
   default     = 20
 
@@ -329,7 +329,7 @@ variable "tasks_queue_id" {
 }
 
 variable "queue_max_dispatches_per_second" {
-  description = "Cloud Tasks rate limit towards run-task."
+  description = "Cloud Tasks rate limit towards run-task: attempts a second, polls and retries included (20 tasks a request: 25 requests a second at the 500 maximum). One queue cannot go past 500; docs/scaling.md is the plan beyond it."
   type        = number
   default     = 10
 
@@ -340,7 +340,7 @@ variable "queue_max_dispatches_per_second" {
 }
 
 variable "queue_max_concurrent_dispatches" {
-  description = "Cloud Tasks concurrency towards run-task; keep it within run_task_max_instances * run_task_concurrency."
+  description = "Cloud Tasks concurrency towards run-task (attempts in flight). Keep it within run_task_max_instances * run_task_concurrency (checked), and at least queue_max_dispatches_per_second (an attempt that starts a BigQuery job takes about a second; checked as a warning): see docs/scaling.md."
   type        = number
   default     = 100
 

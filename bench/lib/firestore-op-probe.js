@@ -17,7 +17,9 @@
  * Plain CommonJS, so it loads before tsx's loader does; it starts nothing and forks nothing.
  */
 const dir = process.env.BENCH_FIRESTORE_OPS_DIR;
-if (dir !== undefined && dir !== '') install(dir);
+// NODE_OPTIONS preloads run in worker threads too (tsx's loader hooks run in one), whose zero
+// totals would overwrite the main thread's file: count in the main thread only.
+if (dir !== undefined && dir !== '' && require('node:worker_threads').isMainThread) install(dir);
 
 function install(outDir) {
   const { renameSync, writeFileSync } = require('node:fs');
