@@ -104,7 +104,8 @@ export async function main(args: string[]): Promise<void> {
 
   await import('../functions/index');
   const { getRuntime } = await import('../functions/composition');
-  const runtime = getRuntime();
+  // run-task's transport (functions/run-task.ts): the bench's one runtime serves every function.
+  const runtime = getRuntime(process.env, { firestoreTransport: 'grpc' });
   const store = runtime.deps.store as unknown as {
     stats(): { reads: number; writes: number };
     resetStats(): void;
