@@ -54,9 +54,9 @@ export interface Runtime {
 export interface RuntimeOptions {
   /**
    * Firestore's transport (src/adapters/firestore/client.ts). Default `rest`: the cheaper
-   * first call, for api and run-task, whose first request makes a few Firestore calls.
-   * Dispatch asks for `grpc`: its first pass makes dozens, and each costs less over gRPC
-   * (bench/README.md, "Cold start"). No function's calls need gRPC's streams.
+   * first call, for the api, whose answers make a few Firestore calls each. run-task and
+   * dispatch ask for `grpc`: an instance makes many calls, and each costs less over gRPC
+   * (bench/README.md, "REST or gRPC, per function"). No function's calls need gRPC's streams.
    */
   firestoreTransport?: FirestoreTransport;
 }
