@@ -100,11 +100,6 @@ route('POST', '/console/tasks/:taskId/resume', PAUSERS, resumeSubmit);
 route('GET', '/console/costs', ['auditor', 'operator', 'admin'], costsPage);
 route('GET', '/console/reports', ['auditor', 'admin'], reportsPage);
 
-/** True for the paths the console serves (the api routes everything else). */
-export function isConsolePath(path: string): boolean {
-  return path === '/console' || path.startsWith('/console/');
-}
-
 /**
  * Serves the console: the same identity and roles as the api (a caller without the route's
  * role gets 403 before anything runs), CSRF-checked urlencoded forms for every action, and

@@ -42,7 +42,7 @@ import { parseRequestId, parseTaskId } from '../domain/ids';
 import { parseRequestFilter } from '../domain/request-filter';
 import type { AccessStore } from '../ports/access-store';
 import type { RecordStore } from '../ports/record-store';
-import { handleConsole, isConsolePath } from '../console/router';
+import { isConsolePath } from '../console/paths';
 import type { CsrfTokens } from '../console/csrf';
 import { MAX_BODY_BYTES } from './body-limit';
 import { parseJsonBody } from './json-body';
@@ -334,6 +334,8 @@ export async function handleApi(ctx: ApiContext, req: HttpRequest): Promise<Http
   const path = req.path.replace(/\/+$/, '') || '/';
   // The web console: HTML pages and urlencoded forms, under the same identity and roles.
   if (isConsolePath(path) && ctx.consoleCsrf !== undefined) {
+    // Loaded on the first console page: JSON callers' cold starts never pay for the pages.
+    const { handleConsole } = await import('../console/router');
     return handleConsole(ctx, req, { csrf: ctx.consoleCsrf, resolveCaller });
   }
   const matching = routes.filter((r) => r.pattern.test(path));

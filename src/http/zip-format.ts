@@ -32,19 +32,27 @@ export interface EntryHeader {
   size: number;
 }
 
+/**
+ * The fields the local and central headers share, in the same order from `at`: flags, method,
+ * time, date, CRC-32, compressed size, size, name length (22 bytes).
+ */
+function writeEntryFields(header: Buffer, entry: EntryHeader, at: number): void {
+  header.writeUInt16LE(entry.flags, at);
+  header.writeUInt16LE(entry.method, at + 2);
+  header.writeUInt16LE(entry.time, at + 4);
+  header.writeUInt16LE(entry.date, at + 6);
+  header.writeUInt32LE(entry.crc, at + 8);
+  header.writeUInt32LE(entry.compressedSize, at + 12);
+  header.writeUInt32LE(entry.size, at + 16);
+  header.writeUInt16LE(entry.name.length, at + 20);
+}
+
 /** The local file header, followed by the name. */
 export function localHeader(entry: EntryHeader): Buffer {
   const header = Buffer.alloc(30);
   header.writeUInt32LE(0x04034b50, 0);
   header.writeUInt16LE(VERSION, 4);
-  header.writeUInt16LE(entry.flags, 6);
-  header.writeUInt16LE(entry.method, 8);
-  header.writeUInt16LE(entry.time, 10);
-  header.writeUInt16LE(entry.date, 12);
-  header.writeUInt32LE(entry.crc, 14);
-  header.writeUInt32LE(entry.compressedSize, 18);
-  header.writeUInt32LE(entry.size, 22);
-  header.writeUInt16LE(entry.name.length, 26);
+  writeEntryFields(header, entry, 6);
   // extra field length (28): 0.
   return Buffer.concat([header, entry.name]);
 }
@@ -65,14 +73,7 @@ export function centralHeader(entry: EntryHeader, localOffset: number): Buffer {
   header.writeUInt32LE(0x02014b50, 0);
   header.writeUInt16LE(MADE_BY_UNIX | VERSION, 4);
   header.writeUInt16LE(VERSION, 6);
-  header.writeUInt16LE(entry.flags, 8);
-  header.writeUInt16LE(entry.method, 10);
-  header.writeUInt16LE(entry.time, 12);
-  header.writeUInt16LE(entry.date, 14);
-  header.writeUInt32LE(entry.crc, 16);
-  header.writeUInt32LE(entry.compressedSize, 20);
-  header.writeUInt32LE(entry.size, 24);
-  header.writeUInt16LE(entry.name.length, 28);
+  writeEntryFields(header, entry, 8);
   // extra, comment, disk number and internal attributes (30..37): 0.
   header.writeUInt32LE(REGULAR_FILE_0644, 38);
   header.writeUInt32LE(localOffset, 42);
